@@ -1,0 +1,43 @@
+# fedlora: the two commands a person needs are `make demo` and `make test`.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: setup setup-python setup-fabric chaincode proto lint test test-unit test-go demo bench clean
+
+setup: setup-python setup-fabric chaincode
+
+setup-python:
+	bash scripts/setup_python.sh
+
+setup-fabric:
+	bash scripts/setup_fabric.sh
+
+chaincode:
+	bash scripts/build_chaincode.sh
+
+proto: setup-python
+	$(PY) scripts/gen_proto.py
+
+lint: setup-python
+	$(VENV)/bin/ruff check node tests scripts
+	$(VENV)/bin/ruff format --check node tests scripts
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+	$(PY) scripts/gen_proto.py --check
+
+test-go:
+	cd chaincode && go vet ./... && go test ./...
+
+test: setup lint test-go
+	$(VENV)/bin/pytest -q -rs
+
+demo: setup
+	$(VENV)/bin/fedlora demo
+
+bench: setup
+	$(VENV)/bin/fedlora bench all
+
+clean:
+	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache

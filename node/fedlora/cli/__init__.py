@@ -1,0 +1,1 @@
+"""Command-line interface: thin Typer wiring over the library packages."""
