@@ -30,6 +30,9 @@ lint: setup-python
 test-go:
 	cd chaincode && go vet ./... && go test ./...
 
+# Tests run everywhere: where Fabric 2.5 binaries cannot be had, setup records why and the
+# live-network tests report that reason when they skip.
+test: export FEDLORA_FABRIC_OPTIONAL = 1
 test: setup lint test-go
 	$(VENV)/bin/pytest -q -rs
 
