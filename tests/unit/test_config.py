@@ -1,0 +1,81 @@
+"""node.toml loading: valid files load with paths resolved; each kind of mistake is named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fedlora.config import load_node_config
+from fedlora.errors import FedloraError
+
+VALID = """
+[node]
+name = "org1-node"
+data_dir = "state"
+
+[identity]
+msp_id = "Org1MSP"
+msp_dir = "msp"
+tls_dir = "tls"
+
+[fabric]
+gateway = "127.0.0.1:7051"
+gateway_tls_ca = "peer-ca.pem"
+
+[exchange]
+listen = "127.0.0.1:7451"
+endpoint = "127.0.0.1:7451"
+
+[training]
+model = "tiny"
+steps = 3
+lr = 1
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "node.toml"
+    path.write_text(text)
+    return path
+
+
+def test_valid_file_loads_with_paths_resolved_against_its_folder(tmp_path: Path) -> None:
+    config = load_node_config(write(tmp_path, VALID))
+    assert config.name == "org1-node"
+    assert config.data_dir == (tmp_path / "state").resolve()
+    assert config.identity.msp_dir == (tmp_path / "msp").resolve()
+    assert config.fabric.channel == "fedlora"  # default kept
+    assert config.training.steps == 3
+    assert config.training.lr == 1.0 and isinstance(config.training.lr, float)
+
+
+def test_missing_file_names_the_command_that_creates_it(tmp_path: Path) -> None:
+    with pytest.raises(FedloraError, match="fedlora node init"):
+        load_node_config(tmp_path / "absent.toml")
+
+
+def test_invalid_toml_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(FedloraError, match="not valid TOML"):
+        load_node_config(write(tmp_path, "[node\nname="))
+
+
+def test_missing_table_is_named(tmp_path: Path) -> None:
+    with pytest.raises(FedloraError, match=r"no \[exchange\] table"):
+        load_node_config(write(tmp_path, VALID.split("[exchange]")[0]))
+
+
+def test_unknown_key_is_named_with_the_known_ones(tmp_path: Path) -> None:
+    with pytest.raises(FedloraError, match="unknown key `stepz`"):
+        load_node_config(write(tmp_path, VALID + "stepz = 4\n"))
+
+
+def test_wrong_type_is_named(tmp_path: Path) -> None:
+    with pytest.raises(FedloraError, match="`steps` must be of type int"):
+        load_node_config(write(tmp_path, VALID.replace("steps = 3", 'steps = "three"')))
+
+
+def test_bad_address_is_named(tmp_path: Path) -> None:
+    text = VALID.replace('listen = "127.0.0.1:7451"', 'listen = "localhost"')
+    with pytest.raises(FedloraError, match=r"exchange\.listen"):
+        load_node_config(write(text=text, tmp_path=tmp_path))
