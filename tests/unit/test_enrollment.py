@@ -1,0 +1,105 @@
+"""Issuing a node identity: certificates chain to the org CAs and carry what Fabric needs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from fedlora.enrollment import issue_node_identity
+from fedlora.errors import FedloraError
+
+
+def make_ca(folder: Path, name: str) -> x509.Certificate:
+    """Write a self-signed CA the way cryptogen lays it out: <name>-cert.pem and priv_sk."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    folder.mkdir(parents=True)
+    (folder / f"{name}-cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "priv_sk").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert
+
+
+@pytest.fixture
+def org_dir(tmp_path: Path) -> Path:
+    org = tmp_path / "org1.example.com"
+    make_ca(org / "ca", "ca.org1.example.com")
+    make_ca(org / "tlsca", "tlsca.org1.example.com")
+    (org / "msp").mkdir()
+    (org / "msp" / "config.yaml").write_text("NodeOUs:\n  Enable: true\n")
+    return org
+
+
+def load_cert(path: Path) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+def test_enrolment_certificate_chains_to_org_ca_and_is_a_client(
+    org_dir: Path, tmp_path: Path
+) -> None:
+    issued = issue_node_identity(org_dir, "node1", ["10.0.0.5"], tmp_path / "node1")
+    cert = load_cert(next((issued.msp_dir / "signcerts").glob("*.pem")))
+    ca = load_cert(org_dir / "ca" / "ca.org1.example.com-cert.pem")
+    cert.verify_directly_issued_by(ca)
+    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == issued.common_name
+    assert issued.common_name == "node1@org1.example.com"
+    ou = cert.subject.get_attributes_for_oid(NameOID.ORGANIZATIONAL_UNIT_NAME)[0].value
+    assert ou == "client"
+    assert (issued.msp_dir / "config.yaml").read_text().startswith("NodeOUs")
+    key = serialization.load_pem_private_key(
+        (issued.msp_dir / "keystore" / "priv_sk").read_bytes(), password=None
+    )
+    assert isinstance(key, ec.EllipticCurvePrivateKey)
+    assert key.public_key().public_numbers() == cert.public_key().public_numbers()
+
+
+def test_tls_certificate_serves_and_authenticates_for_the_given_hosts(
+    org_dir: Path, tmp_path: Path
+) -> None:
+    issued = issue_node_identity(org_dir, "node1", ["10.0.0.5", "node1.org1"], tmp_path / "n")
+    cert = load_cert(issued.tls_dir / "client.crt")
+    cert.verify_directly_issued_by(load_cert(org_dir / "tlsca" / "tlsca.org1.example.com-cert.pem"))
+    usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH} <= set(usages)
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "node1.org1" in sans.get_values_for_type(x509.DNSName)
+    assert {str(ip) for ip in sans.get_values_for_type(x509.IPAddress)} >= {"10.0.0.5", "127.0.0.1"}
+    assert issued.tls_cert_sha256 == cert.fingerprint(hashes.SHA256()).hex()
+
+
+def test_existing_identity_is_never_overwritten(org_dir: Path, tmp_path: Path) -> None:
+    issue_node_identity(org_dir, "node1", [], tmp_path / "n")
+    before = (tmp_path / "n" / "tls" / "client.crt").read_bytes()
+    with pytest.raises(FedloraError, match="already holds a node identity"):
+        issue_node_identity(org_dir, "node1", [], tmp_path / "n")
+    assert (tmp_path / "n" / "tls" / "client.crt").read_bytes() == before
+
+
+def test_a_folder_without_cas_fails_cleanly_and_writes_nothing(tmp_path: Path) -> None:
+    (tmp_path / "org9.example.com").mkdir()
+    with pytest.raises(FedloraError, match="not a CA folder"):
+        issue_node_identity(tmp_path / "org9.example.com", "node1", [], tmp_path / "out")
+    assert not (tmp_path / "out").exists()
