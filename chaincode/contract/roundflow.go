@@ -1,0 +1,163 @@
+package contract
+
+import (
+	"time"
+
+	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
+)
+
+// Causes recorded on a RejectedProposal.
+const (
+	causeRejected = "rejected"
+	causeTimeout  = "timeout"
+)
+
+// roundState is what a round transaction works on: the caller, the clock and
+// the current session and round, already checked to belong together.
+type roundState struct {
+	stub    shim.ChaincodeStubInterface
+	who     caller
+	now     time.Time
+	session Session
+	round   Round
+}
+
+// openRound writes round r of session in "collecting" with its first aggregator.
+func openRound(stub shim.ChaincodeStubInterface, session Session, r int, now time.Time) (Round, error) {
+	aggregator, err := ElectAggregator(session.Participants, r, 0)
+	if err != nil {
+		return Round{}, fail(CodeInternal, "session %s: %v", session.SessionID, err)
+	}
+	opened := now.Truncate(time.Second)
+	round := Round{
+		Aggregator: aggregator, Endorsements: map[string]Endorsement{}, OpenedAt: formatTime(opened),
+		Phase: PhaseCollecting, PhaseDeadline: formatTime(opened.Add(seconds(session.Deadlines.CollectSeconds))),
+		RejectedProposals: []RejectedProposal{}, Round: r, SessionID: session.SessionID, Updates: map[string]Update{},
+	}
+	return round, saveRound(stub, round)
+}
+
+// enterPhase moves the round to phase with a fresh deadline of the given length.
+func (rs *roundState) enterPhase(phase string, length int64) {
+	rs.round.Phase = phase
+	rs.round.PhaseDeadline = formatTime(rs.now.Truncate(time.Second).Add(seconds(length)))
+}
+
+// startAggregation closes collection and hands the round to its aggregator.
+func (rs *roundState) startAggregation() {
+	rs.enterPhase(PhaseAggregating, rs.session.Deadlines.AggregateSeconds)
+}
+
+// failover retires the current proposal, if any, and elects the next aggregator.
+func (rs *roundState) failover(cause string) error {
+	round := &rs.round
+	if round.Proposal != nil {
+		round.RejectedProposals = append(round.RejectedProposals, RejectedProposal{
+			Proposal: *round.Proposal, Cause: cause, Endorsements: round.Endorsements, RejectedAt: formatTime(rs.now),
+		})
+	}
+	round.Proposal, round.Endorsements = nil, map[string]Endorsement{}
+	round.Attempt++
+	aggregator, err := ElectAggregator(rs.session.Participants, round.Round, round.Attempt)
+	if err != nil {
+		return fail(CodeInternal, "session %s: %v", rs.session.SessionID, err)
+	}
+	round.Aggregator = aggregator
+	rs.startAggregation()
+	return nil
+}
+
+// finalize makes the current proposal the round's result and either opens the
+// next round or completes the session. It returns the event name.
+func (rs *roundState) finalize() (string, error) {
+	rs.round.Phase, rs.round.FinalSHA256 = PhaseFinal, rs.round.Proposal.SHA256
+	rs.round.PhaseDeadline = ""
+	if rs.round.Round >= rs.session.Rounds {
+		rs.session.Status, rs.session.FinalAdapterSHA256 = SessionCompleted, rs.round.FinalSHA256
+		return "SessionCompleted", saveSession(rs.stub, rs.session)
+	}
+	rs.session.CurrentRound = rs.round.Round + 1
+	if _, err := openRound(rs.stub, rs.session, rs.session.CurrentRound, rs.now); err != nil {
+		return "", err
+	}
+	return "RoundFinalized", saveSession(rs.stub, rs.session)
+}
+
+// failRound ends the round and the session: too few updates arrived in time.
+func (rs *roundState) failRound() error {
+	rs.round.Phase, rs.round.PhaseDeadline = PhaseFailed, ""
+	rs.session.Status = SessionFailed
+	return saveSession(rs.stub, rs.session)
+}
+
+// tally counts accepting and rejecting verdicts on the current proposal.
+func (rs *roundState) tally() (accepts, rejects int) {
+	for _, nodeID := range sortedKeys(rs.round.Endorsements) {
+		verdict := rs.round.Endorsements[nodeID]
+		switch {
+		case verdict.SHA256 != rs.round.Proposal.SHA256:
+			continue
+		case verdict.Accept:
+			accepts++
+		default:
+			rejects++
+		}
+	}
+	return accepts, rejects
+}
+
+// settle decides the round after a verdict: final at quorum, failover when
+// quorum can no longer be reached, otherwise keep endorsing. It returns the
+// event name; fallback names the event when nothing is decided.
+func (rs *roundState) settle(fallback string) (string, error) {
+	accepts, rejects := rs.tally()
+	participants := len(rs.session.Participants)
+	switch {
+	case accepts >= rs.session.Quorum:
+		return rs.finalize()
+	case participants-rejects < rs.session.Quorum:
+		return "AggregatorFailedOver", rs.failover(causeRejected)
+	}
+	return fallback, nil
+}
+
+// commit saves the round and emits its event; it returns the round as JSON.
+func (rs *roundState) commit(event, sha256 string) (string, error) {
+	if err := saveRound(rs.stub, rs.round); err != nil {
+		return "", err
+	}
+	if err := emit(rs.stub, roundEvent(event, rs.who.id, rs.round, sha256)); err != nil {
+		return "", err
+	}
+	return toJSON(rs.round)
+}
+
+// roundEvent builds the payload that lets a node act without another query.
+func roundEvent(name, actor string, round Round, sha256 string) Event {
+	return Event{
+		Aggregator: round.Aggregator, Attempt: round.Attempt, Event: name, NodeID: actor,
+		Phase: round.Phase, Round: round.Round, SessionID: round.SessionID, SHA256: sha256,
+	}
+}
+
+func seconds(n int64) time.Duration {
+	return time.Duration(n) * time.Second
+}
+
+func readRound(stub shim.ChaincodeStubInterface, sessionID string, r int) (Round, bool, error) {
+	var round Round
+	key, err := roundKey(stub, sessionID, r)
+	if err != nil {
+		return round, false, err
+	}
+	found, err := readJSON(stub, key, &round)
+	return round, found, err
+}
+
+func saveRound(stub shim.ChaincodeStubInterface, round Round) error {
+	key, err := roundKey(stub, round.SessionID, round.Round)
+	if err != nil {
+		return err
+	}
+	return writeJSON(stub, key, round)
+}
