@@ -1,0 +1,123 @@
+"""The AdapterExchange gRPC servicer: authorize the peer, call a handler, map errors to codes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any, NoReturn
+
+import grpc
+
+import fedlora
+from fedlora._generated.fedlora.v1 import adapter_exchange_pb2 as pb
+from fedlora._generated.fedlora.v1 import adapter_exchange_pb2_grpc as pb_grpc
+from fedlora.transport.auth import Authorizer, peer_certificate_der
+from fedlora.transport.chunking import split_into_chunks
+from fedlora.transport.handlers import (
+    ArtifactSource,
+    CorruptArtifact,
+    InvalidArtifactRequest,
+    UnknownArtifact,
+    load_requested_artifact,
+)
+from fedlora.transport.metrics import TrafficCounter
+from fedlora.transport.tls import certificate_fingerprint
+
+_log = logging.getLogger(__name__)
+
+SERVING = "SERVING"
+
+
+def _abort(context: Any, code: grpc.StatusCode, message: str) -> NoReturn:
+    context.abort(code, message)
+    raise RuntimeError("grpc context.abort returned")  # abort always raises; keeps typing honest
+
+
+class AdapterExchangeServicer(pb_grpc.AdapterExchangeServicer):  # type: ignore[misc]
+    """Serves this node's artifacts to authorized peers.
+
+    Parameters
+    ----------
+    source
+        Where artifacts are read from.
+    authorizer
+        Decides, from the TLS client certificate, which node is calling (or refuses it).
+    node_id
+        This node's id, reported by Health.
+    chunk_size
+        Data bytes per streamed chunk.
+    traffic
+        Counts bytes and artifacts per calling node.
+    """
+
+    def __init__(
+        self,
+        *,
+        source: ArtifactSource,
+        authorizer: Authorizer,
+        node_id: str,
+        chunk_size: int,
+        traffic: TrafficCounter,
+    ) -> None:
+        self._source = source
+        self._authorizer = authorizer
+        self._node_id = node_id
+        self._chunk_size = chunk_size
+        self._traffic = traffic
+
+    def _authorized_peer(self, context: Any) -> str:
+        cert_der = peer_certificate_der(context.auth_context())
+        if cert_der is None:
+            _abort(context, grpc.StatusCode.UNAUTHENTICATED, "no client certificate presented")
+        fingerprint = certificate_fingerprint(cert_der)
+        try:
+            node_id = self._authorizer.authorize(cert_der)
+        except Exception:
+            _log.exception("authorizer failed for certificate %s", fingerprint)
+            _abort(context, grpc.StatusCode.UNAVAILABLE, "cannot check peer authorization now")
+        if node_id is None:
+            _log.warning(
+                "refused %s: certificate %s is not an active node", context.peer(), fingerprint
+            )
+            _abort(
+                context,
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"client certificate {fingerprint} is not registered as an active node "
+                "-- register the node on the channel, or check that it is active",
+            )
+        return node_id
+
+    def FetchArtifact(self, request: Any, context: Any) -> Iterator[Any]:
+        """Stream the requested artifact in chunks to an authorized peer."""
+        peer = self._authorized_peer(context)
+        self._traffic.add_received(peer, request.ByteSize())
+        try:
+            artifact = load_requested_artifact(self._source, request.sha256)
+        except InvalidArtifactRequest as error:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        except UnknownArtifact as error:
+            _abort(context, grpc.StatusCode.NOT_FOUND, str(error))
+        except CorruptArtifact as error:
+            _log.error("%s; refusing to serve it", error)
+            _abort(context, grpc.StatusCode.DATA_LOSS, str(error))
+        for chunk in split_into_chunks(artifact, request.sha256, self._chunk_size):
+            message = pb.ArtifactChunk(
+                data=chunk.data,
+                offset=chunk.offset,
+                total_size=chunk.total_size,
+                sha256=chunk.sha256,
+            )
+            self._traffic.add_sent(peer, message.ByteSize())
+            yield message
+        self._traffic.artifact_sent(peer, request.sha256)
+        _log.info("served artifact %s to %s (%d bytes)", request.sha256, peer, len(artifact))
+
+    def Health(self, request: Any, context: Any) -> Any:
+        """Report this node's id and version to an authorized peer."""
+        peer = self._authorized_peer(context)
+        response = pb.HealthResponse(
+            status=SERVING, node_id=self._node_id, version=fedlora.__version__
+        )
+        self._traffic.add_received(peer, request.ByteSize())
+        self._traffic.add_sent(peer, response.ByteSize())
+        return response
