@@ -1,0 +1,167 @@
+"""The deployment steps of a network, each one Fabric tool call (or one per org)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from fedlora.network.env import admin_environment, base_environment
+from fedlora.network.install import FabricInstall
+from fedlora.network.layout import NetworkLayout
+from fedlora.network.package import build_ccaas_package
+from fedlora.network.render import PROFILE, write_atomic
+from fedlora.network.tools import ToolError, ToolResult, retry_tool, run_tool
+from fedlora.network.topology import NetworkPlan, OrgPlan
+
+# Retried while the orderer elects its Raft leader right after the channel join.
+_ORDERER_WARMUP = ("SERVICE_UNAVAILABLE", "no Raft leader", "connection refused")
+# The first invoke after a (re)start can fail in many transient ways (peers still dialling the
+# chaincode server, Raft electing, gossip converging); only an unknown function is final.
+_FINAL_INVOKE_ERRORS = ("not found in contract", "Unknown function", "unknown function")
+
+
+@dataclass(frozen=True)
+class Deployer:
+    """Runs the tools for one network; holds the three things every step needs."""
+
+    plan: NetworkPlan
+    layout: NetworkLayout
+    install: FabricInstall
+
+    def _tool(self, name: str) -> str:
+        return str(self.install.binary(name))
+
+    def _orderer_flags(self) -> list[str]:
+        ca = str(self.layout.orderer_tls_ca(self.plan))
+        return ["-o", self.plan.orderer.address, "--tls", "--cafile", ca]
+
+    def _peer_flags(self, orgs: tuple[OrgPlan, ...]) -> list[str]:
+        flags: list[str] = []
+        for org in orgs:
+            flags += ["--peerAddresses", org.peer_address]
+            flags += ["--tlsRootCertFiles", str(self.layout.peer_tls_ca(org))]
+        return flags
+
+    def _as_admin(self, org: OrgPlan, args: list[str], what: str) -> ToolResult:
+        env = admin_environment(org, self.layout, self.install)
+        return run_tool([self._tool("peer"), *args], env, what)
+
+    def generate_crypto(self) -> None:
+        """cryptogen: MSP and TLS material of every organisation, node and user."""
+        config = self.layout.config_dir / "crypto-config.yaml"
+        args = ["generate", f"--config={config}", f"--output={self.layout.crypto_dir}"]
+        env = base_environment(self.install, self.layout)
+        run_tool([self._tool("cryptogen"), *args], env, "generate crypto material")
+
+    def generate_channel_block(self) -> None:
+        """configtxgen: the channel's genesis block."""
+        block = self.layout.channel_block(self.plan)
+        block.parent.mkdir(parents=True, exist_ok=True)
+        args = ["-configPath", str(self.layout.config_dir), "-profile", PROFILE]
+        args += ["-outputBlock", str(block), "-channelID", self.plan.channel]
+        env = base_environment(self.install, self.layout)
+        run_tool([self._tool("configtxgen"), *args], env, "create the channel's genesis block")
+
+    def join_orderer(self) -> None:
+        """osnadmin: the orderer joins the channel (channel participation API, no TLS)."""
+        args = ["channel", "join", "--channelID", self.plan.channel]
+        args += ["--config-block", str(self.layout.channel_block(self.plan))]
+        args += ["-o", f"127.0.0.1:{self.plan.orderer.admin_port}"]
+        env = base_environment(self.install, self.layout)
+        run_tool([self._tool("osnadmin"), *args], env, "join the orderer to the channel")
+
+    def join_peer(self, org: OrgPlan) -> None:
+        """The org's peer joins the channel, as the org's admin."""
+        block = str(self.layout.channel_block(self.plan))
+        self._as_admin(org, ["channel", "join", "-b", block], f"join {org.name}'s peer")
+
+    def write_package(self) -> None:
+        """Write the deterministic CCaaS package into the network folder."""
+        write_atomic(self.layout.package_file(self.plan), build_ccaas_package(self.plan))
+
+    def install_chaincode(self, org: OrgPlan) -> None:
+        """Install the package on the org's peer; an identical earlier install is fine."""
+        package = str(self.layout.package_file(self.plan))
+        try:
+            self._as_admin(org, ["lifecycle", "chaincode", "install", package], "install")
+        except ToolError as error:
+            if "already successfully installed" not in error.output:
+                raise
+
+    def calculate_package_id(self) -> str:
+        """The id the peers gave the package, as the peer CLI computes it."""
+        package = str(self.layout.package_file(self.plan))
+        args = ["lifecycle", "chaincode", "calculatepackageid", package]
+        result = self._as_admin(self.plan.orgs[0], args, "compute the chaincode package id")
+        return result.stdout.strip().splitlines()[-1].strip()
+
+    def _definition_flags(self) -> list[str]:
+        settings = self.plan.chaincode
+        return [
+            *("--channelID", self.plan.channel, "--name", settings.name),
+            *("--version", settings.version, "--sequence", str(settings.sequence)),
+        ]
+
+    def approve(self, org: OrgPlan, package_id: str, deadline_s: float = 30.0) -> None:
+        """The org approves the chaincode definition (retried until Raft has a leader)."""
+        args = ["lifecycle", "chaincode", "approveformyorg", *self._orderer_flags()]
+        args += [*self._definition_flags(), "--package-id", package_id, "--waitForEvent"]
+        what = f"approve the chaincode for {org.name}"
+        retry_tool(
+            lambda: self._as_admin(org, args, what),
+            lambda error: any(mark in error.output for mark in _ORDERER_WARMUP),
+            deadline_s,
+        )
+
+    def commit(self) -> None:
+        """Commit the chaincode definition, endorsed by every org's peer."""
+        args = ["lifecycle", "chaincode", "commit", *self._orderer_flags()]
+        args += [*self._definition_flags(), *self._peer_flags(self.plan.orgs), "--waitForEvent"]
+        what = "commit the chaincode definition"
+        retry_tool(
+            lambda: self._as_admin(self.plan.orgs[0], args, what),
+            lambda error: any(mark in error.output for mark in _ORDERER_WARMUP),
+            30.0,
+        )
+
+    def committed_version(self, org: OrgPlan | None = None) -> str | None:
+        """Version of the committed chaincode definition, None when there is none."""
+        args = ["lifecycle", "chaincode", "querycommitted", "--channelID", self.plan.channel]
+        args += ["--name", self.plan.chaincode.name, "--output", "json"]
+        try:
+            result = self._as_admin(org or self.plan.orgs[0], args, "query the chaincode")
+        except ToolError as error:
+            if "not found" in error.output or "404" in error.output:
+                return None
+            raise
+        version = json.loads(result.stdout).get("version")
+        return str(version) if version is not None else None
+
+    def invoke(self, function: str, args: list[str], deadline_s: float) -> str:
+        """Submit one transaction through a majority of the peers and wait for its commit.
+
+        Retried while gossip warms up; returns the CLI's result line (``status:200 ...``).
+        """
+        majority = self.plan.orgs[: len(self.plan.orgs) // 2 + 1]
+        call = json.dumps({"function": function, "Args": args})
+        cli = ["chaincode", "invoke", *self._orderer_flags(), "-C", self.plan.channel]
+        cli += ["-n", self.plan.chaincode.name, *self._peer_flags(majority)]
+        cli += ["-c", call, "--waitForEvent"]
+        what = f"invoke {function}"
+        result = retry_tool(
+            lambda: self._as_admin(self.plan.orgs[0], cli, what),
+            lambda error: not any(mark in error.output for mark in _FINAL_INVOKE_ERRORS),
+            deadline_s,
+        )
+        lines = [line for line in result.output.splitlines() if "result: status:" in line]
+        return lines[-1].split("result: ", 1)[1].strip() if lines else result.output.strip()
+
+    def channel_height(self, org: OrgPlan) -> int:
+        """Number of blocks in the org peer's copy of the channel."""
+        args = ["channel", "getinfo", "-c", self.plan.channel]
+        output = self._as_admin(org, args, f"read {org.name}'s channel height").output
+        marker = "Blockchain info:"
+        for line in output.splitlines():
+            if marker in line:
+                return int(json.loads(line.split(marker, 1)[1])["height"])
+        raise ToolError(f"cannot read {org.name}'s channel height", "", output)

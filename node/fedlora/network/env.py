@@ -1,0 +1,137 @@
+"""Environment of every Fabric process and CLI call: all paths and ports set explicitly.
+
+Fabric's defaults point at /var/hyperledger and at ports that collide with each other (the
+peer's operations port is the orderer's admin port), so every one is overridden here.
+"""
+
+from __future__ import annotations
+
+import os
+
+from fedlora.network.install import FabricInstall
+from fedlora.network.layout import NetworkLayout
+from fedlora.network.topology import NetworkPlan, OrgPlan
+
+# Gossip retries a failed handshake every 25 s by default; right after the channel join peers of
+# different orgs reject each other until all have joined, so a short interval makes the first
+# multi-org endorsement possible within seconds instead of half a minute.
+GOSSIP_RECONNECT_INTERVAL = "2s"
+LOGGING_SPEC = "INFO"
+_FABRIC_PREFIXES = ("CORE_", "ORDERER_", "FABRIC_", "CHAINCODE_")
+
+
+def base_environment(install: FabricInstall, layout: NetworkLayout) -> dict[str, str]:
+    """The caller's environment minus any Fabric settings, plus the network's config folder."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_FABRIC_PREFIXES)}
+    env["PATH"] = f"{install.bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    env["FABRIC_CFG_PATH"] = str(layout.config_dir)
+    # The peer CLI prints an invoke's result only at INFO or finer.
+    env["FABRIC_LOGGING_SPEC"] = LOGGING_SPEC
+    return env
+
+
+def orderer_environment(
+    plan: NetworkPlan, layout: NetworkLayout, install: FabricInstall
+) -> dict[str, str]:
+    """Environment of the orderer process."""
+    node = layout.orderer_node_dir(plan)
+    tls = node / "tls"
+    data = layout.orderer_data_dir()
+    env = base_environment(install, layout)
+    env.update(
+        {
+            "ORDERER_GENERAL_LISTENADDRESS": "127.0.0.1",
+            "ORDERER_GENERAL_LISTENPORT": str(plan.orderer.port),
+            "ORDERER_GENERAL_LOCALMSPID": plan.orderer.msp_id,
+            "ORDERER_GENERAL_LOCALMSPDIR": str(node / "msp"),
+            "ORDERER_GENERAL_TLS_ENABLED": "true",
+            "ORDERER_GENERAL_TLS_PRIVATEKEY": str(tls / "server.key"),
+            "ORDERER_GENERAL_TLS_CERTIFICATE": str(tls / "server.crt"),
+            "ORDERER_GENERAL_TLS_ROOTCAS": f"[{tls / 'ca.crt'}]",
+            "ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE": str(tls / "server.crt"),
+            "ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY": str(tls / "server.key"),
+            "ORDERER_GENERAL_CLUSTER_ROOTCAS": f"[{tls / 'ca.crt'}]",
+            "ORDERER_GENERAL_BOOTSTRAPMETHOD": "none",
+            "ORDERER_CHANNELPARTICIPATION_ENABLED": "true",
+            "ORDERER_FILELEDGER_LOCATION": str(data / "ledger"),
+            "ORDERER_CONSENSUS_WALDIR": str(data / "etcdraft" / "wal"),
+            "ORDERER_CONSENSUS_SNAPDIR": str(data / "etcdraft" / "snapshot"),
+            "ORDERER_OPERATIONS_LISTENADDRESS": f"127.0.0.1:{plan.orderer.operations_port}",
+            "ORDERER_ADMIN_LISTENADDRESS": f"127.0.0.1:{plan.orderer.admin_port}",
+            "ORDERER_ADMIN_TLS_ENABLED": "false",
+            "ORDERER_METRICS_PROVIDER": "disabled",
+        }
+    )
+    return env
+
+
+def peer_environment(org: OrgPlan, layout: NetworkLayout, install: FabricInstall) -> dict[str, str]:
+    """Environment of one org's peer process (``peer node start``)."""
+    node = layout.peer_dir(org)
+    tls = node / "tls"
+    data = layout.peer_data_dir(org)
+    env = base_environment(install, layout)
+    env.update(
+        {
+            "CORE_PEER_ID": org.peer_host,
+            "CORE_PEER_ADDRESS": org.peer_address,
+            "CORE_PEER_LISTENADDRESS": org.peer_address,
+            "CORE_PEER_CHAINCODEADDRESS": f"127.0.0.1:{org.chaincode_listen_port}",
+            "CORE_PEER_CHAINCODELISTENADDRESS": f"127.0.0.1:{org.chaincode_listen_port}",
+            # One peer per org: it bootstraps gossip from itself and is reached by the others
+            # through its anchor-peer entry in the channel configuration.
+            "CORE_PEER_GOSSIP_BOOTSTRAP": org.peer_address,
+            "CORE_PEER_GOSSIP_EXTERNALENDPOINT": org.peer_address,
+            "CORE_PEER_GOSSIP_RECONNECTINTERVAL": GOSSIP_RECONNECT_INTERVAL,
+            "CORE_PEER_LOCALMSPID": org.msp_id,
+            "CORE_PEER_MSPCONFIGPATH": str(node / "msp"),
+            "CORE_PEER_TLS_ENABLED": "true",
+            "CORE_PEER_TLS_CERT_FILE": str(tls / "server.crt"),
+            "CORE_PEER_TLS_KEY_FILE": str(tls / "server.key"),
+            "CORE_PEER_TLS_ROOTCERT_FILE": str(tls / "ca.crt"),
+            "CORE_PEER_FILESYSTEMPATH": str(data),
+            "CORE_LEDGER_SNAPSHOTS_ROOTDIR": str(data / "snapshots"),
+            "CORE_OPERATIONS_LISTENADDRESS": f"127.0.0.1:{org.operations_port}",
+            "CORE_METRICS_PROVIDER": "disabled",
+            "CORE_PEER_PROFILE_ENABLED": "false",
+        }
+    )
+    return env
+
+
+def admin_environment(
+    org: OrgPlan, layout: NetworkLayout, install: FabricInstall
+) -> dict[str, str]:
+    """Environment of a ``peer`` CLI call made as the org's admin against the org's peer."""
+    env = base_environment(install, layout)
+    env.update(
+        {
+            "CORE_PEER_LOCALMSPID": org.msp_id,
+            "CORE_PEER_MSPCONFIGPATH": str(layout.admin_msp(org)),
+            "CORE_PEER_ADDRESS": org.peer_address,
+            "CORE_PEER_TLS_ENABLED": "true",
+            "CORE_PEER_TLS_ROOTCERT_FILE": str(layout.peer_tls_ca(org)),
+        }
+    )
+    return env
+
+
+def chaincode_environment(
+    plan: NetworkPlan, layout: NetworkLayout, install: FabricInstall, package_id: str
+) -> dict[str, str]:
+    """Environment of the chaincode server every peer dials (chaincode-as-a-service).
+
+    The contract API turns into a server when both CHAINCODE_SERVER_ADDRESS and
+    CORE_CHAINCODE_ID_NAME are set; the id must equal the installed package id.
+    """
+    env = base_environment(install, layout)
+    env.update(
+        {
+            "CHAINCODE_SERVER_ADDRESS": f"127.0.0.1:{plan.chaincode_port}",
+            "CORE_CHAINCODE_ID_NAME": package_id,
+            "CHAINCODE_ID": package_id,
+            # The package's connection.json says tls_required: false; the server must agree.
+            "CORE_PEER_TLS_ENABLED": "false",
+        }
+    )
+    return env

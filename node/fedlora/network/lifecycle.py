@@ -1,0 +1,266 @@
+"""`up`, `down` and `status` of a consortium network, composed from the steps in this package."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from fedlora.errors import FedloraError
+from fedlora.network.deploy import Deployer
+from fedlora.network.install import FabricInstall, locate_fabric
+from fedlora.network.layout import NetworkLayout
+from fedlora.network.processes import (
+    CHAINCODE,
+    chaincode_spec,
+    launch,
+    require_chaincode_binary,
+    start_nodes,
+    stop_all,
+)
+from fedlora.network.render import write_configs
+from fedlora.network.state import NetworkState, load_state, save_state
+from fedlora.network.supervisor import is_running
+from fedlora.network.topology import check_ports_free, load_defaults, plan_network
+
+# Called with the title of each step as it begins, so a front end can show progress.
+StepReporter = Callable[[str], None]
+READY_DEADLINE_S = 90.0
+# What `up` creates; `down --purge` removes exactly these (logs are kept after a failed `up`).
+_GENERATED = ("state.json", "config", "crypto", "channel", "chaincode", "data")
+
+
+@dataclass(frozen=True)
+class UpResult:
+    """A running network and whether it was restarted on existing ledgers."""
+
+    state: NetworkState
+    layout: NetworkLayout
+    restarted: bool
+    ready_answer: str
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+def running_processes(state: NetworkState) -> list[str]:
+    """Names of the recorded processes that are still alive."""
+    return [name for name, record in state.processes.items() if is_running(record)]
+
+
+def up(
+    directory: Path,
+    orgs: int | None = None,
+    channel: str | None = None,
+    base_port: int | None = None,
+    report: StepReporter = _quiet,
+    install: FabricInstall | None = None,
+) -> UpResult:
+    """Create and start a network in ``directory``, or restart the stopped one there.
+
+    Returns only once a transaction through the peers has committed. On failure everything
+    this call started is stopped; a new network's files are removed (its logs stay), so the
+    next `up` starts clean.
+
+    Raises
+    ------
+    FedloraError
+        Bad arguments, binaries missing, network already running, port in use, a step failing.
+    """
+    layout = NetworkLayout(directory.resolve())
+    toolchain = install or locate_fabric()
+    require_chaincode_binary()
+    existing = load_state(layout.state_file)
+    if existing is None:
+        defaults = load_defaults()
+        plan = plan_network(
+            orgs if orgs is not None else defaults.orgs,
+            base_port if base_port is not None else defaults.base_port,
+            channel if channel is not None else defaults.channel,
+            defaults,
+        )
+        check_ports_free(plan)
+        return _guarded(NetworkState(plan), layout, toolchain, report, fresh=True)
+    if running := running_processes(existing):
+        raise FedloraError(
+            f"the network in {layout.root} is already running ({', '.join(running)})",
+            "see `fedlora network status`, or stop it with `fedlora network down`",
+        )
+    _check_same_shape(existing, layout, orgs, channel, base_port)
+    existing.processes.clear()
+    check_ports_free(existing.plan)
+    return _guarded(existing, layout, toolchain, report, fresh=False)
+
+
+def _check_same_shape(
+    state: NetworkState,
+    layout: NetworkLayout,
+    orgs: int | None,
+    channel: str | None,
+    base_port: int | None,
+) -> None:
+    plan = state.plan
+    asked = {"--orgs": orgs, "--channel": channel, "--base-port": base_port}
+    actual = {"--orgs": len(plan.orgs), "--channel": plan.channel, "--base-port": plan.base_port}
+    for flag, value in asked.items():
+        if value is not None and value != actual[flag]:
+            raise FedloraError(
+                f"the network in {layout.root} was created with {flag} {actual[flag]}",
+                f"drop {flag} to restart it, or remove it with `fedlora network down --purge`",
+            )
+
+
+def _guarded(
+    state: NetworkState,
+    layout: NetworkLayout,
+    install: FabricInstall,
+    report: StepReporter,
+    fresh: bool,
+) -> UpResult:
+    """Run a fresh start or a restart; on any failure undo what it did, then re-raise."""
+    try:
+        if fresh:
+            answer = _create(state, layout, install, report)
+        else:
+            answer = _restart(state, layout, install, report)
+    except BaseException:
+        stop_all(state, layout)
+        if fresh:
+            remove_generated(layout)
+        raise
+    return UpResult(state, layout, restarted=not fresh, ready_answer=answer)
+
+
+def _create(
+    state: NetworkState, layout: NetworkLayout, install: FabricInstall, report: StepReporter
+) -> str:
+    """Every step from an empty folder to a committed chaincode that answers."""
+    plan = state.plan
+    deployer = Deployer(plan, layout, install)
+    report("write configuration")
+    layout.root.mkdir(parents=True, exist_ok=True)
+    save_state(layout.state_file, state)
+    write_configs(plan, layout, install)
+    report("generate crypto material (cryptogen)")
+    deployer.generate_crypto()
+    report("create the channel's genesis block (configtxgen)")
+    deployer.generate_channel_block()
+    start_nodes(state, layout, install, lambda name: report(f"start {name}"))
+    report("join the orderer to the channel (osnadmin)")
+    deployer.join_orderer()
+    for org in plan.orgs:
+        report(f"join {org.peer_name} to {plan.channel}")
+        deployer.join_peer(org)
+    _deploy_chaincode(state, layout, install, deployer, report)
+    return _prove_ready(deployer, report)
+
+
+def _deploy_chaincode(
+    state: NetworkState,
+    layout: NetworkLayout,
+    install: FabricInstall,
+    deployer: Deployer,
+    report: StepReporter,
+) -> None:
+    """Package, install, start the server, approve per org, commit, check."""
+    plan = state.plan
+    report("package the chaincode")
+    deployer.write_package()
+    for org in plan.orgs:
+        report(f"install the chaincode on {org.peer_name}")
+        deployer.install_chaincode(org)
+    state.package_id = deployer.calculate_package_id()
+    save_state(layout.state_file, state)
+    report("start the chaincode server")
+    launch(state, chaincode_spec(plan, layout, install, state.package_id), layout)
+    for org in plan.orgs:
+        report(f"approve the chaincode for {org.msp_id}")
+        deployer.approve(org, state.package_id)
+    report("commit the chaincode definition")
+    deployer.commit()
+    version = deployer.committed_version()
+    if version != plan.chaincode.version:
+        raise FedloraError(
+            f"chaincode committed as version {version}, expected {plan.chaincode.version}",
+            "check the peer logs",
+        )
+    state.chaincode_committed = True
+    save_state(layout.state_file, state)
+
+
+def _restart(
+    state: NetworkState, layout: NetworkLayout, install: FabricInstall, report: StepReporter
+) -> str:
+    """Start the processes of a stopped network on its existing ledgers."""
+    if not state.chaincode_committed or state.package_id is None:
+        raise FedloraError(
+            f"the network in {layout.root} never finished deploying",
+            "remove it with `fedlora network down --purge` and run `up` again",
+        )
+    save_state(layout.state_file, state)
+    start_nodes(state, layout, install, lambda name: report(f"start {name}"))
+    report("start the chaincode server")
+    launch(state, chaincode_spec(state.plan, layout, install, state.package_id), layout)
+    return _prove_ready(Deployer(state.plan, layout, install), report)
+
+
+def _prove_ready(deployer: Deployer, report: StepReporter) -> str:
+    report("wait for a transaction to commit")
+    settings = deployer.plan.chaincode
+    return deployer.invoke(settings.ready_function, [], READY_DEADLINE_S)
+
+
+def remove_generated(layout: NetworkLayout) -> None:
+    """Delete what `up` generated in the folder, keeping logs/ for the post-mortem."""
+    for name in _GENERATED:
+        target = layout.root / name
+        if target.is_dir():
+            shutil.rmtree(target)
+        else:
+            target.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class DownResult:
+    """What `down` stopped and removed."""
+
+    stopped: list[str]
+    purged: bool
+
+
+def down(directory: Path, purge: bool = False, report: StepReporter = _quiet) -> DownResult:
+    """Stop the network's processes (by recorded PID); with ``purge`` also delete its files.
+
+    Raises
+    ------
+    FedloraError
+        When the folder holds no network, or a port stays held after its process stopped.
+    """
+    layout = NetworkLayout(directory.resolve())
+    state = load_state(layout.state_file)
+    if state is None:
+        raise FedloraError(f"no network in {layout.root}", "pass the folder `up` used with --dir")
+    stopped = running_processes(state)
+    for name in reversed(stopped):
+        report(f"stop {name}")
+    problems = stop_all(state, layout)
+    if problems:
+        raise problems[0]
+    if purge:
+        report("remove ledgers, crypto material and configuration")
+        remove_generated(layout)
+        shutil.rmtree(layout.logs_dir, ignore_errors=True)
+        _remove_if_empty(layout.root)
+    return DownResult(stopped=stopped, purged=purge)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    # When something else lives there too, the folder is not ours to delete.
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+
+
+__all__ = ["CHAINCODE", "DownResult", "UpResult", "down", "running_processes", "up"]

@@ -1,0 +1,69 @@
+"""The chaincode-as-a-service package, built byte-for-byte the same every time.
+
+The peer names an installed chaincode ``<label>:<sha256 of the package bytes>``, and the
+chaincode server must announce exactly that id. Fixing every timestamp, owner and mode in the
+archive keeps the id stable across rebuilds, so a restarted network finds its chaincode again.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+from collections.abc import Mapping
+
+from fedlora.network.topology import NetworkPlan
+
+_FIXED_MTIME = 0
+_FILE_MODE = 0o644
+
+
+def _tar_gz(files: dict[str, bytes]) -> bytes:
+    """A gzip-compressed tar of ``files`` (sorted by name) with no varying metadata."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+        for name in sorted(files):
+            info = tarfile.TarInfo(name)
+            info.size = len(files[name])
+            info.mtime = _FIXED_MTIME
+            info.mode = _FILE_MODE
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            archive.addfile(info, io.BytesIO(files[name]))
+    compressed = io.BytesIO()
+    with gzip.GzipFile(fileobj=compressed, mode="wb", mtime=_FIXED_MTIME, filename="") as stream:
+        stream.write(raw.getvalue())
+    return compressed.getvalue()
+
+
+def _json(document: Mapping[str, object]) -> bytes:
+    return json.dumps(document, indent=2, sort_keys=True).encode("utf-8") + b"\n"
+
+
+def package_label(plan: NetworkPlan) -> str:
+    """Label part of the package id, e.g. ``fedlora_1.0``."""
+    return f"{plan.chaincode.name}_{plan.chaincode.version}"
+
+
+def build_ccaas_package(plan: NetworkPlan) -> bytes:
+    """The package: metadata.json (type ccaas) and code.tar.gz holding connection.json.
+
+    connection.json tells every peer where the chaincode server listens; the server runs
+    without TLS on the loopback interface.
+    """
+    connection = {
+        "address": f"127.0.0.1:{plan.chaincode_port}",
+        "dial_timeout": "10s",
+        "tls_required": False,
+    }
+    code = _tar_gz({"connection.json": _json(connection)})
+    metadata = {"type": "ccaas", "label": package_label(plan)}
+    return _tar_gz({"metadata.json": _json(metadata), "code.tar.gz": code})
+
+
+def package_id(plan: NetworkPlan, package: bytes) -> str:
+    """The id the peer gives ``package`` (what ``peer lifecycle chaincode calculatepackageid``
+    prints)."""
+    return f"{package_label(plan)}:{hashlib.sha256(package).hexdigest()}"

@@ -1,0 +1,119 @@
+"""The network's long-running processes: orderer, one peer per org, the chaincode server."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from fedlora.errors import FedloraError
+from fedlora.network.env import chaincode_environment, orderer_environment, peer_environment
+from fedlora.network.install import FabricInstall
+from fedlora.network.layout import NetworkLayout
+from fedlora.network.state import NetworkState, save_state
+from fedlora.network.supervisor import ProcessSpec, start_process, stop_process, wait_healthy
+from fedlora.network.topology import NetworkPlan, OrgPlan, templates_root
+
+ORDERER = "orderer"
+CHAINCODE = "chaincode"
+HEALTH_TIMEOUT_S = 30.0
+
+
+def chaincode_binary() -> Path:
+    """The chaincode server program (``$FEDLORA_CHAINCODE_BIN`` overrides the checkout's)."""
+    override = os.environ.get("FEDLORA_CHAINCODE_BIN")
+    return Path(override) if override else templates_root().parent / "chaincode/bin/fedlora-cc"
+
+
+def require_chaincode_binary() -> Path:
+    """The chaincode server program, or an error saying how to build it."""
+    binary = chaincode_binary()
+    if not (binary.is_file() and os.access(binary, os.X_OK)):
+        raise FedloraError(
+            f"chaincode server {binary} is missing",
+            "build it with scripts/build_chaincode.sh (or set FEDLORA_CHAINCODE_BIN)",
+        )
+    return binary
+
+
+def orderer_spec(plan: NetworkPlan, layout: NetworkLayout, install: FabricInstall) -> ProcessSpec:
+    """The Raft orderer, healthy when its operations endpoint says OK."""
+    orderer = plan.orderer
+    return ProcessSpec(
+        name=ORDERER,
+        command=[str(install.binary("orderer"))],
+        env=orderer_environment(plan, layout, install),
+        log=layout.log_file(ORDERER),
+        ports=(orderer.port, orderer.admin_port, orderer.operations_port),
+        health_url=f"http://127.0.0.1:{orderer.operations_port}/healthz",
+        cwd=layout.root,
+    )
+
+
+def peer_spec(org: OrgPlan, layout: NetworkLayout, install: FabricInstall) -> ProcessSpec:
+    """One org's peer, healthy when its operations endpoint says OK."""
+    return ProcessSpec(
+        name=org.peer_name,
+        command=[str(install.binary("peer")), "node", "start"],
+        env=peer_environment(org, layout, install),
+        log=layout.log_file(org.peer_name),
+        ports=(org.peer_port, org.chaincode_listen_port, org.operations_port),
+        health_url=f"http://127.0.0.1:{org.operations_port}/healthz",
+        cwd=layout.root,
+    )
+
+
+def chaincode_spec(
+    plan: NetworkPlan, layout: NetworkLayout, install: FabricInstall, package_id: str
+) -> ProcessSpec:
+    """The chaincode server all peers dial; healthy once its port accepts connections."""
+    return ProcessSpec(
+        name=CHAINCODE,
+        command=[str(require_chaincode_binary())],
+        env=chaincode_environment(plan, layout, install, package_id),
+        log=layout.log_file(CHAINCODE),
+        ports=(plan.chaincode_port,),
+        cwd=layout.root,
+    )
+
+
+def launch(state: NetworkState, spec: ProcessSpec, layout: NetworkLayout) -> None:
+    """Start ``spec``, record it in the state file at once, then wait until it is healthy.
+
+    Recording before waiting means a failure here still leaves the PID for `down` to stop.
+    """
+    record = start_process(spec)
+    state.processes[spec.name] = record
+    save_state(layout.state_file, state)
+    wait_healthy(record, HEALTH_TIMEOUT_S)
+
+
+def start_nodes(
+    state: NetworkState,
+    layout: NetworkLayout,
+    install: FabricInstall,
+    step: Callable[[str], None] = lambda _: None,
+) -> None:
+    """Start the orderer and every peer, each healthy before the next starts."""
+    step("orderer")
+    launch(state, orderer_spec(state.plan, layout, install), layout)
+    for org in state.plan.orgs:
+        step(org.peer_name)
+        launch(state, peer_spec(org, layout, install), layout)
+
+
+def stop_all(state: NetworkState, layout: NetworkLayout) -> list[FedloraError]:
+    """Stop every recorded process, newest first; return the problems met (ports still held).
+
+    Each stopped process leaves the state file at once, so an interrupted stop can resume.
+    """
+    problems: list[FedloraError] = []
+    for name in reversed(list(state.processes)):
+        try:
+            stop_process(state.processes[name])
+        except FedloraError as error:
+            problems.append(error)
+        del state.processes[name]
+        if layout.state_file.exists():
+            save_state(layout.state_file, state)
+    return problems

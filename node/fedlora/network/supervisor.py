@@ -1,0 +1,197 @@
+"""Start, watch and stop the network's long-running processes, by PID.
+
+Each process gets its own session (so a Ctrl-C in the terminal that ran `up` does not reach
+it), its own log file, and a record of PID, start time and ports in the state file. Stopping
+is SIGTERM, a grace period, then SIGKILL, followed by a check that its ports are free again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from fedlora.errors import FedloraError
+from fedlora.network.state import ProcessRecord
+from fedlora.network.topology import port_is_free
+
+POLL_INTERVAL_S = 0.1
+
+
+@dataclass(frozen=True)
+class ProcessSpec:
+    """How to start one process and how to tell that it is ready."""
+
+    name: str
+    command: Sequence[str]
+    env: Mapping[str, str]
+    log: Path
+    ports: tuple[int, ...]
+    health_url: str | None = None
+    cwd: Path | None = None
+
+
+def start_process(spec: ProcessSpec) -> ProcessRecord:
+    """Start ``spec`` detached in its own session, output appended to its log file."""
+    spec.log.parent.mkdir(parents=True, exist_ok=True)
+    with spec.log.open("ab") as log:
+        log.write(f"\n==> {time.strftime('%Y-%m-%dT%H:%M:%S')} starting {spec.name}\n".encode())
+        log.flush()
+        try:
+            process = subprocess.Popen(
+                list(spec.command),
+                env=dict(spec.env),
+                cwd=spec.cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        except OSError as error:
+            raise FedloraError(
+                f"cannot start {spec.name} ({spec.command[0]}): {error.strerror}",
+                "check that the program exists and is executable",
+            ) from None
+    return ProcessRecord(
+        name=spec.name,
+        pid=process.pid,
+        create_time=psutil.Process(process.pid).create_time(),
+        ports=spec.ports,
+        log=str(spec.log),
+        health_url=spec.health_url,
+    )
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status of a child of this process so it does not linger as a zombie."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def is_running(record: ProcessRecord) -> bool:
+    """True when the recorded process is alive and is the one we started (not a reused PID)."""
+    _reap(record.pid)
+    try:
+        process = psutil.Process(record.pid)
+        if abs(process.create_time() - record.create_time) > 1.0:
+            return False
+        return bool(process.status() != psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return False
+
+
+def log_tail(path: str | Path, lines: int = 1, limit: int = 200) -> str:
+    """Last non-empty line(s) of a log file, shortened for a one-line message."""
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    kept = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
+    joined = " | ".join(kept)
+    return joined if len(joined) <= limit else "..." + joined[-limit:]
+
+
+def crashed_error(record: ProcessRecord) -> FedloraError:
+    """The error for a process that exited on its own: its last log line and the log's path."""
+    tail = log_tail(record.log)
+    said = f": {tail}" if tail else ""
+    return FedloraError(f"{record.name} exited{said}", f"see its log {record.log}")
+
+
+def probe_health(record: ProcessRecord, timeout_s: float = 1.0) -> bool:
+    """One health probe: the /healthz answer when there is one, else a TCP connect."""
+    if record.health_url:
+        try:
+            with urllib.request.urlopen(record.health_url, timeout=timeout_s) as response:
+                body = json.loads(response.read() or b"{}")
+            return bool(response.status == 200 and body.get("status") == "OK")
+        except (urllib.error.URLError, OSError, ValueError):
+            return False
+    if not record.ports:
+        return True
+    try:
+        with socket.create_connection(("127.0.0.1", record.ports[0]), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def wait_healthy(record: ProcessRecord, timeout_s: float) -> None:
+    """Return once ``record`` answers its health probe.
+
+    Raises
+    ------
+    FedloraError
+        When the process exits first (with its log's last line) or the timeout passes.
+    """
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not is_running(record):
+            raise crashed_error(record)
+        if probe_health(record):
+            return
+        time.sleep(POLL_INTERVAL_S)
+    raise FedloraError(
+        f"{record.name} not healthy after {timeout_s:.0f} s", f"see its log {record.log}"
+    )
+
+
+def _wait_exit(record: ProcessRecord, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not is_running(record):
+            return True
+        time.sleep(POLL_INTERVAL_S)
+    return not is_running(record)
+
+
+def wait_ports_free(
+    ports: Sequence[int], timeout_s: float, is_free: Callable[[int], bool] = port_is_free
+) -> list[int]:
+    """Wait until every port is free; return those still held when the time is up."""
+    deadline = time.monotonic() + timeout_s
+    held = [port for port in ports if not is_free(port)]
+    while held and time.monotonic() < deadline:
+        time.sleep(POLL_INTERVAL_S)
+        held = [port for port in held if not is_free(port)]
+    return held
+
+
+def stop_process(record: ProcessRecord, grace_s: float = 10.0) -> None:
+    """SIGTERM the recorded PID, SIGKILL it after ``grace_s``, then check its ports are free.
+
+    A record whose process is already gone (or whose PID now belongs to another program) is
+    left alone; only its ports are checked.
+
+    Raises
+    ------
+    FedloraError
+        When a port of the process is still held afterwards.
+    """
+    if is_running(record):
+        _signal(record.pid, signal.SIGTERM)
+        if not _wait_exit(record, grace_s):
+            _signal(record.pid, signal.SIGKILL)
+            _wait_exit(record, 5.0)
+    held = wait_ports_free(record.ports, timeout_s=5.0)
+    if held:
+        raise FedloraError(
+            f"port {held[0]} of {record.name} is still in use after it stopped",
+            f"find the holder with `ss -ltnp 'sport = :{held[0]}'` and stop it",
+        )
+
+
+def _signal(pid: int, signum: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signum)

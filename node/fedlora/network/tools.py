@@ -1,0 +1,112 @@
+"""Run Fabric's command-line tools (cryptogen, configtxgen, osnadmin, peer) as subprocesses."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from fedlora.errors import FedloraError
+
+DEFAULT_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """What a finished tool printed."""
+
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        """stdout and stderr together (the peer CLI logs results on stderr)."""
+        return f"{self.stdout}\n{self.stderr}"
+
+
+class ToolError(FedloraError):
+    """A Fabric tool exited non-zero; ``output`` keeps everything it printed."""
+
+    def __init__(self, what: str, hint: str, output: str) -> None:
+        super().__init__(what, hint)
+        self.output = output
+
+
+def _last_error_line(output: str) -> str:
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if "error" in line.lower() or "fail" in line.lower():
+            return line[-300:]
+    return lines[-1][-300:] if lines else "no output"
+
+
+def run_tool(
+    command: Sequence[str],
+    env: Mapping[str, str],
+    what: str,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> ToolResult:
+    """Run one tool to completion.
+
+    Parameters
+    ----------
+    command
+        Program and arguments.
+    env
+        Its complete environment.
+    what
+        What the call does, for the error message ("join Org1's peer to the channel").
+
+    Raises
+    ------
+    ToolError
+        When it exits non-zero or runs past ``timeout_s``; the message carries its last
+        error line.
+    """
+    try:
+        done = subprocess.run(
+            list(command),
+            env=dict(env),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise ToolError(
+            f"cannot {what}: {command[0]} did not finish in {timeout_s:.0f} s",
+            "check the processes' logs under the network folder",
+            "",
+        ) from None
+    except OSError as error:
+        raise ToolError(f"cannot {what}: {command[0]}: {error.strerror}", "", "") from None
+    result = ToolResult(done.stdout, done.stderr)
+    if done.returncode != 0:
+        raise ToolError(
+            f"cannot {what}: {_last_error_line(result.output)}",
+            "check the processes' logs under the network folder",
+            result.output,
+        )
+    return result
+
+
+def retry_tool(
+    attempt: Callable[[], ToolResult],
+    retryable: Callable[[ToolError], bool],
+    deadline_s: float,
+    pause_s: float = 0.5,
+) -> ToolResult:
+    """Call ``attempt`` until it succeeds, a non-retryable error occurs or time runs out.
+
+    Fabric needs a moment after start-up (Raft leader election, gossip membership) before some
+    calls succeed; those failures are expected and retried, the last one is raised.
+    """
+    deadline = time.monotonic() + deadline_s
+    while True:
+        try:
+            return attempt()
+        except ToolError as error:
+            if not retryable(error) or time.monotonic() + pause_s > deadline:
+                raise
+        time.sleep(pause_s)

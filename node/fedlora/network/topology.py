@@ -1,0 +1,273 @@
+"""Who is in the network and which loopback port each process gets.
+
+The plan is pure data: built from a few numbers, checked against the ports this machine already
+uses, stored in the network's state file and read back by `status` and `down`.
+"""
+
+from __future__ import annotations
+
+import errno
+import socket
+import tomllib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fedlora.errors import FedloraError
+
+MIN_ORGS = 1
+MAX_ORGS = 9
+LOWEST_BASE_PORT = 1024
+# Org k's peer sits at base + 10k, so the highest port in use is base + 10 * MAX_ORGS + 2.
+PORT_SPAN = 10 * MAX_ORGS + 3
+HIGHEST_BASE_PORT = 65535 - PORT_SPAN
+
+ORDERER_MSP_ID = "OrdererMSP"
+
+
+def templates_root() -> Path:
+    """Folder holding the network definition: defaults.toml, templates/, builders/."""
+    return Path(__file__).resolve().parents[3] / "network"
+
+
+@dataclass(frozen=True)
+class ChaincodeSettings:
+    """The one chaincode every network runs, and how readiness is proven."""
+
+    name: str = "fedlora"
+    version: str = "1.0"
+    sequence: int = 1
+    ready_function: str = "org.hyperledger.fabric:GetMetadata"
+
+
+@dataclass(frozen=True)
+class NetworkDefaults:
+    """Values used when the command line leaves them out (from network/defaults.toml)."""
+
+    orgs: int = 3
+    channel: str = "fedlora"
+    base_port: int = 27050
+    domain: str = "fedlora.local"
+    chaincode: ChaincodeSettings = field(default_factory=ChaincodeSettings)
+
+
+def load_defaults(path: Path | None = None) -> NetworkDefaults:
+    """Read network/defaults.toml; built-in values fill whatever it leaves out.
+
+    Parameters
+    ----------
+    path
+        The TOML file; ``network/defaults.toml`` of the checkout when omitted.
+    """
+    source = path or templates_root() / "defaults.toml"
+    if not source.is_file():
+        return NetworkDefaults()
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise FedloraError(f"{source} is not valid TOML ({error})", "fix or delete it") from None
+    network = data.get("network", {})
+    chaincode = ChaincodeSettings(**data.get("chaincode", {}))
+    return NetworkDefaults(**network, chaincode=chaincode)
+
+
+@dataclass(frozen=True)
+class OrgPlan:
+    """One member organisation with its single peer."""
+
+    index: int
+    name: str
+    msp_id: str
+    domain: str
+    peer_host: str
+    peer_port: int
+    chaincode_listen_port: int
+    operations_port: int
+
+    @property
+    def peer_name(self) -> str:
+        """Process name used for logs and the state file, e.g. ``peer0.org1``."""
+        return f"peer0.{self.name.lower()}"
+
+    @property
+    def peer_address(self) -> str:
+        """Address clients and other peers dial."""
+        return f"127.0.0.1:{self.peer_port}"
+
+
+@dataclass(frozen=True)
+class OrdererPlan:
+    """The single Raft orderer."""
+
+    domain: str
+    host: str
+    port: int
+    admin_port: int
+    operations_port: int
+    msp_id: str = ORDERER_MSP_ID
+
+    @property
+    def address(self) -> str:
+        """Address of the orderer's client and cluster listener."""
+        return f"127.0.0.1:{self.port}"
+
+
+@dataclass(frozen=True)
+class NetworkPlan:
+    """Everything about a network that does not change while it lives."""
+
+    channel: str
+    base_port: int
+    domain: str
+    orderer: OrdererPlan
+    orgs: tuple[OrgPlan, ...]
+    chaincode_port: int
+    chaincode: ChaincodeSettings
+
+    def ports(self) -> dict[str, int]:
+        """Every port the network listens on, keyed by a readable role name."""
+        ports = {
+            "orderer": self.orderer.port,
+            "orderer admin": self.orderer.admin_port,
+            "orderer operations": self.orderer.operations_port,
+            "chaincode server": self.chaincode_port,
+        }
+        for org in self.orgs:
+            ports[f"{org.peer_name}"] = org.peer_port
+            ports[f"{org.peer_name} chaincode"] = org.chaincode_listen_port
+            ports[f"{org.peer_name} operations"] = org.operations_port
+        return ports
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form, the inverse of :func:`plan_from_dict`."""
+        return asdict(self)
+
+
+def plan_from_dict(data: dict[str, Any]) -> NetworkPlan:
+    """Rebuild a plan stored by :meth:`NetworkPlan.to_dict`."""
+    return NetworkPlan(
+        channel=data["channel"],
+        base_port=data["base_port"],
+        domain=data["domain"],
+        orderer=OrdererPlan(**data["orderer"]),
+        orgs=tuple(OrgPlan(**org) for org in data["orgs"]),
+        chaincode_port=data["chaincode_port"],
+        chaincode=ChaincodeSettings(**data["chaincode"]),
+    )
+
+
+def validate_channel_name(channel: str) -> None:
+    """Fabric channel names: lower-case letters, digits, '.', '-'; start with a letter."""
+    allowed = set("abcdefghijklmnopqrstuvwxyz0123456789.-")
+    if not channel or not channel[0].isalpha() or not channel.islower() or set(channel) - allowed:
+        raise FedloraError(
+            f"invalid channel name {channel!r}",
+            "use lower-case letters, digits, '.' or '-', starting with a letter",
+        )
+    if len(channel) > 249:
+        raise FedloraError(f"channel name is {len(channel)} characters long", "use at most 249")
+
+
+def plan_network(
+    orgs: int,
+    base_port: int,
+    channel: str,
+    defaults: NetworkDefaults | None = None,
+) -> NetworkPlan:
+    """Lay out a network of ``orgs`` members on the port block starting at ``base_port``.
+
+    Parameters
+    ----------
+    orgs
+        Number of member organisations, 1..9, one peer each.
+    base_port
+        First port of the block; see network/defaults.toml for the layout.
+    channel
+        Name of the application channel.
+    defaults
+        Domain and chaincode settings; network/defaults.toml when omitted.
+
+    Raises
+    ------
+    FedloraError
+        When the org count, the port block or the channel name is out of range.
+    """
+    if not MIN_ORGS <= orgs <= MAX_ORGS:
+        raise FedloraError(
+            f"invalid org count {orgs}", f"--orgs must be between {MIN_ORGS} and {MAX_ORGS}"
+        )
+    if not LOWEST_BASE_PORT <= base_port <= HIGHEST_BASE_PORT:
+        raise FedloraError(
+            f"invalid base port {base_port}: the network needs ports {base_port}.."
+            f"{base_port + PORT_SPAN - 1}",
+            f"--base-port must be between {LOWEST_BASE_PORT} and {HIGHEST_BASE_PORT}",
+        )
+    validate_channel_name(channel)
+    settings = defaults or load_defaults()
+    orderer = OrdererPlan(
+        domain=settings.domain,
+        host=f"orderer.{settings.domain}",
+        port=base_port,
+        admin_port=base_port + 1,
+        operations_port=base_port + 2,
+    )
+    members = tuple(_org_plan(index, base_port, settings.domain) for index in range(1, orgs + 1))
+    return NetworkPlan(
+        channel=channel,
+        base_port=base_port,
+        domain=settings.domain,
+        orderer=orderer,
+        orgs=members,
+        chaincode_port=base_port + 3,
+        chaincode=settings.chaincode,
+    )
+
+
+def _org_plan(index: int, base_port: int, domain: str) -> OrgPlan:
+    org_domain = f"org{index}.{domain}"
+    peer_port = base_port + 10 * index
+    return OrgPlan(
+        index=index,
+        name=f"Org{index}",
+        msp_id=f"Org{index}MSP",
+        domain=org_domain,
+        peer_host=f"peer0.{org_domain}",
+        peer_port=peer_port,
+        chaincode_listen_port=peer_port + 1,
+        operations_port=peer_port + 2,
+    )
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True when nothing is bound to ``host:port`` (checked by binding it for a moment)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # Without SO_REUSEADDR a port in TIME_WAIT reads as busy, but Fabric's own listeners
+        # set it, so such a port is in fact usable.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno in (errno.EADDRINUSE, errno.EACCES):
+                return False
+            raise
+    return True
+
+
+def busy_ports(
+    plan: NetworkPlan, is_free: Callable[[int], bool] = port_is_free
+) -> list[tuple[str, int]]:
+    """(role, port) pairs of the plan that something else already holds."""
+    return [(role, port) for role, port in plan.ports().items() if not is_free(port)]
+
+
+def check_ports_free(plan: NetworkPlan, is_free: Callable[[int], bool] = port_is_free) -> None:
+    """Raise a one-line error naming the first ports of the plan that are in use."""
+    busy = busy_ports(plan, is_free)
+    if busy:
+        listed = ", ".join(f"{port} ({role})" for role, port in busy[:4])
+        more = f" and {len(busy) - 4} more" if len(busy) > 4 else ""
+        raise FedloraError(
+            f"port in use: {listed}{more}",
+            "stop what holds it, or pick another block with --base-port",
+        )
