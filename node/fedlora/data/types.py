@@ -1,0 +1,135 @@
+"""Plain data records shared by loaders, partitioners and the trainer (no torch)."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+
+from fedlora.errors import FedloraError
+
+MAX_LABELS = 26
+PARTITION_KINDS = ("natural", "dirichlet", "quantity", "iid")
+
+
+class DataError(FedloraError):
+    """A corpus or partition request that cannot be satisfied."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """One labelled text.
+
+    Attributes
+    ----------
+    text : str
+        The input shown to the model.
+    label : int
+        Index into the corpus' ``label_names``.
+    group : str
+        Near-duplicates share a group (ICD-10-CM: the 3-character category); a group never
+        straddles a train/test split.
+    site : str
+        The institution the row naturally belongs to (for natural partitions).
+    """
+
+    text: str
+    label: int
+    group: str = ""
+    site: str = ""
+
+
+@dataclass(frozen=True)
+class LabeledCorpus:
+    """A classification corpus: the instruction, the label names and the examples."""
+
+    name: str
+    instruction: str
+    label_names: tuple[str, ...]
+    examples: tuple[Example, ...]
+
+
+@dataclass(frozen=True)
+class PartitionSpec:
+    """How to split a corpus across clients.
+
+    Attributes
+    ----------
+    kind : str
+        "natural" (by site column), "dirichlet" (label skew), "quantity" (size skew) or "iid".
+    num_clients : int
+        Number of clients (for "natural": must equal the number of distinct sites).
+    alpha : float
+        Dirichlet concentration for "dirichlet" and "quantity"; smaller is more skewed.
+    seed : int
+        Seed of every random choice.
+    train_per_client : int or None
+        Cap on each client's training rows (a seeded sample), None keeps all.
+    test_per_client : int
+        Rows in each client's own test split.
+    global_test : int
+        Rows in the global test split (held out before clients are formed).
+    """
+
+    kind: str
+    num_clients: int
+    alpha: float = 0.5
+    seed: int = 0
+    train_per_client: int | None = None
+    test_per_client: int = 100
+    global_test: int = 200
+
+    def __post_init__(self) -> None:
+        if self.kind not in PARTITION_KINDS:
+            raise DataError(
+                f"unknown partition kind {self.kind!r}", f"use one of {', '.join(PARTITION_KINDS)}"
+            )
+        if self.num_clients < 1:
+            raise DataError(f"num_clients={self.num_clients} is invalid", "use at least 1")
+        if not self.alpha > 0:
+            raise DataError(f"alpha={self.alpha} is invalid", "use a Dirichlet alpha > 0")
+        if self.train_per_client is not None and self.train_per_client < 1:
+            raise DataError(
+                f"train_per_client={self.train_per_client} is invalid", "use >= 1 or None"
+            )
+        if self.test_per_client < 1:
+            raise DataError(f"test_per_client={self.test_per_client} is invalid", "use >= 1")
+        if self.global_test < 0:
+            raise DataError(f"global_test={self.global_test} is invalid", "use >= 0")
+
+
+@dataclass(frozen=True)
+class ClientData:
+    """One client's private rows: its training split and its own test split."""
+
+    name: str
+    train: tuple[Example, ...]
+    test: tuple[Example, ...]
+
+
+@dataclass(frozen=True)
+class FederatedData:
+    """A corpus split across clients, plus a global test split no client trains on."""
+
+    corpus: str
+    instruction: str
+    label_names: tuple[str, ...]
+    clients: tuple[ClientData, ...]
+    global_test: tuple[Example, ...]
+
+
+def answer_token(label: int) -> str:
+    """Return the answer the model is scored on for ``label``: " A" for 0, " B" for 1, ...
+
+    Raises
+    ------
+    DataError
+        For a label outside 0..25.
+    """
+    if not 0 <= label < MAX_LABELS:
+        raise DataError(f"label {label} has no answer letter", f"at most {MAX_LABELS} labels")
+    return " " + string.ascii_uppercase[label]
+
+
+def answer_tokens(num_labels: int) -> tuple[str, ...]:
+    """Return the answer strings of labels ``0..num_labels-1`` (" A", " B", ...)."""
+    return tuple(answer_token(label) for label in range(num_labels))
