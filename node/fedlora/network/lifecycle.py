@@ -23,7 +23,7 @@ from fedlora.network.processes import (
 from fedlora.network.render import write_configs
 from fedlora.network.state import NetworkState, load_state, save_state
 from fedlora.network.supervisor import is_running
-from fedlora.network.topology import check_ports_free, load_defaults, plan_network
+from fedlora.network.topology import NetworkPlan, check_ports_free, load_defaults, plan_network
 
 # Called with the title of each step as it begins, so a front end can show progress.
 StepReporter = Callable[[str], None]
@@ -71,28 +71,37 @@ def up(
         Bad arguments, binaries missing, network already running, port in use, a step failing.
     """
     layout = NetworkLayout(directory.resolve())
+    existing = load_state(layout.state_file)
+    # Arguments and ports are checked before the toolchain, so a typo is reported as such.
+    if existing is None:
+        state = NetworkState(_fresh_plan(orgs, channel, base_port))
+    else:
+        _check_stopped(existing, layout)
+        _check_same_shape(existing, layout, orgs, channel, base_port)
+        existing.processes.clear()
+        state = existing
+    check_ports_free(state.plan)
     toolchain = install or locate_fabric()
     require_chaincode_binary()
-    existing = load_state(layout.state_file)
-    if existing is None:
-        defaults = load_defaults()
-        plan = plan_network(
-            orgs if orgs is not None else defaults.orgs,
-            base_port if base_port is not None else defaults.base_port,
-            channel if channel is not None else defaults.channel,
-            defaults,
-        )
-        check_ports_free(plan)
-        return _guarded(NetworkState(plan), layout, toolchain, report, fresh=True)
-    if running := running_processes(existing):
+    return _guarded(state, layout, toolchain, report, fresh=existing is None)
+
+
+def _fresh_plan(orgs: int | None, channel: str | None, base_port: int | None) -> NetworkPlan:
+    defaults = load_defaults()
+    return plan_network(
+        orgs if orgs is not None else defaults.orgs,
+        base_port if base_port is not None else defaults.base_port,
+        channel if channel is not None else defaults.channel,
+        defaults,
+    )
+
+
+def _check_stopped(state: NetworkState, layout: NetworkLayout) -> None:
+    if running := running_processes(state):
         raise FedloraError(
             f"the network in {layout.root} is already running ({', '.join(running)})",
             "see `fedlora network status`, or stop it with `fedlora network down`",
         )
-    _check_same_shape(existing, layout, orgs, channel, base_port)
-    existing.processes.clear()
-    check_ports_free(existing.plan)
-    return _guarded(existing, layout, toolchain, report, fresh=False)
 
 
 def _check_same_shape(
