@@ -1,0 +1,31 @@
+"""Metrics across sites: Avg / Min / H-mean, cross-site generalization, bytes per round."""
+
+from fedlora.evaluation.comm import RoundTraffic, bytes_per_round, format_bytes
+from fedlora.evaluation.render import (
+    cross_to_dict,
+    render_cross_table,
+    render_table,
+    summary_to_dict,
+    traffic_to_dict,
+)
+from fedlora.evaluation.summary import (
+    CrossSummary,
+    SiteSummary,
+    cross_generalization,
+    summarize,
+)
+
+__all__ = [
+    "CrossSummary",
+    "RoundTraffic",
+    "SiteSummary",
+    "bytes_per_round",
+    "cross_generalization",
+    "cross_to_dict",
+    "format_bytes",
+    "render_cross_table",
+    "render_table",
+    "summarize",
+    "summary_to_dict",
+    "traffic_to_dict",
+]
