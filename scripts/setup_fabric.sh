@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Provide the Hyperledger Fabric 2.5.16 toolchain `fedlora network` runs, cached outside the
+# checkout in ${FEDLORA_CACHE:-~/.cache/fedlora}/fabric-2.5.16/:
+#   bin/                 peer orderer configtxgen cryptogen osnadmin
+#   builders/ccaas/bin/  detect build release (fedlora's chaincode-as-a-service builder)
+#   config/              core.yaml orderer.yaml from the same version's sampleconfig
+#   .complete            written last; its presence means the folder is usable
+# Sources, in order: (1) the cache; (2) FABRIC_BIN_DIR, a folder holding Fabric 2.5.x binaries
+# (e.g. a release's bin/), with FABRIC_CONFIG_DIR pointing at its sampleconfig (default: the
+# folder's ../config); (3) `go install` of Fabric's Go module at the v2.5.16 commit.
+# When none works, it says why in one line and records the reason in fabric-2.5.16/UNAVAILABLE;
+# it then exits 0 only with FEDLORA_FABRIC_OPTIONAL=1. Idempotent: a second run is a cache hit.
+set -euo pipefail
+
+version=2.5.16
+commit=f871cf92a026aba7b12e6f06d71ded3e6e659d71
+module=github.com/hyperledger/fabric
+# Fabric's module path has no /v2 suffix, so its v2.x tags are not valid module versions; the
+# commit's pseudo-version (based on the newest v1 tag below it) is the only way to name it.
+pseudo=v1.4.0-rc1.0.20260617221605-f871cf92a026
+binaries=(peer orderer configtxgen cryptogen osnadmin)
+builders=(detect build release)
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cache="${FEDLORA_CACHE:-$HOME/.cache/fedlora}"
+target="$cache/fabric-$version"
+reason=""
+
+step() { echo "==> $*"; }
+
+# Squeezes a tool's multi-line output into one line of at most 300 characters.
+one_line() { printf '%s' "$1" | tr '\n\t' '  ' | tr -s ' ' | sed 's/^ //' | cut -c1-300; }
+
+is_complete() {
+  [ -f "$1/.complete" ] || return 1
+  local name
+  for name in "${binaries[@]}"; do [ -x "$1/bin/$name" ] || return 1; done
+  for name in "${builders[@]}"; do [ -x "$1/builders/ccaas/bin/$name" ] || return 1; done
+  [ -f "$1/config/core.yaml" ] && [ -f "$1/config/orderer.yaml" ]
+}
+
+# Prints the Version line of `peer version`, e.g. 2.5.16.
+peer_version() { "$1" version 2>/dev/null | awk '/Version:/ {print $2; exit}'; }
+
+from_bin_dir() {
+  local dir="$1" config="${FABRIC_CONFIG_DIR:-$1/../config}" name found
+  step "using Fabric binaries from FABRIC_BIN_DIR=$dir"
+  for name in "${binaries[@]}"; do
+    if [ ! -x "$dir/$name" ]; then reason="FABRIC_BIN_DIR=$dir has no executable $name"; return 1; fi
+  done
+  found="$(peer_version "$dir/peer" || true)"
+  case "$found" in
+    2.5.*) step "peer version $found" ;;
+    *) reason="FABRIC_BIN_DIR=$dir holds peer version '${found:-unknown}', not 2.5.x"; return 1 ;;
+  esac
+  if [ ! -f "$config/core.yaml" ] || [ ! -f "$config/orderer.yaml" ]; then
+    reason="no core.yaml/orderer.yaml in $config (set FABRIC_CONFIG_DIR to Fabric's sampleconfig)"
+    return 1
+  fi
+  for name in "${binaries[@]}"; do cp "$dir/$name" "$staging/bin/$name"; done
+  cp "$config/core.yaml" "$config/orderer.yaml" "$staging/config/"
+}
+
+from_go_module() {
+  local out packages=() name src ldflags
+  if ! command -v go >/dev/null; then reason="no Go toolchain on PATH to build Fabric with"; return 1; fi
+  step "asking the Go module proxy for $module@$pseudo (Fabric $version)"
+  if ! out="$(cd "$staging" && timeout 120 go list -m "$module@$pseudo" 2>&1)"; then
+    reason="the Go module proxy refused $module@$pseudo: $(one_line "$out")"
+    return 1
+  fi
+  for name in "${binaries[@]}"; do packages+=("$module/cmd/$name@$pseudo"); done
+  ldflags="-X $module/common/metadata.Version=$version -X $module/common/metadata.CommitSHA=${commit:0:9}"
+  step "building ${binaries[*]} with go install (first build takes 3-5 minutes)"
+  if ! (cd "$staging" && GOFLAGS="-mod=mod -buildvcs=false" GOBIN="$staging/bin" \
+        go install -trimpath -ldflags "$ldflags" "${packages[@]}"); then
+    reason="go install of Fabric $version failed (see the output above)"
+    return 1
+  fi
+  step "copying core.yaml and orderer.yaml from the module's sampleconfig"
+  src="$(cd "$staging" && go mod download -json "$module@$pseudo" \
+         | python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')"
+  cp "$src/sampleconfig/core.yaml" "$src/sampleconfig/orderer.yaml" "$staging/config/"
+  chmod u+w "$staging/config/"*.yaml   # module cache files are read-only
+}
+
+install_builders() {
+  step "installing fedlora's ccaas external builder"
+  cp "${builders[@]/#/$root/network/builders/ccaas/bin/}" "$staging/builders/ccaas/bin/"
+  chmod +x "$staging/builders/ccaas/bin/"*
+}
+
+give_up() {
+  mkdir -p "$target"
+  rm -f "$target/.complete"
+  printf '%s\n' "$reason" > "$target/UNAVAILABLE"
+  echo "Fabric $version binaries are unavailable: $reason -- provide them with" \
+       "FABRIC_BIN_DIR=<folder with peer, orderer, configtxgen, cryptogen, osnadmin 2.5.x>" \
+       "(and FABRIC_CONFIG_DIR=<its sampleconfig>) and run scripts/setup_fabric.sh again" >&2
+  if [ "${FEDLORA_FABRIC_OPTIONAL:-0}" = "1" ]; then exit 0; fi
+  exit 1
+}
+
+if is_complete "$target"; then
+  step "Fabric $version cached: $target"
+  exit 0
+fi
+
+mkdir -p "$cache"
+staging="$(mktemp -d "$cache/.fabric-$version.XXXXXX")"
+trap 'rm -rf "$staging"' EXIT
+mkdir -p "$staging/bin" "$staging/builders/ccaas/bin" "$staging/config"
+
+if [ -n "${FABRIC_BIN_DIR:-}" ]; then
+  from_bin_dir "$FABRIC_BIN_DIR" || give_up
+else
+  from_go_module || give_up
+fi
+install_builders
+touch "$staging/.complete"
+# Swap the finished folder in at once, so a reader never sees a half-copied toolchain.
+rm -rf "$target"
+mv "$staging" "$target"
+trap - EXIT
+step "Fabric $version ready in $target ($("$target/bin/peer" version 2>/dev/null | awk '/Version:/ {print $2; exit}'))"
