@@ -1,0 +1,27 @@
+"""Local LoRA training: model loading, LoRA setup, the trainer (the only user of peft)."""
+
+from fedlora.training.lora import LoraSettings, Tensors
+from fedlora.training.model import MODEL_NAMES, LoadedModel, load_model
+from fedlora.training.prompts import PromptFormat, prompt_format_for
+from fedlora.training.trainer import (
+    FeatureCache,
+    LocalTrainer,
+    TrainerOptions,
+    TrainResult,
+    default_device,
+)
+
+__all__ = [
+    "MODEL_NAMES",
+    "FeatureCache",
+    "LoadedModel",
+    "LocalTrainer",
+    "LoraSettings",
+    "PromptFormat",
+    "Tensors",
+    "TrainResult",
+    "TrainerOptions",
+    "default_device",
+    "load_model",
+    "prompt_format_for",
+]

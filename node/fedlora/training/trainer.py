@@ -1,0 +1,342 @@
+"""LocalTrainer: LoRA fine-tuning and letter-scored evaluation on one site's examples.
+
+Speed comes from three exact shortcuts: the loss is taken only at the answer position (the
+logits of the prompt tokens are never formed), batches are right-padded to their own longest
+prompt (causal attention means the padding never reaches a real token), and when only the top
+K layers carry LoRA the frozen layers below are run once per example and their output reused.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as functional
+from torch.nn.utils.rnn import pad_sequence
+
+from fedlora.errors import FedloraError
+from fedlora.training.lora import (
+    LoraSettings,
+    Tensors,
+    adapter_parameters,
+    apply_lora,
+    first_adapted_layer,
+    get_adapter_tensors,
+    set_adapter_tensors,
+)
+from fedlora.training.model import LoadedModel
+from fedlora.training.prompts import (
+    DEFAULT_MAX_TEXT_TOKENS,
+    LabeledText,
+    PromptEncoder,
+    PromptFormat,
+    answer_token_ids,
+)
+
+TokenIds = tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """Outcome of one local training call."""
+
+    loss: float
+    num_examples: int
+    tokens: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class TrainerOptions:
+    """Runtime choices that do not change what is learned (bf16 aside)."""
+
+    device: str | None = None
+    bf16: bool = False
+    max_text_tokens: int = DEFAULT_MAX_TEXT_TOKENS
+    cache_features: bool = True
+    eval_batch_size: int = 64
+
+
+def default_device() -> str:
+    """CUDA when present, else CPU."""
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class FeatureCache:
+    """Outputs of the frozen lower layers per prompt, shareable by trainers of one base model."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.store: dict[TokenIds, torch.Tensor] = {}
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+
+class LocalTrainer:
+    """Train and evaluate one LoRA adapter on a frozen base model.
+
+    Parameters
+    ----------
+    loaded
+        Base model and tokenizer (``load_model``); it is wrapped with LoRA in place.
+    lora
+        Adapter settings, identical on every node of a session.
+    prompt
+        Prompt format for this corpus.
+    num_labels
+        Number of labels; label i is answered by letter i.
+    options
+        Device, bf16 autocast and caching switches.
+    cache
+        A shared ``FeatureCache`` for the same base model and ``lora.top_layers``.
+    """
+
+    def __init__(
+        self,
+        loaded: LoadedModel,
+        lora: LoraSettings,
+        prompt: PromptFormat,
+        num_labels: int,
+        options: TrainerOptions | None = None,
+        cache: FeatureCache | None = None,
+    ) -> None:
+        self.options = options or TrainerOptions()
+        self.device = torch.device(self.options.device or default_device())
+        self.lora = lora
+        self.model = apply_lora(loaded.model, lora).to(self.device)
+        self._parameters = adapter_parameters(self.model)
+        self._encoder = PromptEncoder(loaded.tokenizer, prompt, self.options.max_text_tokens)
+        self._answer_ids = torch.tensor(answer_token_ids(loaded.tokenizer, num_labels))
+        causal_lm = self.model.base_model.model
+        self._decoder, self._lm_head = causal_lm.model, causal_lm.lm_head
+        self._start = first_adapted_layer(len(self._decoder.layers), lora)
+        cache_key = f"{loaded.model_id}:{self._start}:{self.options.max_text_tokens}"
+        self._cache = cache if cache is not None else FeatureCache(cache_key)
+        if self._cache.key != cache_key:
+            raise FedloraError(f"feature cache {self._cache.key} does not fit {cache_key}")
+
+    # -- adapter in and out -------------------------------------------------------------------
+
+    def get_adapter(self) -> Tensors:
+        """The adapter as CPU fp32 tensors keyed like ``peft.get_peft_model_state_dict``."""
+        return get_adapter_tensors(self._parameters)
+
+    def set_adapter(self, tensors: Tensors) -> None:
+        """Load adapter tensors (same keys and shapes as ``get_adapter``)."""
+        set_adapter_tensors(self._parameters, tensors)
+
+    def trainable_parameters(self) -> list[torch.nn.Parameter]:
+        """Parameters the optimiser updates (lora_B only under FFA)."""
+        return [p for p in self._parameters.values() if p.requires_grad]
+
+    # -- forward ----------------------------------------------------------------------------
+
+    def _autocast(self) -> Any:
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.options.bf16)
+
+    def _run_layers(self, hidden: torch.Tensor, layers: Sequence[Any]) -> torch.Tensor:
+        from transformers.masking_utils import create_causal_mask
+
+        positions = torch.arange(hidden.shape[1], device=self.device).unsqueeze(0)
+        rotary = self._decoder.rotary_emb(hidden, positions)
+        # No padding mask: prompts are right-padded and attention is causal, so no real
+        # token ever attends to padding and the answer position is exact.
+        mask = create_causal_mask(
+            config=self._decoder.config,
+            inputs_embeds=hidden,
+            attention_mask=None,
+            past_key_values=None,
+            position_ids=positions,
+        )
+        for layer in layers:
+            hidden = layer(
+                hidden, attention_mask=mask, position_ids=positions, position_embeddings=rotary
+            )
+        return hidden
+
+    def _lower_features(self, prompts: Sequence[TokenIds]) -> list[torch.Tensor]:
+        """Hidden states entering the first adapted layer, one [length, hidden] per prompt."""
+        ids = [torch.tensor(p, device=self.device) for p in prompts]
+        padded = pad_sequence(ids, batch_first=True, padding_value=0)
+        with torch.no_grad(), self._autocast():
+            hidden = self._decoder.embed_tokens(padded)
+            hidden = self._run_layers(hidden, self._decoder.layers[: self._start])
+        return [hidden[row, : len(p)].float().clone() for row, p in enumerate(prompts)]
+
+    def _features(self, prompts: Sequence[TokenIds]) -> list[torch.Tensor]:
+        if not self.options.cache_features:
+            return self._lower_features(prompts)
+        missing = list(dict.fromkeys(p for p in prompts if p not in self._cache.store))
+        for begin in range(0, len(missing), self.options.eval_batch_size):
+            chunk = missing[begin : begin + self.options.eval_batch_size]
+            self._cache.store.update(zip(chunk, self._lower_features(chunk), strict=True))
+        return [self._cache.store[p] for p in prompts]
+
+    def answer_logits(self, prompts: Sequence[TokenIds]) -> torch.Tensor:
+        """Full-vocabulary logits at each prompt's last position, shape [batch, vocab]."""
+        features = self._features(prompts)
+        lengths = torch.tensor([len(p) for p in prompts], device=self.device)
+        with self._autocast():
+            hidden = self._run_layers(
+                pad_sequence(features, batch_first=True), self._decoder.layers[self._start :]
+            )
+            last = hidden[torch.arange(len(prompts), device=self.device), lengths - 1]
+            logits: torch.Tensor = self._lm_head(self._decoder.norm(last))
+        return logits.float()
+
+    def _answer_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        return functional.cross_entropy(logits, self._answer_ids.to(self.device)[labels])
+
+    # -- training ---------------------------------------------------------------------------
+
+    def train(
+        self,
+        examples: Sequence[LabeledText],
+        steps: int,
+        batch_size: int,
+        lr: float,
+        proximal_mu: float = 0.0,
+        global_tensors: Tensors | None = None,
+        seed: int = 0,
+    ) -> TrainResult:
+        """Run ``steps`` AdamW steps on random batches; loss only on the answer token.
+
+        Parameters
+        ----------
+        examples
+            This site's training examples.
+        steps, batch_size, lr
+            Optimiser schedule (constant learning rate; a fresh optimiser per call, as each
+            federated round starts from a new global adapter).
+        proximal_mu
+            FedProx: adds ``mu / 2 * ||w - w_global||^2`` over the trainable adapter weights.
+        global_tensors
+            The round's global adapter, the anchor of the proximal term (default: the adapter
+            as it is when training starts).
+        seed
+            Seeds batch order and dropout.
+
+        Returns
+        -------
+        TrainResult
+            Mean answer loss over the steps (without the proximal term), examples, real
+            tokens processed and wall seconds.
+        """
+        _check_schedule(examples, steps, batch_size, lr, proximal_mu)
+        started = time.perf_counter()
+        prompts = self._encoder.encode_all(examples)
+        labels = torch.tensor([example.label for example in examples], device=self.device)
+        anchor = self._proximal_anchor(proximal_mu, global_tensors)
+        optimizer = torch.optim.AdamW(self.trainable_parameters(), lr=lr, weight_decay=0.0)
+        self.model.train()
+        total_loss, tokens = 0.0, 0
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)  # dropout draws
+            for batch in _batches(len(prompts), batch_size, steps, seed):
+                batch_prompts = [prompts[i] for i in batch]
+                loss = self._answer_loss(self.answer_logits(batch_prompts), labels[batch])
+                objective = loss + self._proximal_term(proximal_mu, anchor)
+                optimizer.zero_grad(set_to_none=True)
+                torch.autograd.backward(objective)
+                optimizer.step()
+                total_loss += float(loss.detach())
+                tokens += sum(len(p) for p in batch_prompts)
+        self.model.eval()
+        return TrainResult(
+            loss=total_loss / steps,
+            num_examples=len(examples),
+            tokens=tokens,
+            seconds=time.perf_counter() - started,
+        )
+
+    def _proximal_anchor(
+        self, mu: float, global_tensors: Tensors | None
+    ) -> list[tuple[torch.nn.Parameter, torch.Tensor]]:
+        if mu == 0.0:
+            return []
+        reference = global_tensors if global_tensors is not None else self.get_adapter()
+        if set(reference) != set(self._parameters):
+            raise FedloraError(
+                "the global adapter's keys do not match this model's adapter",
+                "pass the round's global adapter from the same session",
+            )
+        return [
+            (parameter, reference[key].to(self.device, parameter.dtype))
+            for key, parameter in self._parameters.items()
+            if parameter.requires_grad
+        ]
+
+    @staticmethod
+    def _proximal_term(
+        mu: float, anchor: list[tuple[torch.nn.Parameter, torch.Tensor]]
+    ) -> torch.Tensor:
+        if not anchor:
+            return torch.zeros(())
+        squared = torch.stack([((p - a) ** 2).sum() for p, a in anchor]).sum()
+        return 0.5 * mu * squared
+
+    # -- evaluation -------------------------------------------------------------------------
+
+    def predict(self, examples: Sequence[LabeledText]) -> tuple[list[int], list[float]]:
+        """Predicted label (argmax over the answer-letter logits) and answer loss per example."""
+        prompts = self._encoder.encode_all(examples)
+        predictions: list[int] = []
+        losses: list[float] = []
+        self.model.eval()
+        size = self.options.eval_batch_size
+        with torch.no_grad():
+            for begin in range(0, len(prompts), size):
+                logits = self.answer_logits(prompts[begin : begin + size])
+                labels = torch.tensor(
+                    [e.label for e in examples[begin : begin + size]], device=self.device
+                )
+                targets = self._answer_ids.to(self.device)[labels]
+                letter_logits = logits[:, self._answer_ids.to(self.device)]
+                predictions.extend(int(i) for i in letter_logits.argmax(dim=-1))
+                losses.extend(functional.cross_entropy(logits, targets, reduction="none").tolist())
+        return predictions, losses
+
+    def evaluate(self, examples: Sequence[LabeledText]) -> tuple[float, float]:
+        """Accuracy (letter argmax) and mean answer-token loss over ``examples``.
+
+        Raises
+        ------
+        FedloraError
+            When ``examples`` is empty.
+        """
+        if not examples:
+            raise FedloraError("cannot evaluate on zero examples", "give a non-empty test split")
+        predictions, losses = self.predict(examples)
+        correct = sum(int(p == e.label) for p, e in zip(predictions, examples, strict=True))
+        return correct / len(examples), sum(losses) / len(losses)
+
+
+def _check_schedule(
+    examples: Sequence[LabeledText], steps: int, batch_size: int, lr: float, mu: float
+) -> None:
+    if not examples:
+        raise FedloraError("cannot train on zero examples", "give this site some training data")
+    if steps < 1 or batch_size < 1:
+        raise FedloraError(
+            f"steps ({steps}) and batch size ({batch_size}) must be >= 1", "use e.g. 20 and 8"
+        )
+    if not lr > 0.0:
+        raise FedloraError(f"learning rate must be > 0, got {lr}", "use e.g. 5e-4")
+    if mu < 0.0:
+        raise FedloraError(f"proximal mu must be >= 0, got {mu}", "use 0 to switch FedProx off")
+
+
+def _batches(count: int, batch_size: int, steps: int, seed: int) -> Iterator[list[int]]:
+    """``steps`` batches drawn epoch by epoch from seeded permutations (no repeats in an epoch)."""
+    generator = torch.Generator().manual_seed(seed)
+    size = min(batch_size, count)
+    order: list[int] = []
+    for _ in range(steps):
+        if len(order) < size:
+            order += torch.randperm(count, generator=generator).tolist()
+        batch, order = order[:size], order[size:]
+        yield batch
