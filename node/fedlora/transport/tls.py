@@ -100,8 +100,8 @@ class TlsMaterial:
         ca_paths
             One PEM file per trusted CA (a file may hold several certificates).
         """
-        cas = tuple(_read(path, "CA certificate") for path in ca_paths)
-        return cls(_read(cert_path, "certificate"), _read(key_path, "private key"), cas)
+        cert_pem, key_pem = _read(cert_path, "certificate"), _read(key_path, "private key")
+        return cls(cert_pem, key_pem, tuple(_read(path, "CA certificate") for path in ca_paths))
 
     @property
     def fingerprint(self) -> str:
