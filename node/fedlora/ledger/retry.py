@@ -1,0 +1,102 @@
+"""Which ledger failures are worth another try, and how long to wait between tries.
+
+Retried, always with a NEW proposal (new nonce, new tx id):
+
+- UNAVAILABLE on evaluate or endorse (peer restarting, connection dropped);
+- FAILED_PRECONDITION "no combination of peers" / "no peers available" while discovery warms up
+  after a network start;
+- a commit status of MVCC_READ_CONFLICT or PHANTOM_READ_CONFLICT (another transaction changed
+  what this one read; simulating again gives a fresh read set).
+
+Never retried: a chaincode rejection (it would say the same again), a failed Submit (the
+envelope may already be ordered, and re-sending it blindly is wrong), an unknown commit status.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+import grpc
+
+from fedlora.errors import FedloraError
+from fedlora.ledger.errors import (
+    CommitError,
+    CommitStatusError,
+    GatewayError,
+    LedgerError,
+    SubmitError,
+)
+
+_log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+_WARM_UP_MARKERS = ("no combination of peers", "no peers available")
+_RETRYABLE_COMMIT_CODES = frozenset({"MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT"})
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff: ``attempts`` tries in all, waits growing from ``initial_delay_s``."""
+
+    attempts: int = 6
+    initial_delay_s: float = 0.5
+    max_delay_s: float = 8.0
+    multiplier: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1 or self.initial_delay_s < 0 or self.multiplier < 1:
+            raise FedloraError(
+                f"invalid retry policy {self}",
+                "attempts must be >= 1, delays >= 0 and the multiplier >= 1",
+            )
+
+    def delays(self) -> Iterator[float]:
+        """The waits between consecutive attempts (``attempts - 1`` of them)."""
+        delay = self.initial_delay_s
+        for _ in range(self.attempts - 1):
+            yield min(delay, self.max_delay_s)
+            delay *= self.multiplier
+
+
+def is_transient(error: LedgerError) -> bool:
+    """True when trying the whole operation again (with a new proposal) may succeed."""
+    if isinstance(error, CommitError):
+        return error.code_name in _RETRYABLE_COMMIT_CODES
+    if isinstance(error, SubmitError | CommitStatusError) or not isinstance(error, GatewayError):
+        return False
+    if error.chaincode is not None:
+        return False
+    if error.code == grpc.StatusCode.UNAVAILABLE:
+        return True
+    if error.code == grpc.StatusCode.FAILED_PRECONDITION:
+        texts = [error.grpc_message, *(detail.message for detail in error.details)]
+        return any(marker in text for text in texts for marker in _WARM_UP_MARKERS)
+    return False
+
+
+def call_with_retry(
+    operation: Callable[[], T],
+    policy: RetryPolicy,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """Run ``operation`` until it succeeds, fails for good, or the policy's attempts run out.
+
+    ``operation`` must build a new proposal on every call; this function only decides whether
+    to call it again.
+    """
+    delays = policy.delays()
+    while True:
+        try:
+            return operation()
+        except LedgerError as error:
+            if not is_transient(error):
+                raise
+            delay = next(delays, None)
+            if delay is None:
+                raise
+            _log.warning("ledger call failed (%s); retrying in %.1f s", error, delay)
+            sleep(delay)
