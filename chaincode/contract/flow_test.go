@@ -1,0 +1,205 @@
+package contract_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"fedlora/chaincode/contract"
+
+	"github.com/stretchr/testify/require"
+)
+
+// Four participants sorted: Org1MSP/node-a, Org1MSP/node-d, Org2MSP/node-b, Org3MSP/node-c.
+// Round 1 attempt 0 elects index 1 (node-d); attempt 1 elects index 2 (node-b).
+func TestQuorumArithmetic(t *testing.T) {
+	cases := []struct {
+		name     string
+		quorum   int
+		verdicts []bool // from the non-aggregators, in sorted order
+		events   []string
+	}{
+		{"quorum 1 is final on the proposal", 1, nil, []string{"RoundFinalized"}},
+		{"quorum 2 needs one more acceptance", 2, []bool{true}, []string{"AggregateProposed", "RoundFinalized"}},
+		{"quorum 2 survives two rejections of four", 2, []bool{false, false, true}, []string{"AggregateProposed", "AggregateRejected", "AggregateRejected", "RoundFinalized"}},
+		{"quorum 3 after a rejection", 3, []bool{true, false, true}, []string{"AggregateProposed", "AggregateEndorsed", "AggregateRejected", "RoundFinalized"}},
+		{"quorum 3 out of reach after two rejections", 3, []bool{false, false}, []string{"AggregateProposed", "AggregateRejected", "AggregatorFailedOver"}},
+		{"quorum 4 needs everyone", 4, []bool{true, true, true}, []string{"AggregateProposed", "AggregateEndorsed", "AggregateEndorsed", "RoundFinalized"}},
+		{"quorum 4 fails over on one rejection", 4, []bool{false}, []string{"AggregateProposed", "AggregatorFailedOver"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLedger(t)
+			p := l.session("s1", tc.quorum, 2, nodeA, nodeB, nodeC, nodeD)
+			l.submitAll("s1", 1, p...)
+			require.Equal(t, nodeD.nodeID(), l.round("s1", 1).Aggregator)
+			first := len(l.events)
+			l.ok(nodeD, "ProposeAggregate", "s1", "1", proposal(t, hash("agg"), l.round("s1", 1)))
+			others := []identity{p[0], p[2], p[3]}
+			for i, accept := range tc.verdicts {
+				l.ok(others[i], "EndorseAggregate", "s1", "1", hash("agg"), fmt.Sprint(accept), "checked")
+			}
+			var names []string
+			for _, event := range l.events[first:] {
+				names = append(names, event.Event)
+			}
+			require.Equal(t, tc.events, names)
+			round := l.round("s1", 1)
+			if tc.events[len(tc.events)-1] == "RoundFinalized" {
+				require.Equal(t, "final", round.Phase)
+				require.Equal(t, hash("agg"), round.FinalSHA256)
+				require.Equal(t, 2, decode[contract.Session](t, l.ok(nodeA, "GetSession", "s1")).CurrentRound)
+			} else {
+				require.Equal(t, "aggregating", round.Phase)
+				require.Equal(t, 1, round.Attempt)
+				require.Equal(t, nodeB.nodeID(), round.Aggregator)
+			}
+		})
+	}
+}
+
+func TestRejectionMovesToTheNextAggregator(t *testing.T) {
+	l := newLedger(t)
+	p := l.session("s1", 3, 1, nodeA, nodeB, nodeC)
+	l.submitAll("s1", 1, p...)
+	l.ok(p[1], "ProposeAggregate", "s1", "1", proposal(t, hash("bad agg"), l.round("s1", 1)))
+	l.advance(time.Minute)
+	round := decode[contract.Round](t, l.ok(p[2], "EndorseAggregate", "s1", "1", hash("bad agg"), "false", "hash differs from recomputation"))
+
+	require.Equal(t, "aggregating", round.Phase)
+	require.Equal(t, 1, round.Attempt)
+	require.Equal(t, p[2].nodeID(), round.Aggregator)
+	require.Nil(t, round.Proposal)
+	require.Empty(t, round.Endorsements)
+	require.Equal(t, stamp(start.Add(time.Minute+300*time.Second)), round.PhaseDeadline)
+	require.Len(t, round.RejectedProposals, 1)
+	rejected := round.RejectedProposals[0]
+	require.Equal(t, "rejected", rejected.Cause)
+	require.Equal(t, hash("bad agg"), rejected.SHA256)
+	require.Equal(t, p[1].nodeID(), rejected.Aggregator)
+	require.False(t, rejected.Endorsements[p[2].nodeID()].Accept)
+	require.True(t, rejected.Endorsements[p[1].nodeID()].Accept)
+	require.Equal(t, contract.Event{
+		Event: "AggregatorFailedOver", SessionID: "s1", Round: 1, Phase: "aggregating", Attempt: 1, Aggregator: p[2].nodeID(),
+		NodeID: p[2].nodeID(), SHA256: hash("bad agg"), TxID: l.lastTxID(),
+	}, l.lastEvent())
+
+	l.fails(contract.CodeNotAggregator, p[1], "ProposeAggregate", "s1", "1", proposal(t, hash("bad agg"), round))
+	l.ok(p[2], "ProposeAggregate", "s1", "1", proposal(t, hash("good agg"), round))
+	// Verdicts on the old proposal do not carry over.
+	l.ok(p[0], "EndorseAggregate", "s1", "1", hash("good agg"), "true", "")
+	l.ok(p[1], "EndorseAggregate", "s1", "1", hash("good agg"), "true", "")
+	require.Equal(t, "SessionCompleted", l.lastEvent().Event)
+}
+
+func TestReportTimeoutWhileCollecting(t *testing.T) {
+	l := newLedger(t)
+	p := l.session("s1", 2, 1, nodeA, nodeB, nodeC)
+	l.submitAll("s1", 1, p[0], p[2])
+	l.register(outside)
+	l.fails(contract.CodeDeadlineNotPassed, p[1], "ReportTimeout", "s1", "1")
+	l.advance(600 * time.Second)
+	l.fails(contract.CodeDeadlineNotPassed, p[1], "ReportTimeout", "s1", "1")
+	l.advance(time.Second)
+	l.fails(contract.CodeNotParticipant, outside, "ReportTimeout", "s1", "1")
+	l.fails(contract.CodeWrongRound, p[1], "ReportTimeout", "s1", "2")
+
+	round := decode[contract.Round](t, l.ok(p[1], "ReportTimeout", "s1", "1"))
+	require.Equal(t, "aggregating", round.Phase)
+	require.Equal(t, p[1].nodeID(), round.Aggregator)
+	require.Equal(t, stamp(start.Add(601*time.Second+300*time.Second)), round.PhaseDeadline)
+	require.Equal(t, "AggregationStarted", l.lastEvent().Event)
+	// The aggregator works with the updates that arrived.
+	l.ok(p[1], "ProposeAggregate", "s1", "1", proposal(t, hash("agg"), round))
+}
+
+func TestTooFewUpdatesFailTheRoundAndSession(t *testing.T) {
+	l := newLedger(t)
+	p := l.session("s1", 2, 3, nodeA, nodeB, nodeC)
+	l.submitAll("s1", 1, p[0])
+	l.advance(601 * time.Second)
+
+	round := decode[contract.Round](t, l.ok(p[2], "ReportTimeout", "s1", "1"))
+	require.Equal(t, "failed", round.Phase)
+	require.Equal(t, contract.Event{
+		Event: "RoundFailed", SessionID: "s1", Round: 1, Phase: "failed", Aggregator: p[1].nodeID(), NodeID: p[2].nodeID(), TxID: l.lastTxID(),
+	}, l.lastEvent())
+	require.Equal(t, "failed", decode[contract.Session](t, l.ok(nodeA, "GetSession", "s1")).Status)
+	l.fails(contract.CodeWrongPhase, p[1], "SubmitUpdate", "s1", "1", updateHash("s1", 1, p[1]), "1", "{}")
+	l.fails(contract.CodeWrongPhase, p[1], "ReportTimeout", "s1", "1")
+}
+
+func TestTimeoutFailoverRotatesThroughEveryParticipant(t *testing.T) {
+	l := newLedger(t)
+	p := l.session("s1", 2, 1, nodeA, nodeB, nodeC)
+	l.submitAll("s1", 1, p...)
+	// Aggregating timeouts: attempts 1, 2, 3 elect index (1+a) mod 3 = 2, 0, 1.
+	for _, want := range []identity{p[2], p[0], p[1]} {
+		l.advance(301 * time.Second)
+		round := decode[contract.Round](t, l.ok(p[0], "ReportTimeout", "s1", "1"))
+		require.Equal(t, want.nodeID(), round.Aggregator)
+		require.Equal(t, "aggregating", round.Phase)
+		require.Empty(t, round.RejectedProposals)
+		require.Equal(t, "AggregatorFailedOver", l.lastEvent().Event)
+	}
+	require.Equal(t, 3, l.round("s1", 1).Attempt)
+
+	// An endorsing timeout retires the proposal with cause "timeout".
+	l.ok(p[1], "ProposeAggregate", "s1", "1", proposal(t, hash("slow agg"), l.round("s1", 1)))
+	l.fails(contract.CodeDeadlineNotPassed, p[0], "ReportTimeout", "s1", "1")
+	l.advance(121 * time.Second)
+	round := decode[contract.Round](t, l.ok(p[0], "ReportTimeout", "s1", "1"))
+	require.Equal(t, 4, round.Attempt)
+	require.Equal(t, p[2].nodeID(), round.Aggregator)
+	require.Len(t, round.RejectedProposals, 1)
+	require.Equal(t, "timeout", round.RejectedProposals[0].Cause)
+	require.Equal(t, 3, round.RejectedProposals[0].Attempt)
+}
+
+func TestRoundsAdvanceAndOldRoundsCannotBeReplayed(t *testing.T) {
+	l := newLedger(t)
+	p := l.session("s1", 2, 2, nodeA, nodeB, nodeC)
+	l.submitAll("s1", 1, p...)
+	l.ok(p[1], "ProposeAggregate", "s1", "1", proposal(t, hash("agg 1"), l.round("s1", 1)))
+	l.advance(30 * time.Second)
+	l.ok(p[0], "EndorseAggregate", "s1", "1", hash("agg 1"), "true", "")
+	require.Equal(t, contract.Event{
+		Event: "RoundFinalized", SessionID: "s1", Round: 1, Phase: "final", Aggregator: p[1].nodeID(), NodeID: p[0].nodeID(), SHA256: hash("agg 1"), TxID: l.lastTxID(),
+	}, l.lastEvent())
+
+	next := l.round("s1", 2)
+	require.Equal(t, "collecting", next.Phase)
+	require.Equal(t, p[2].nodeID(), next.Aggregator) // (2 + 0) mod 3
+	require.Equal(t, stamp(start.Add(30*time.Second)), next.OpenedAt)
+	require.Equal(t, 2, decode[contract.Session](t, l.ok(nodeA, "GetSession", "s1")).CurrentRound)
+
+	l.fails(contract.CodeWrongRound, p[2], "EndorseAggregate", "s1", "1", hash("agg 1"), "true", "")
+	l.fails(contract.CodeWrongRound, p[1], "ProposeAggregate", "s1", "1", proposal(t, hash("agg 1"), l.round("s1", 1)))
+	l.fails(contract.CodeWrongRound, p[0], "SubmitUpdate", "s1", "1", hash("replayed"), "1", "{}")
+	l.fails(contract.CodeWrongRound, p[0], "ReportTimeout", "s1", "1")
+	// Re-submitting last round's update bytes as a new update is a replay too.
+	l.fails(contract.CodeDuplicate, p[0], "SubmitUpdate", "s1", "2", updateHash("s1", 1, p[0]), "1", "{}")
+	l.fails(contract.CodeDuplicate, p[0], "SubmitUpdate", "s1", "2", hash("agg 1"), "1", "{}")
+}
+
+func TestSessionCompletesAfterItsLastRound(t *testing.T) {
+	l := newLedger(t)
+	p := l.session("s1", 1, 2, nodeA, nodeB)
+	for _, step := range []struct {
+		round      int
+		aggregator identity
+	}{{1, p[1]}, {2, p[0]}} {
+		l.submitAll("s1", step.round, p...)
+		l.ok(step.aggregator, "ProposeAggregate", "s1", fmt.Sprint(step.round), proposal(t, hash(fmt.Sprint("agg ", step.round)), l.round("s1", step.round)))
+	}
+	require.Equal(t, contract.Event{
+		Event: "SessionCompleted", SessionID: "s1", Round: 2, Phase: "final", Aggregator: p[0].nodeID(), NodeID: p[0].nodeID(), SHA256: hash("agg 2"), TxID: l.lastTxID(),
+	}, l.lastEvent())
+	session := decode[contract.Session](t, l.ok(nodeA, "GetSession", "s1"))
+	require.Equal(t, "completed", session.Status)
+	require.Equal(t, hash("agg 2"), session.FinalAdapterSHA256)
+	require.Equal(t, 2, session.CurrentRound)
+	l.fails(contract.CodeNotFound, nodeA, "GetRound", "s1", "3")
+	l.fails(contract.CodeWrongPhase, p[0], "SubmitUpdate", "s1", "2", hash("more"), "1", "{}")
+	l.fails(contract.CodeWrongPhase, p[0], "ReportTimeout", "s1", "2")
+}
