@@ -1,0 +1,197 @@
+"""Bounded fuzzing of the AdapterExchange request handling and of chunk reassembly.
+
+Properties: a handler only ever streams the exact stored artifact or aborts with one of the
+documented status codes; reassembly only ever returns bytes that hash to what was asked for,
+and raises nothing but the transport's own errors.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import string
+
+import grpc
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fedlora._generated.fedlora.v1 import adapter_exchange_pb2 as pb
+from fedlora.transport import StaticAuthorizer, TrafficCounter
+from fedlora.transport.chunking import Chunk, ChunkAssembler, split_into_chunks
+from fedlora.transport.errors import ArtifactIntegrityError, ArtifactTooLargeError
+from fedlora.transport.servicer import AdapterExchangeServicer
+from fedlora.transport.throwaway_pki import issue_certificate, make_ca
+from fedlora.transport.tls import certificate_fingerprint, pem_to_der
+
+BOUNDED = settings(max_examples=60, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+_CA = make_ca("ca.fuzz.test")
+_PEER = issue_certificate(_CA, "node-b")
+_STRANGER = issue_certificate(_CA, "node-x")
+_AUTHORIZER = StaticAuthorizer({certificate_fingerprint(pem_to_der(_PEER.cert_pem)): "node-b"})
+_HEX = "0123456789abcdef"
+
+
+class Aborted(Exception):
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        super().__init__(details)
+        self.code = code
+
+
+class FakeContext:
+    """Stands in for grpc.ServicerContext: a peer certificate and an abort that raises."""
+
+    def __init__(self, cert_pems: list[bytes]) -> None:
+        self._cert_pems = cert_pems
+
+    def auth_context(self) -> dict[str, list[bytes]]:
+        return {"x509_pem_cert": self._cert_pems} if self._cert_pems else {}
+
+    def peer(self) -> str:
+        return "ipv4:127.0.0.1:1"
+
+    def abort(self, code: grpc.StatusCode, details: str) -> None:
+        raise Aborted(code, details)
+
+
+class DictSource:
+    def __init__(self, artifacts: dict[str, bytes]) -> None:
+        self.artifacts = artifacts
+
+    def open(self, sha256: str) -> bytes | None:
+        return self.artifacts.get(sha256)
+
+
+def _servicer(artifacts: dict[str, bytes], chunk_size: int) -> AdapterExchangeServicer:
+    return AdapterExchangeServicer(
+        source=DictSource(artifacts),
+        authorizer=_AUTHORIZER,
+        node_id="node-a",
+        chunk_size=chunk_size,
+        traffic=TrafficCounter(),
+    )
+
+
+sha_like = st.one_of(
+    st.text(max_size=80),
+    st.text(alphabet=_HEX, min_size=63, max_size=65),
+    st.text(alphabet=string.hexdigits, min_size=64, max_size=64),
+)
+
+
+@BOUNDED
+@given(
+    requested=sha_like,
+    stored=st.binary(max_size=3000),
+    corrupt=st.booleans(),
+    ask_for_stored=st.booleans(),
+    chunk_size=st.integers(1, 2048),
+)
+def test_fetch_handler_streams_the_exact_artifact_or_aborts_with_a_documented_code(
+    requested: str, stored: bytes, corrupt: bool, ask_for_stored: bool, chunk_size: int
+) -> None:
+    key = hashlib.sha256(stored).hexdigest()
+    artifacts = {key: stored + b"!" if corrupt else stored}
+    sha = key if ask_for_stored else requested
+    servicer = _servicer(artifacts, chunk_size)
+    context = FakeContext([_PEER.cert_pem])
+    well_formed = len(sha) == 64 and all(c in _HEX for c in sha)
+    try:
+        chunks = list(servicer.FetchArtifact(pb.FetchArtifactRequest(sha256=sha), context))
+    except Aborted as aborted:
+        expected = grpc.StatusCode.INVALID_ARGUMENT
+        if well_formed:
+            expected = grpc.StatusCode.DATA_LOSS if sha == key else grpc.StatusCode.NOT_FOUND
+        assert aborted.code == expected
+        return
+    assert well_formed and sha == key and not corrupt
+    assert b"".join(c.data for c in chunks) == stored
+    assert [c.offset for c in chunks] == [i * chunk_size for i in range(len(chunks))]
+    assert chunks[0].sha256 == key and all(not c.sha256 for c in chunks[1:])
+
+
+@BOUNDED
+@given(cert_pems=st.lists(st.sampled_from([_STRANGER.cert_pem, b"junk", b""]), max_size=2))
+def test_handlers_refuse_callers_without_a_registered_certificate(cert_pems: list[bytes]) -> None:
+    servicer = _servicer({}, 16)
+    for call in (
+        lambda: servicer.Health(pb.HealthRequest(), FakeContext(cert_pems)),
+        lambda: list(servicer.FetchArtifact(pb.FetchArtifactRequest(), FakeContext(cert_pems))),
+    ):
+        with pytest.raises(Aborted) as refused:
+            call()
+        assert refused.value.code in (
+            grpc.StatusCode.PERMISSION_DENIED,
+            grpc.StatusCode.UNAUTHENTICATED,
+        )
+
+
+@BOUNDED
+@given(data=st.binary(max_size=5000), chunk_size=st.integers(1, 1500))
+def test_split_then_reassemble_round_trips(data: bytes, chunk_size: int) -> None:
+    sha = hashlib.sha256(data).hexdigest()
+    assembler = ChunkAssembler(sha, max_bytes=len(data))
+    for chunk in split_into_chunks(data, sha, chunk_size):
+        assembler.add(chunk)
+    assert assembler.finish() == data
+
+
+def _mutate(chunks: list[Chunk], kind: str, index: int) -> list[Chunk]:
+    i = index % len(chunks)
+    mutated = list(chunks)
+    c = mutated[i]
+    if kind == "drop":
+        del mutated[i]
+    elif kind == "duplicate":
+        mutated.insert(i, c)
+    elif kind == "flip" and c.data:
+        mutated[i] = Chunk(bytes([c.data[0] ^ 1]) + c.data[1:], c.offset, c.total_size, c.sha256)
+    elif kind == "grow":
+        mutated[i] = Chunk(c.data + b"\0", c.offset, c.total_size + 1, c.sha256)
+    elif kind == "shift":
+        mutated[i] = Chunk(c.data, c.offset + 1, c.total_size, c.sha256)
+    return mutated
+
+
+@BOUNDED
+@given(
+    data=st.binary(min_size=1, max_size=3000),
+    chunk_size=st.integers(1, 1000),
+    kind=st.sampled_from(["drop", "duplicate", "flip", "grow", "shift"]),
+    index=st.integers(0, 10_000),
+)
+def test_any_tampering_with_an_honest_stream_is_refused(
+    data: bytes, chunk_size: int, kind: str, index: int
+) -> None:
+    sha = hashlib.sha256(data).hexdigest()
+    tampered = _mutate(list(split_into_chunks(data, sha, chunk_size)), kind, index)
+    assembler = ChunkAssembler(sha, max_bytes=len(data) + 1)
+    with pytest.raises(ArtifactIntegrityError):
+        for chunk in tampered:
+            assembler.add(chunk)
+        assembler.finish()
+
+
+chunk_strategy = st.builds(
+    Chunk,
+    data=st.binary(max_size=64),
+    offset=st.integers(0, 300),
+    total_size=st.integers(0, 300),
+    sha256=st.one_of(st.just(""), st.text(alphabet=_HEX, min_size=64, max_size=64)),
+)
+
+
+@BOUNDED
+@given(chunks=st.lists(chunk_strategy, max_size=8), max_bytes=st.integers(0, 300))
+def test_reassembly_of_arbitrary_chunks_returns_only_verified_bytes(
+    chunks: list[Chunk], max_bytes: int
+) -> None:
+    expected = chunks[0].sha256 if chunks and chunks[0].sha256 else "0" * 64
+    assembler = ChunkAssembler(expected, max_bytes)
+    try:
+        for chunk in chunks:
+            assembler.add(chunk)
+        result = assembler.finish()
+    except (ArtifactIntegrityError, ArtifactTooLargeError):
+        return
+    assert hashlib.sha256(result).hexdigest() == expected
+    assert len(result) <= max_bytes
