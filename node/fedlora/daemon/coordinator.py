@@ -1,0 +1,126 @@
+"""The round coordinator: read the chain, decide, act, repeat, until the session ends.
+
+The coordinator keeps no state of its own that the chain does not also hold: after a crash or
+restart it reads the session and round back and carries on. Two local records make restarts
+cheap and safe: updates already trained are found in the content store by the pending-update
+record (so a finished round is never trained twice), and the chain refuses a duplicate
+submission anyway.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fedlora.artifacts import Tensors
+from fedlora.daemon.decide import Action, decide
+from fedlora.daemon.rounds import RoundExecutor, RoundKey
+from fedlora.errors import FedloraError
+
+_log = logging.getLogger("fedlora.daemon")
+
+# Chaincode rejections that only mean "someone else moved first": read the chain again.
+BENIGN_CODES = ("[WRONG_PHASE]", "[WRONG_ROUND]", "[DUPLICATE]", "[DEADLINE_NOT_PASSED]")
+
+
+@dataclass(frozen=True)
+class StepOutcome:
+    """What one step did, for logs, progress display and tests."""
+
+    action: Action
+    round_number: int
+    detail: str = ""
+
+
+class Coordinator:
+    """Drives one node through one session."""
+
+    def __init__(
+        self,
+        session_id: str,
+        executor: RoundExecutor,
+        ledger: Any,
+        state_dir: Path,
+        clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    ) -> None:
+        self.session_id = session_id
+        self._executor, self._ledger, self._clock = executor, ledger, clock
+        self._state_dir = state_dir
+        self._wake = threading.Event()
+        self.final_adapter: Tensors | None = None
+
+    @property
+    def node_id(self) -> str:
+        """This node's id on chain."""
+        return self._executor.node_id
+
+    def wake(self) -> None:
+        """Ask a waiting coordinator to look at the chain again (called on chaincode events)."""
+        self._wake.set()
+
+    def run(
+        self, poll_seconds: float = 1.0, on_step: Callable[[StepOutcome], None] | None = None
+    ) -> None:
+        """Step until the session is over, waiting for events (or the poll interval) in between."""
+        while True:
+            outcome = self.step()
+            if on_step is not None:
+                on_step(outcome)
+            if outcome.action is Action.STOP:
+                return
+            if outcome.action is Action.WAIT:
+                self._wake.wait(poll_seconds)
+                self._wake.clear()
+
+    def step(self) -> StepOutcome:
+        """Read the chain once, take the next action, and report what was done."""
+        session = self._ledger.get_session(self.session_id)
+        if session.status == "open":
+            return StepOutcome(Action.WAIT, 0, "session not started")
+        round_ = self._ledger.get_round(self.session_id, session.current_round)
+        action = decide(self.node_id, session.status, round_, self._clock())
+        key = RoundKey(self.session_id, session.current_round)
+        try:
+            detail = self._act(action, session, round_, key)
+        except FedloraError as error:
+            if any(code in str(error) for code in BENIGN_CODES):
+                return StepOutcome(Action.WAIT, key.round_number, f"chain moved on: {error}")
+            raise
+        return StepOutcome(action, key.round_number, detail)
+
+    def _act(self, action: Action, session: Any, round_: Any, key: RoundKey) -> str:
+        if action is Action.TRAIN:
+            return self._train_once(session, key)
+        if action is Action.AGGREGATE:
+            return self._executor.aggregate(session, round_, key).sha256
+        if action is Action.ENDORSE:
+            return "accepted" if self._executor.endorse(session, round_, key) else "rejected"
+        if action is Action.REPORT_TIMEOUT:
+            self._ledger.report_timeout(key.session_id, key.round_number)
+            return "deadline passed"
+        if action is Action.ADVANCE:
+            self._executor.advance(round_)
+            return str(round_.final_sha256)
+        if action is Action.STOP and session.status == "completed":
+            self.final_adapter = self._executor.advance(round_)
+            return str(round_.final_sha256)
+        return ""
+
+    def _train_once(self, session: Any, key: RoundKey) -> str:
+        """Train and submit, or resubmit an update trained before a restart."""
+        pending = self._pending_file(key)
+        if pending.is_file():
+            record = json.loads(pending.read_text())
+            self._executor.resubmit(key, record)
+            return str(record["sha256"])
+        sha = self._executor.train(session, key, record_to=pending)
+        return sha
+
+    def _pending_file(self, key: RoundKey) -> Path:
+        return self._state_dir / "pending" / f"{key.session_id}-{key.round_number:04d}.json"

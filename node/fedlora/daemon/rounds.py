@@ -1,0 +1,212 @@
+"""Carry out one round action: train, aggregate, endorse, advance.
+
+Every artifact is addressed by its SHA-256 as recorded on chain. Before the coordinator uses
+bytes it either holds them in its own content store or pulls them from the node that produced
+them (or, failing that, any other participant), and the transport has already checked the hash.
+Aggregation is recomputed bit for bit by every endorser, so it must see exactly the inputs,
+weights and prior optimizer state that the aggregator used: all of it comes from the chain.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fedlora.aggregation import (
+    AggregateResult,
+    ClientUpdate,
+    StrategyConfig,
+    aggregate,
+    strategy_from_name,
+    validate_update,
+)
+from fedlora.artifacts import ContentStore, Tensors, decode_adapter, encode_adapter
+from fedlora.daemon.ports import FetchPort, LedgerPort, Proposal, TrainerPort
+from fedlora.errors import FedloraError
+
+_log = logging.getLogger("fedlora.daemon")
+
+
+@dataclass(frozen=True)
+class RoundKey:
+    """Which round an action is about."""
+
+    session_id: str
+    round_number: int
+
+
+class RoundExecutor:
+    """The effects of the round protocol for one node."""
+
+    def __init__(
+        self,
+        node_id: str,
+        ledger: LedgerPort,
+        store: ContentStore,
+        trainer: TrainerPort,
+        fetcher: FetchPort,
+        seed: int = 0,
+        on_event: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.node_id = node_id
+        self._ledger, self._store, self._trainer, self._fetcher = ledger, store, trainer, fetcher
+        self._seed = seed
+        self._on_event = on_event or (lambda name, fields: None)
+
+    # -- actions -----------------------------------------------------------------------------
+
+    def train(self, session: Any, key: RoundKey, record_to: Path | None = None) -> str:
+        """Train from the current global adapter, store the update and submit its hash.
+
+        With ``record_to``, the update is recorded there before it is submitted, so that a node
+        restarted between the two submits the same update instead of training again.
+        """
+        global_tensors = self.global_adapter(session, key.round_number)
+        strategy = strategy_for(session)
+        update = self._trainer.train(global_tensors, key.round_number, strategy.proximal_mu)
+        record = {
+            "sha256": self._store.put(encode_adapter(update.tensors)),
+            "num_examples": update.num_examples,
+            "metrics": dict(update.metrics),
+        }
+        if record_to is not None:
+            write_json_atomically(record_to, record)
+        self.resubmit(key, record)
+        return str(record["sha256"])
+
+    def resubmit(self, key: RoundKey, record: Mapping[str, Any]) -> None:
+        """Submit an update recorded by :meth:`train`."""
+        metrics = {name: float(value) for name, value in record["metrics"].items()}
+        self._ledger.submit_update(
+            key.session_id, key.round_number, record["sha256"], int(record["num_examples"]), metrics
+        )
+        self._on_event("submitted", {"round": key.round_number, "sha256": record["sha256"]})
+
+    def aggregate(self, session: Any, round_: Any, key: RoundKey) -> Proposal:
+        """As the elected aggregator: pull, validate and aggregate the updates, then propose."""
+        inputs = sorted((node, update.sha256) for node, update in round_.updates.items())
+        result = self._compute(session, round_, key, inputs)
+        proposal = self._record(result, inputs, strategy_for(session))
+        self._ledger.propose_aggregate(key.session_id, key.round_number, proposal)
+        self._on_event("proposed", {"round": key.round_number, "sha256": proposal.sha256})
+        return proposal
+
+    def endorse(self, session: Any, round_: Any, key: RoundKey) -> bool:
+        """Recompute the proposed aggregate from its recorded inputs; endorse iff it matches."""
+        proposed = round_.proposal
+        inputs = sorted((node, sha) for node, sha in proposed.inputs)
+        try:
+            result = self._compute(session, round_, key, inputs)
+            mine = self._record(result, inputs, strategy_for(session))
+            reason = _difference(mine, proposed)
+        except FedloraError as error:  # an input that does not validate is a reason to reject
+            reason = f"cannot recompute: {error}"
+        accept = not reason
+        self._ledger.endorse_aggregate(
+            key.session_id, key.round_number, proposed.sha256, accept, reason or "recomputed"
+        )
+        self._on_event("endorsed", {"round": key.round_number, "accept": accept, "reason": reason})
+        return accept
+
+    def advance(self, round_: Any) -> Tensors:
+        """Fetch the round's final aggregate (if needed) and return it as the new global adapter."""
+        return decode_adapter(self.obtain(round_.final_sha256, [round_.aggregator]))
+
+    # -- inputs ------------------------------------------------------------------------------
+
+    def global_adapter(self, session: Any, round_number: int) -> Tensors:
+        """The adapter every participant starts ``round_number`` from."""
+        if round_number == 1:
+            return self._trainer.initial_adapter(self._seed)
+        previous = self._ledger.get_round(session.session_id, round_number - 1)
+        return decode_adapter(self.obtain(previous.final_sha256, _holders(session, previous)))
+
+    def prior_server_state(self, session: Any, round_number: int) -> Tensors | None:
+        """The server optimizer state the previous round's aggregate handed on, if any."""
+        if round_number == 1:
+            return None
+        previous = self._ledger.get_round(session.session_id, round_number - 1)
+        state_sha = previous.proposal.optimizer_state_sha256
+        return decode_adapter(self.obtain(state_sha, _holders(session, previous)))
+
+    def obtain(self, sha256: str, holders: Sequence[str]) -> bytes:
+        """Bytes of ``sha256`` from the local store, else from the first holder that has them."""
+        if self._store.has(sha256):
+            return self._store.get(sha256)
+        failures = []
+        for holder in dict.fromkeys(h for h in holders if h != self.node_id):
+            try:
+                data = self._fetcher.fetch(holder, sha256)
+            except FedloraError as error:
+                failures.append(f"{holder}: {error}")
+                continue
+            self._store.put_verified(data, sha256)
+            return data
+        raise FedloraError(
+            f"artifact {sha256[:12]} could not be obtained from any holder",
+            "; ".join(failures) or "no other node holds it",
+        )
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _compute(
+        self, session: Any, round_: Any, key: RoundKey, inputs: Sequence[tuple[str, str]]
+    ) -> AggregateResult:
+        global_tensors = self.global_adapter(session, key.round_number)
+        updates = []
+        for node, sha in inputs:
+            reported = round_.updates[node]
+            if reported.sha256 != sha:
+                raise FedloraError(f"input of {node} is not the update it submitted", "reject")
+            tensors = decode_adapter(self.obtain(sha, [node, *_participants(session)]))
+            validate_update(global_tensors, tensors)
+            loss = float(reported.metrics.get("loss", 1.0))
+            updates.append(ClientUpdate(node, tensors, int(reported.num_examples), loss))
+        state = self.prior_server_state(session, key.round_number)
+        return aggregate(global_tensors, updates, strategy_for(session), state)
+
+    def _record(
+        self, result: AggregateResult, inputs: Sequence[tuple[str, str]], strategy: StrategyConfig
+    ) -> Proposal:
+        sha = self._store.put(encode_adapter(result.tensors))
+        state_sha = self._store.put(encode_adapter(result.server_state))
+        weights = {node: float(weight) for node, weight in sorted(result.weights.items())}
+        return Proposal(sha, list(inputs), weights, strategy.name, state_sha)
+
+
+def strategy_for(session: Any) -> StrategyConfig:
+    """The aggregation rule a session recorded on chain, as a StrategyConfig."""
+    return strategy_from_name(session.rule_name, **dict(session.rule_params))
+
+
+def _participants(session: Any) -> list[str]:
+    return list(session.participants)
+
+
+def _holders(session: Any, round_: Any) -> list[str]:
+    """Who should hold a round's aggregate: its aggregator first, then every participant."""
+    return [round_.aggregator, *_participants(session)]
+
+
+def _difference(mine: Proposal, proposed: Any) -> str:
+    """Why the proposal differs from the recomputation ('' when identical)."""
+    if dict(mine.weights) != {k: float(v) for k, v in dict(proposed.weights).items()}:
+        return "weights differ from the recomputation"
+    if mine.optimizer_state_sha256 != proposed.optimizer_state_sha256:
+        return "optimizer state differs from the recomputation"
+    if mine.sha256 != proposed.sha256:
+        return f"aggregate hash differs: recomputed {mine.sha256[:12]}"
+    return ""
+
+
+def write_json_atomically(path: Path, payload: Mapping[str, Any]) -> None:
+    """Write JSON so a crash leaves either the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    scratch = path.with_suffix(path.suffix + ".tmp")
+    scratch.write_text(json.dumps(payload, sort_keys=True))
+    os.replace(scratch, path)
