@@ -58,7 +58,11 @@ func (l *ledger) call(who identity, tx string, args ...string) (string, error) {
 	method := reflect.ValueOf(l.cc).MethodByName(tx)
 	require.True(l.t, method.IsValid(), "no transaction %s", tx)
 	in := []reflect.Value{reflect.ValueOf(fakeContext{stub: l.stub, identity: fakeIdentity{id: who}})}
-	for _, arg := range args {
+	// Like contractapi: declared parameters get the leading arguments; any
+	// extra ones stay readable through the stub only.
+	declared := method.Type().NumIn() - 1
+	require.GreaterOrEqual(l.t, len(args), declared, "%s takes %d arguments", tx, declared)
+	for _, arg := range args[:declared] {
 		in = append(in, reflect.ValueOf(arg))
 	}
 	results := method.Call(in)
