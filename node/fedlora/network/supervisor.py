@@ -168,7 +168,7 @@ def wait_ports_free(
     return held
 
 
-def stop_process(record: ProcessRecord, grace_s: float = 10.0) -> None:
+def stop_process(record: ProcessRecord, grace_s: float = 10.0, port_wait_s: float = 5.0) -> None:
     """SIGTERM the recorded PID, SIGKILL it after ``grace_s``, then check its ports are free.
 
     A record whose process is already gone (or whose PID now belongs to another program) is
@@ -184,7 +184,7 @@ def stop_process(record: ProcessRecord, grace_s: float = 10.0) -> None:
         if not _wait_exit(record, grace_s):
             _signal(record.pid, signal.SIGKILL)
             _wait_exit(record, 5.0)
-    held = wait_ports_free(record.ports, timeout_s=5.0)
+    held = wait_ports_free(record.ports, timeout_s=port_wait_s)
     if held:
         raise FedloraError(
             f"port {held[0]} of {record.name} is still in use after it stopped",
