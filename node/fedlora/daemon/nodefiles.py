@@ -1,0 +1,80 @@
+"""Create a node folder: identity issued by the org's CAs, trusted member CAs, and node.toml.
+
+Used by `fedlora node init`. The folder is self-contained (paths in node.toml are relative to
+it), so an operator can copy it to the machine the node will run on.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from fedlora.enrollment import IssuedNode, issue_node_identity
+from fedlora.errors import FedloraError
+
+
+@dataclass(frozen=True)
+class NodeInitRequest:
+    """What the operator asked for."""
+
+    name: str
+    msp_id: str
+    org_dir: Path  # cryptogen's peerOrganizations/<domain> folder (holds ca/ and tlsca/)
+    member_org_dirs: tuple[Path, ...]  # every member org, for the mTLS trust list
+    gateway: str
+    gateway_tls_ca: Path
+    channel: str
+    listen: str
+    endpoint: str
+    model: str = "smollm2"
+    site: str = ""
+
+
+def init_node_folder(request: NodeInitRequest, out_dir: Path) -> IssuedNode:
+    """Write ``out_dir`` for a new node; refuse to touch an existing node.toml."""
+    config_path = out_dir / "node.toml"
+    if config_path.exists():
+        raise FedloraError(f"{config_path} already exists", "choose another --out folder")
+    host = request.endpoint.rsplit(":", 1)[0]
+    issued = issue_node_identity(request.org_dir, request.name, [host], out_dir)
+    trust = out_dir / "member-cas"
+    trust.mkdir(exist_ok=True)
+    for org_dir in request.member_org_dirs:
+        for cert in sorted((org_dir / "tlsca").glob("*-cert.pem")):
+            shutil.copyfile(cert, trust / cert.name)
+    shutil.copyfile(request.gateway_tls_ca, out_dir / "gateway-tls-ca.pem")
+    scratch = config_path.with_suffix(".toml.tmp")
+    scratch.write_text(render_node_toml(request), encoding="utf-8")
+    scratch.rename(config_path)
+    return issued
+
+
+def render_node_toml(request: NodeInitRequest) -> str:
+    """The node.toml text for ``request`` (paths relative to the node folder)."""
+    return f"""# fedlora node configuration (see `fedlora node --help`)
+[node]
+name = "{request.name}"
+data_dir = "state"
+
+[identity]
+msp_id = "{request.msp_id}"
+msp_dir = "msp"
+tls_dir = "tls"
+
+[fabric]
+gateway = "{request.gateway}"
+gateway_tls_ca = "gateway-tls-ca.pem"
+channel = "{request.channel}"
+chaincode = "fedlora"
+member_cas_dir = "member-cas"
+
+[exchange]
+listen = "{request.listen}"
+endpoint = "{request.endpoint}"
+
+[training]
+model = "{request.model}"
+dataset = "icd10"
+site = "{request.site}"
+"""

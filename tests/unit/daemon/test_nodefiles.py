@@ -1,0 +1,54 @@
+"""`fedlora node init`'s folder: a loadable node.toml, identity, and the members' TLS CAs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.support.pki import make_org
+
+from fedlora.config import load_node_config
+from fedlora.daemon.nodefiles import NodeInitRequest, init_node_folder
+from fedlora.errors import FedloraError
+
+
+def request_for(tmp_path: Path) -> NodeInitRequest:
+    org1, org2 = make_org(tmp_path, "org1.example.com"), make_org(tmp_path, "org2.example.com")
+    peer_ca = tmp_path / "peer-ca.pem"
+    peer_ca.write_bytes((org1 / "tlsca" / "tlsca.org1.example.com-cert.pem").read_bytes())
+    return NodeInitRequest(
+        name="node1",
+        msp_id="Org1MSP",
+        org_dir=org1,
+        member_org_dirs=(org1, org2),
+        gateway="127.0.0.1:7051",
+        gateway_tls_ca=peer_ca,
+        channel="fedlora",
+        listen="127.0.0.1:7451",
+        endpoint="127.0.0.1:7451",
+        model="tiny",
+        site="site-1",
+    )
+
+
+def test_node_folder_loads_and_trusts_every_member(tmp_path: Path) -> None:
+    out = tmp_path / "node1"
+    issued = init_node_folder(request_for(tmp_path), out)
+    config = load_node_config(out / "node.toml")
+    assert config.identity.msp_id == "Org1MSP"
+    assert config.identity.msp_dir == issued.msp_dir.resolve()
+    assert config.exchange.endpoint == "127.0.0.1:7451"
+    assert config.training.site == "site-1"
+    assert config.fabric.member_cas_dir is not None
+    trusted = sorted(p.name for p in config.fabric.member_cas_dir.iterdir())
+    assert trusted == ["tlsca.org1.example.com-cert.pem", "tlsca.org2.example.com-cert.pem"]
+    assert config.fabric.gateway_tls_ca.is_file()
+
+
+def test_an_existing_node_folder_is_refused(tmp_path: Path) -> None:
+    request = request_for(tmp_path)
+    init_node_folder(request, tmp_path / "node1")
+    before = (tmp_path / "node1" / "node.toml").read_text()
+    with pytest.raises(FedloraError, match="already exists"):
+        init_node_folder(request, tmp_path / "node1")
+    assert (tmp_path / "node1" / "node.toml").read_text() == before
