@@ -213,3 +213,20 @@ def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+class _BrokenAuthorizer:
+    def authorize(self, peer_cert_der: bytes) -> str | None:
+        raise RuntimeError("ledger unreachable")
+
+
+def test_failing_authorizer_answers_unavailable_and_the_client_retries(
+    server_tls: TlsMaterial, client_tls: TlsMaterial, make_client: MakeClient, sleeps: list[float]
+) -> None:
+    broken = ArtifactServer(
+        source=_Empty(), authorizer=_BrokenAuthorizer(), tls=server_tls, node_id="node-a"
+    )
+    retry = RetryPolicy(attempts=2, initial_backoff_s=0.01)
+    with broken, pytest.raises(PeerUnavailableError, match="cannot check peer authorization"):
+        make_client(broken.port, client_tls, retry=retry).health()
+    assert sleeps == [0.01]
