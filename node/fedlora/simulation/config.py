@@ -1,0 +1,139 @@
+"""What one simulated experiment is: data, schedule, model, and the methods to compare."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fedlora.aggregation import STRATEGIES, StrategyConfig, strategy_from_name
+from fedlora.data import FederatedData, PartitionSpec, load_icd10, load_table, partition
+from fedlora.errors import FedloraError
+
+BASELINES = ("local", "centralized")
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """Everything but the method and the seed; hashed to name result files.
+
+    Compute is equal across methods: every method runs ``rounds * local_steps`` steps per
+    site (centralized: that many times ``num_sites`` on the pooled data).
+    """
+
+    dataset: str = "icd10"
+    text_column: str = "text"
+    label_column: str = "label"
+    site_column: str | None = None
+    max_per_label: int | None = 300
+    partition: str = "dirichlet"
+    alpha: float = 0.1
+    num_sites: int = 3
+    train_per_site: int | None = 250
+    test_per_site: int = 100
+    global_test: int = 200
+    rounds: int = 10
+    local_steps: int = 20
+    batch_size: int = 8
+    lr: float = 5e-4
+    model: str = "smollm2"
+    rank: int = 8
+    lora_alpha: int = 16
+    top_layers: int | None = 8
+    bf16: bool = False
+
+    def __post_init__(self) -> None:
+        for name in ("rounds", "local_steps", "batch_size", "num_sites", "rank"):
+            if getattr(self, name) < 1:
+                raise FedloraError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not self.lr > 0:
+            raise FedloraError(f"lr must be > 0, got {self.lr}", "use e.g. 5e-4")
+
+    def digest(self) -> str:
+        """Short stable hash of every field (the dataset path as given)."""
+        text = json.dumps(dataclasses.asdict(self), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A method to run: a baseline (local, centralized) or a federated strategy."""
+
+    label: str
+    strategy: StrategyConfig | None
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-able description for result files."""
+        strategy = dataclasses.asdict(self.strategy) if self.strategy else None
+        return {"label": self.label, "strategy": strategy}
+
+
+def parse_overrides(pairs: list[str]) -> dict[str, Any]:
+    """Turn ``key=value`` strings into StrategyConfig overrides (numbers parsed as floats)."""
+    fields = {field.name: field for field in dataclasses.fields(StrategyConfig)}
+    overrides: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        key = key.strip()
+        if not sep or key not in fields or key == "name":
+            known = ", ".join(sorted(set(fields) - {"name"}))
+            raise FedloraError(f"bad --set {pair!r}", f"use KEY=VALUE with KEY one of {known}")
+        if fields[key].type in ("float", float):
+            try:
+                overrides[key] = float(value)
+            except ValueError:
+                raise FedloraError(f"--set {key} needs a number, got {value!r}") from None
+        else:
+            overrides[key] = value.strip()
+    return overrides
+
+
+def method_specs(names: list[str], overrides: dict[str, Any]) -> list[MethodSpec]:
+    """Resolve method names; overrides apply to every strategy except the ``fedavg`` baseline.
+
+    The label records the overrides (``fedlora+lora_mode=fedit``), so ablations never
+    overwrite each other's result files.
+    """
+    if not names:
+        raise FedloraError("no methods given", "use e.g. --methods local,fedavg,fedlora")
+    specs = []
+    for name in names:
+        if name in BASELINES:
+            specs.append(MethodSpec(name, None))
+        elif name in STRATEGIES:
+            extra = {} if name == "fedavg" else overrides
+            suffix = "".join(f"+{key}={value}" for key, value in sorted(extra.items()))
+            specs.append(MethodSpec(name + suffix, strategy_from_name(name, **extra)))
+        else:
+            known = ", ".join((*BASELINES, *STRATEGIES))
+            raise FedloraError(f"unknown method {name!r}", f"choose from {known}")
+    return specs
+
+
+def load_federated_data(config: SimulationConfig, seed: int) -> FederatedData:
+    """Load the corpus and partition it across sites with ``seed``."""
+    if config.dataset == "icd10":
+        corpus = load_icd10(max_per_label=config.max_per_label, seed=seed)
+    else:
+        path = Path(config.dataset)
+        if not path.is_file():
+            raise FedloraError(f"dataset {path} not found", "give 'icd10' or a CSV/JSONL file")
+        corpus = load_table(
+            path,
+            text_column=config.text_column,
+            label_column=config.label_column,
+            site_column=config.site_column,
+        )
+    spec = PartitionSpec(
+        kind=config.partition,
+        num_clients=config.num_sites,
+        alpha=config.alpha,
+        seed=seed,
+        train_per_client=config.train_per_site,
+        test_per_client=config.test_per_site,
+        global_test=config.global_test,
+    )
+    return partition(corpus, spec)

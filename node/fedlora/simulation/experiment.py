@@ -1,0 +1,109 @@
+"""A grid of (method, seed) runs over one config, saved one JSON per run so reruns resume."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fedlora.errors import FedloraError
+from fedlora.simulation.config import MethodSpec, SimulationConfig, load_federated_data
+from fedlora.simulation.runner import Progress, RunContext, SilentProgress, run_method
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """One finished run and whether it was loaded from an earlier invocation."""
+
+    path: Path
+    result: dict[str, Any]
+    resumed: bool
+
+
+def result_path(out_dir: Path, config: SimulationConfig, spec: MethodSpec, seed: int) -> Path:
+    """File of one (method, config, seed); the config hash keeps different configs apart."""
+    safe = "".join(ch if ch.isalnum() or ch in "-_.=+" else "_" for ch in spec.label)
+    return out_dir / f"{safe}__{config.digest()}__seed{seed}.json"
+
+
+def write_json_atomically(path: Path, payload: Any) -> None:
+    """Write JSON through a temporary file and a rename, so no half-written file remains."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w") as stream:
+            json.dump(payload, stream, indent=2, sort_keys=True)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+
+
+def _load_finished(path: Path) -> dict[str, Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        loaded: dict[str, Any] = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None  # unreadable: run it again and overwrite
+    return loaded
+
+
+def run_experiment(
+    config: SimulationConfig,
+    specs: list[MethodSpec],
+    seeds: list[int],
+    out_dir: Path,
+    progress: Progress | None = None,
+) -> list[RunOutcome]:
+    """Run every (method, seed) not already saved in ``out_dir``; return all outcomes.
+
+    Parameters
+    ----------
+    config
+        Data, schedule and model shared by all runs.
+    specs, seeds
+        The grid to cover.
+    out_dir
+        Where result JSON files live; existing ones are reused, not recomputed.
+    progress
+        Progress sink (default: silent).
+
+    Returns
+    -------
+    list of RunOutcome
+        In (seed, method) order.
+    """
+    if not seeds:
+        raise FedloraError("no seeds given", "use e.g. --seeds 0")
+    outcomes = []
+    for seed in seeds:
+        pending = []
+        for spec in specs:
+            path = result_path(out_dir, config, spec, seed)
+            finished = _load_finished(path)
+            if finished is None:
+                pending.append((spec, path))
+            else:
+                outcomes.append(RunOutcome(path, finished, resumed=True))
+        if not pending:
+            continue
+        # Partition once per seed; every method of that seed sees the same sites.
+        data = load_federated_data(config, seed)
+        context = RunContext(config, seed, data, progress or SilentProgress())
+        for spec, path in pending:
+            result = run_method(context, spec)
+            result["config"] = dataclasses.asdict(config)
+            result["config_digest"] = config.digest()
+            write_json_atomically(path, result)
+            outcomes.append(RunOutcome(path, result, resumed=False))
+    order = {(spec.label, seed): i for i, (spec, seed) in enumerate(_grid(specs, seeds))}
+    return sorted(outcomes, key=lambda o: order[(o.result["method"]["label"], o.result["seed"])])
+
+
+def _grid(specs: list[MethodSpec], seeds: list[int]) -> list[tuple[MethodSpec, int]]:
+    return [(spec, seed) for seed in seeds for spec in specs]

@@ -1,0 +1,65 @@
+"""Tables and plots over finished runs (averaged over seeds)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from fedlora.evaluation import (
+    cross_generalization,
+    format_bytes,
+    render_cross_table,
+    render_table,
+    summarize,
+)
+from fedlora.simulation.plots import plot_convergence, plot_sites
+
+
+def _mean_per_site(runs: list[dict[str, Any]]) -> dict[str, float]:
+    sites = runs[0]["final"]["per_site"]
+    return {site: sum(run["final"]["per_site"][site] for run in runs) / len(runs) for site in sites}
+
+
+def _mean_matrix(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    matrix: dict[str, dict[str, float]] = defaultdict(dict)
+    for model_site, row in runs[0]["matrix"].items():
+        for test_site in row:
+            values = [run["matrix"][model_site][test_site] for run in runs]
+            matrix[model_site][test_site] = sum(values) / len(values)
+    return dict(matrix)
+
+
+def group_runs(results: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Runs by method label, in first-seen order."""
+    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for result in results:
+        grouped[result["method"]["label"]].append(result)
+    return dict(grouped)
+
+
+def print_tables(results: list[dict[str, Any]], console: Console) -> None:
+    """Per-method Avg/Min/H-mean table, the local cross-site matrix, and bytes per round."""
+    grouped = group_runs(results)
+    seeds = sorted({run["seed"] for run in results})
+    summaries = {label: summarize(_mean_per_site(runs)) for label, runs in grouped.items()}
+    console.print(render_table(summaries, title=f"Final accuracy per site (seeds {seeds})"))
+    local = grouped.get("local")
+    if local:
+        matrix = _mean_matrix(local)
+        console.print(render_cross_table(matrix, cross_generalization(matrix)))
+    for label, runs in grouped.items():
+        traffic = runs[0]["rounds"][-1].get("bytes")
+        if traffic:
+            console.print(f"{label}: {format_bytes(traffic['total'])} sent per round")
+
+
+def write_plots(results: list[dict[str, Any]], out: Path) -> list[Path]:
+    """Write convergence.png and sites.png into ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    return [
+        plot_convergence(results, out / "convergence.png"),
+        plot_sites(results, out / "sites.png"),
+    ]
