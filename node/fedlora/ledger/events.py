@@ -144,7 +144,7 @@ class ChaincodeEventStream:
         self._start_block = start_block
         self._retry = retry or RetryPolicy()
         self._sleep = sleep
-        self._call: Any = None
+        self._call: Any = open_call(self._position, start_block)
         self._buffer: deque[ChaincodeEvent] = deque()
         self._unacknowledged: ChaincodeEvent | None = None
         self._closed = False
