@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib
 import random
+import warnings
 from collections import defaultdict
+from types import ModuleType
 
 from fedlora.data.types import DataError, Example, LabeledCorpus
 
@@ -13,10 +16,17 @@ ICD10_INSTRUCTION = "Classify this diagnosis into its ICD-10-CM chapter."
 MIN_CODES_PER_CHAPTER = 50
 
 
+def _icd_module() -> ModuleType:
+    """Import simple_icd_10_cm lazily: parsing its tables takes seconds."""
+    with warnings.catch_warnings():
+        # The package reads its data with deprecated importlib.resources calls.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return importlib.import_module("simple_icd_10_cm")
+
+
 def _codes_by_chapter() -> dict[str, list[str]]:
     """Return billable leaf codes grouped by chapter number, each list sorted."""
-    import simple_icd_10_cm as icd  # imported lazily: building its tables takes ~0.3 s
-
+    icd = _icd_module()
     by_chapter: dict[str, list[str]] = defaultdict(list)
     for code in icd.get_all_codes(True):
         if icd.is_leaf(code):
@@ -47,8 +57,7 @@ def load_icd10(max_per_label: int | None = None, seed: int = 0) -> LabeledCorpus
     """
     if max_per_label is not None and max_per_label < 1:
         raise DataError(f"max_per_label={max_per_label} is invalid", "use >= 1 or None")
-    import simple_icd_10_cm as icd
-
+    icd = _icd_module()
     by_chapter = _codes_by_chapter()
     chapters = sorted(
         (chapter for chapter, codes in by_chapter.items() if len(codes) >= MIN_CODES_PER_CHAPTER),
