@@ -1,0 +1,78 @@
+"""`fedlora node ...`: node operators create, register, run and inspect their node."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fedlora.cli.common import console, print_json, user_errors
+from fedlora.daemon.nodefiles import NodeInitRequest, init_node_folder
+from fedlora.errors import FedloraError
+from fedlora.network import NetworkLayout
+from fedlora.network.state import load_state
+from fedlora.paths import default_network_dir
+
+app = typer.Typer(help="Create, register, run and inspect a node.", no_args_is_help=True)
+
+NetworkDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--network-dir",
+        help="Folder of the network (`fedlora network up --dir`); default ~/.fedlora/network.",
+    ),
+]
+
+
+@app.command("init")
+def init(
+    org: Annotated[int, typer.Option(help="Member organisation number (1 = Org1).")],
+    name: Annotated[str, typer.Option(help="Node name, unique within the org.")] = "node1",
+    listen: Annotated[str, typer.Option(help="host:port of this node's adapter exchange.")] = "",
+    out: Annotated[Path | None, typer.Option(help="Node folder to create.")] = None,
+    model: Annotated[str, typer.Option(help="Base model: smollm2 or tiny.")] = "smollm2",
+    site: Annotated[str, typer.Option(help="Demo data shard this node holds.")] = "",
+    network_dir: NetworkDirOption = None,
+    json_output: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Issue a node identity from the org's CAs and write the node folder with its node.toml."""
+    with user_errors():
+        network_dir = network_dir or default_network_dir()
+        layout = NetworkLayout(network_dir)
+        state = load_state(layout.state_file)
+        if state is None:
+            raise FedloraError(
+                f"no network in {network_dir}", "run `fedlora network up` or pass --network-dir"
+            )
+        orgs = state.plan.orgs
+        if not 1 <= org <= len(orgs):
+            raise FedloraError(f"--org {org} is not a member org", f"use 1..{len(orgs)}")
+        member = orgs[org - 1]
+        listen = listen or f"127.0.0.1:{state.plan.base_port + 400 + org * 10}"
+        request = NodeInitRequest(
+            name=name,
+            msp_id=member.msp_id,
+            org_dir=layout.org_dir(member),
+            member_org_dirs=tuple(layout.org_dir(o) for o in orgs),
+            gateway=member.peer_address,
+            gateway_tls_ca=layout.peer_tls_ca(member),
+            channel=state.plan.channel,
+            listen=listen,
+            endpoint=listen,
+            model=model,
+            site=site,
+        )
+        folder = out or network_dir.parent / "nodes" / f"{member.name.lower()}-{name}"
+        issued = init_node_folder(request, folder)
+        result = {
+            "node_folder": str(folder),
+            "config": str(folder / "node.toml"),
+            "node_id": f"{member.msp_id}/{issued.common_name}",
+            "tls_cert_sha256": issued.tls_cert_sha256,
+        }
+        if json_output:
+            print_json(result)
+            return
+        console.print(f"[green]node created[/] {result['node_id']} in {folder}")
+        console.print(f"next: fedlora node join --config {folder / 'node.toml'}")
