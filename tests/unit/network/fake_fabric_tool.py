@@ -11,7 +11,6 @@ whose arguments contain that word fail the way a Fabric CLI does.
 from __future__ import annotations
 
 import hashlib
-import http.server
 import io
 import json
 import os
@@ -21,17 +20,6 @@ import sys
 import tarfile
 import threading
 from pathlib import Path
-
-
-class _Health(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        body = b'{"status":"OK"}' if self.path == "/healthz" else b"{}"
-        self.send_response(200 if self.path == "/healthz" else 404)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        return
 
 
 def _split(address: str) -> tuple[str, int]:
@@ -50,7 +38,20 @@ def _listen(address: str) -> socket.socket:
 def _serve_forever(health: str | None, plain: list[str]) -> None:
     _sockets = [_listen(address) for address in plain]
     if health:
-        server = http.server.HTTPServer(_split(health), _Health)
+        # Imported here: the many short CLI calls should not pay for it.
+        import http.server
+
+        class Health(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                found = self.path == "/healthz"
+                self.send_response(200 if found else 404)
+                self.end_headers()
+                self.wfile.write(b'{"status":"OK"}' if found else b"{}")
+
+            def log_message(self, *args: object) -> None:
+                return
+
+        server = http.server.HTTPServer(_split(health), Health)
         threading.Thread(target=server.serve_forever, daemon=True).start()
     print(f"serving {health} {plain}", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
