@@ -71,8 +71,10 @@ class StrategyConfig:
     def _check_range(
         field: str, value: float, low: float, high: float = math.inf, low_open: bool = False
     ) -> None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise FedloraError(f"strategy {field}={value!r} is not a number", "use a float")
         below = value <= low if low_open else value < low
-        if not isinstance(value, int | float) or not math.isfinite(value) or below or value > high:
+        if not math.isfinite(value) or below or value > high:
             bound = f"> {low}" if low_open else f">= {low}"
             upper = f" and <= {high}" if math.isfinite(high) else ""
             raise FedloraError(f"strategy {field}={value!r} is out of range", f"use {bound}{upper}")
@@ -142,4 +144,21 @@ def strategy_from_name(name: str, **overrides: Any) -> StrategyConfig:
         raise FedloraError(
             f"unknown strategy field(s) {', '.join(unknown)}", f"known: {', '.join(sorted(known))}"
         )
-    return dataclasses.replace(preset, **overrides)
+    return dataclasses.replace(
+        preset, **{key: _coerce(key, value) for key, value in overrides.items()}
+    )
+
+
+_NUMERIC_FIELDS = frozenset(("server_lr", "momentum", "beta2", "eps", "fairness_q", "proximal_mu"))
+
+
+def _coerce(field: str, value: Any) -> Any:
+    """Accept numbers written as text (ledger records and CLI flags carry strings)."""
+    if field not in _NUMERIC_FIELDS or isinstance(value, bool):
+        return value
+    if isinstance(value, int | float | str):
+        try:
+            return float(value)
+        except ValueError:
+            pass
+    raise FedloraError(f"strategy {field}={value!r} is not a number", "pass a decimal number")

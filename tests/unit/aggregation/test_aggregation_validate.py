@@ -102,3 +102,15 @@ def test_bad_strategy_requests_are_refused(
 def test_describe_lists_every_field_as_text() -> None:
     described = StrategyConfig(name="x", lora_mode="ffa", server_optimizer="adam").describe()
     assert described["lora_mode"] == "ffa" and described["beta2"] == "0.99"
+
+
+def test_numbers_written_as_text_are_accepted_as_recorded_on_the_ledger() -> None:
+    described = strategy_from_name("fedlora").describe()
+    rebuilt = strategy_from_name(
+        described["name"], **{k: v for k, v in described.items() if k != "name"}
+    )
+    assert rebuilt == STRATEGIES["fedlora"]
+    with pytest.raises(FedloraError, match="not a number"):
+        strategy_from_name("fedavg", momentum="lots")
+    with pytest.raises(FedloraError, match="not a number"):
+        strategy_from_name("fedavg", fairness_q=True)
