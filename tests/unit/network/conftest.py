@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fedlora.network.install import BINARIES, STAMP_NAME, FabricInstall
+from fedlora.network.install import BINARIES, FABRIC_VERSION, STAMP_NAME, FabricInstall
 from fedlora.network.topology import PORT_SPAN, port_is_free, templates_root
 
 HERE = Path(__file__).parent
@@ -27,9 +27,11 @@ def _wrapper(path: Path, program: str) -> None:
 def fake_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FabricInstall:
     """A complete toolchain folder whose programs are the stand-ins in fake_fabric_tool.py.
 
-    Also points FEDLORA_CHAINCODE_BIN at a stand-in chaincode server.
+    It sits where setup_fabric.sh would put it under a private FEDLORA_CACHE, so the CLI finds
+    it too. Also points FEDLORA_CHAINCODE_BIN at a stand-in chaincode server.
     """
-    install = FabricInstall(tmp_path / "fabric")
+    monkeypatch.setenv("FEDLORA_CACHE", str(tmp_path / "cache"))
+    install = FabricInstall(tmp_path / "cache" / f"fabric-{FABRIC_VERSION}")
     install.bin_dir.mkdir(parents=True)
     for name in BINARIES:
         _wrapper(install.binary(name), name)
