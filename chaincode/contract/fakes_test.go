@@ -143,7 +143,9 @@ func (it *kvIterator) Next() (*queryresult.KV, error) {
 	return row, nil
 }
 
-type historyIterator struct{ rows []*queryresult.KeyModification }
+type historyIterator struct {
+	rows []*queryresult.KeyModification
+}
 
 func (it *historyIterator) HasNext() bool { return len(it.rows) > 0 }
 func (it *historyIterator) Close() error  { return nil }

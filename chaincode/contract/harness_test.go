@@ -143,7 +143,7 @@ func sessionSpec(id string, quorum, rounds int, participants ...identity) map[st
 	}
 	return map[string]any{
 		"sessionId": id, "baseModel": "HuggingFaceTB/SmolLM2-135M-Instruct", "baseModelSha256": hash("base model"),
-		"lora":      map[string]any{"rank": 8, "alpha": 16, "dropout": 0.05, "targetModules": []string{"v_proj", "q_proj"}},
+		"lora":       map[string]any{"rank": 8, "alpha": 16, "dropout": 0.05, "targetModules": []string{"v_proj", "q_proj"}},
 		"datasetTag": "icd10-notes-v1", "rounds": rounds, "quorum": quorum,
 		"deadlines":    map[string]any{"collectSeconds": 600, "aggregateSeconds": 300, "endorseSeconds": 120},
 		"rule":         map[string]any{"name": "fedavg", "params": map[string]float64{"serverLr": 1}},

@@ -76,17 +76,19 @@ func TestProposeAggregateRules(t *testing.T) {
 	l.fails(contract.CodeNotAggregator, other, "ProposeAggregate", "s1", "1", good)
 	l.fails(contract.CodeWrongRound, aggregator, "ProposeAggregate", "s1", "2", good)
 	for name, mutate := range map[string]func(m map[string]any){
-		"bad hash":           func(m map[string]any) { m["sha256"] = "xyz" },
-		"bad state hash":     func(m map[string]any) { m["optimizerStateSha256"] = "12" },
-		"other rule":         func(m map[string]any) { m["rule"] = map[string]any{"name": "median"} },
-		"no inputs":          func(m map[string]any) { m["inputs"] = []any{}; m["weights"] = map[string]float64{} },
-		"input twice":        func(m map[string]any) { m["inputs"] = append(m["inputs"].([]any), m["inputs"].([]any)[0]) },
-		"unknown input node": func(m map[string]any) { m["inputs"] = append(m["inputs"].([]any), map[string]any{"nodeId": outside.nodeID(), "sha256": hash("x")}) },
-		"missing weight":     func(m map[string]any) { delete(m["weights"].(map[string]any), other.nodeID()) },
-		"extra weight":       func(m map[string]any) { m["weights"].(map[string]any)["Org9MSP/x"] = 1.0 },
-		"zero weight":        func(m map[string]any) { m["weights"].(map[string]any)[other.nodeID()] = 0.0 },
-		"negative weight":    func(m map[string]any) { m["weights"].(map[string]any)[other.nodeID()] = -1.0 },
-		"unknown field":      func(m map[string]any) { m["note"] = "hi" },
+		"bad hash":       func(m map[string]any) { m["sha256"] = "xyz" },
+		"bad state hash": func(m map[string]any) { m["optimizerStateSha256"] = "12" },
+		"other rule":     func(m map[string]any) { m["rule"] = map[string]any{"name": "median"} },
+		"no inputs":      func(m map[string]any) { m["inputs"] = []any{}; m["weights"] = map[string]float64{} },
+		"input twice":    func(m map[string]any) { m["inputs"] = append(m["inputs"].([]any), m["inputs"].([]any)[0]) },
+		"unknown input node": func(m map[string]any) {
+			m["inputs"] = append(m["inputs"].([]any), map[string]any{"nodeId": outside.nodeID(), "sha256": hash("x")})
+		},
+		"missing weight":  func(m map[string]any) { delete(m["weights"].(map[string]any), other.nodeID()) },
+		"extra weight":    func(m map[string]any) { m["weights"].(map[string]any)["Org9MSP/x"] = 1.0 },
+		"zero weight":     func(m map[string]any) { m["weights"].(map[string]any)[other.nodeID()] = 0.0 },
+		"negative weight": func(m map[string]any) { m["weights"].(map[string]any)[other.nodeID()] = -1.0 },
+		"unknown field":   func(m map[string]any) { m["note"] = "hi" },
 	} {
 		bad := decode[map[string]any](t, good)
 		mutate(bad)
