@@ -66,18 +66,24 @@ class StepPrinter:
         self._finish("[green]✓[/]" if kind is None else "[red]✗[/]")
 
 
-def _organizations_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(title="Organizations", title_justify="left")
+def _organizations_table(rows: list[dict[str, Any]], folder: str) -> Table:
+    """Endpoints and MSP material per organisation; paths relative to the network folder."""
+    table = Table(title=f"Organizations (paths under {folder})", title_justify="left")
     for column in ("org", "MSP id", "endpoint", "TLS CA", "admin MSP", "user MSP"):
         table.add_column(column, overflow="fold")
+
+    def short(key: str, row: dict[str, Any]) -> str:
+        path = row.get(key)
+        return str(Path(path).relative_to(folder)) if path else "-"
+
     for row in rows:
         table.add_row(
             row["org"],
             row["msp_id"],
             row["endpoint"],
-            row["tls_ca"],
-            row.get("admin_msp", "-"),
-            row.get("user_msp", "-"),
+            short("tls_ca", row),
+            short("admin_msp", row),
+            short("user_msp", row),
         )
     return table
 
@@ -110,7 +116,8 @@ def up_command(
             f"orderer 127.0.0.1:{plan.orderer.port}, folder {result.layout.root}",
             highlight=False,
         )
-        console.print(_organizations_table(endpoints(result.state, result.layout)))
+        rows = endpoints(result.state, result.layout)
+        console.print(_organizations_table(rows, str(result.layout.root)))
 
 
 def _processes_table(processes: list[dict[str, Any]], heights: dict[str, Any]) -> Table:
@@ -150,7 +157,7 @@ def status_command(
         highlight=False,
     )
     console.print(_processes_table(report["processes"], report["channel_heights"]))
-    console.print(_organizations_table(report["organizations"]))
+    console.print(_organizations_table(report["organizations"], report["directory"]))
 
 
 @app.command("down")

@@ -253,9 +253,7 @@ def down(directory: Path, purge: bool = False, report: StepReporter = _quiet) ->
     if state is None:
         raise FedloraError(f"no network in {layout.root}", "pass the folder `up` used with --dir")
     stopped = running_processes(state)
-    for name in reversed(stopped):
-        report(f"stop {name}")
-    problems = stop_all(state, layout)
+    problems = stop_all(state, layout, lambda name: report(f"stop {name}"))
     if problems:
         raise problems[0]
     if purge:

@@ -102,13 +102,20 @@ def start_nodes(
         launch(state, peer_spec(org, layout, install), layout)
 
 
-def stop_all(state: NetworkState, layout: NetworkLayout) -> list[FedloraError]:
+def stop_all(
+    state: NetworkState,
+    layout: NetworkLayout,
+    step: Callable[[str], None] = lambda _: None,
+) -> list[FedloraError]:
     """Stop every recorded process, newest first; return the problems met (ports still held).
 
     Each stopped process leaves the state file at once, so an interrupted stop can resume.
     """
     problems: list[FedloraError] = []
-    for name in reversed(list(state.processes)):
+    # The state file stores processes by name, so start order is recovered from start times.
+    newest_first = sorted(state.processes, key=lambda n: state.processes[n].create_time)[::-1]
+    for name in newest_first:
+        step(name)
         try:
             stop_process(state.processes[name])
         except FedloraError as error:
