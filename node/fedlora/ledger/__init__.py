@@ -1,6 +1,20 @@
 """The ledger client: a Fabric Gateway client in pure Python and the typed consortium contract."""
 
+from fedlora.ledger.audit_model import (
+    EVENT_NAMES,
+    HistoryEntry,
+    LedgerEvent,
+    Lineage,
+    Trail,
+    parse_ledger_event,
+)
 from fedlora.ledger.commit import Commit, CommitStatus
+from fedlora.ledger.contract import (
+    ConsortiumContract,
+    ContractPort,
+    elect_aggregator,
+    rejection_code,
+)
 from fedlora.ledger.errors import (
     ChaincodeError,
     ChaincodeEventsError,
@@ -23,9 +37,19 @@ from fedlora.ledger.events import (
     InMemoryCheckpointer,
 )
 from fedlora.ledger.gateway import Contract, Gateway, GatewayOptions, Network
+from fedlora.ledger.model import Deadlines, LoraSpec, Node, Rule, Session, SessionSpec
 from fedlora.ledger.retry import RetryPolicy
+from fedlora.ledger.round_model import (
+    Endorsement,
+    Proposal,
+    ProposalDraft,
+    ProposalInput,
+    Round,
+    Update,
+)
 
 __all__ = [
+    "EVENT_NAMES",
     "ChaincodeError",
     "ChaincodeEvent",
     "ChaincodeEventStream",
@@ -36,18 +60,39 @@ __all__ = [
     "CommitError",
     "CommitStatus",
     "CommitStatusError",
+    "ConsortiumContract",
     "Contract",
+    "ContractPort",
+    "Deadlines",
     "EndorseError",
+    "Endorsement",
     "ErrorDetail",
     "EvaluateError",
     "FileCheckpointer",
     "Gateway",
     "GatewayError",
     "GatewayOptions",
+    "HistoryEntry",
     "InMemoryCheckpointer",
     "LedgerDataError",
     "LedgerError",
+    "LedgerEvent",
+    "Lineage",
+    "LoraSpec",
     "Network",
+    "Node",
+    "Proposal",
+    "ProposalDraft",
+    "ProposalInput",
     "RetryPolicy",
+    "Round",
+    "Rule",
+    "Session",
+    "SessionSpec",
     "SubmitError",
+    "Trail",
+    "Update",
+    "elect_aggregator",
+    "parse_ledger_event",
+    "rejection_code",
 ]
