@@ -80,7 +80,11 @@ func (c *Contract) History(ctx contractapi.TransactionContextInterface, kind str
 	stub := ctx.GetStub()
 	// contractapi passes declared parameters only; the id parts are the rest.
 	_, args := stub.GetFunctionAndParameters()
-	key, err := historyKey(stub, kind, args[1:])
+	var parts []string
+	if len(args) > 1 {
+		parts = args[1:]
+	}
+	key, err := historyKey(stub, kind, parts)
 	if err != nil {
 		return "", err
 	}
