@@ -90,6 +90,8 @@ def _peer(args: list[str]) -> None:
         height.write_text(str(int(height.read_text()) + 1 if height.exists() else 1))
         result = 'result: status:200 payload:"{}"'
         print(f"INFO Chaincode invoke successful. {result}", file=sys.stderr)
+    elif "query" in args:
+        print(json.dumps({"contracts": {"FedloraContract": {}}}))
     elif "getinfo" in args:
         height = _state("fake-height")
         blocks = int(height.read_text()) + 1 if height.exists() else 1
