@@ -1,0 +1,104 @@
+"""scripts/setup_fabric.sh with stand-in binaries and a stand-in `go` (no network needed)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fedlora.network.install import locate_fabric, unavailable_reason
+
+SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "setup_fabric.sh"
+PROGRAMS = ("orderer", "configtxgen", "cryptogen", "osnadmin")
+
+
+def _release(folder: Path, peer_version: str) -> Path:
+    """A folder shaped like a Fabric release: bin/ with the five programs, config/."""
+    bin_dir = folder / "bin"
+    bin_dir.mkdir(parents=True)
+    for name in PROGRAMS:
+        (bin_dir / name).write_text("#!/bin/sh\nexit 0\n")
+    (bin_dir / "peer").write_text(f'#!/bin/sh\necho "peer:"\necho " Version: {peer_version}"\n')
+    for program in bin_dir.iterdir():
+        program.chmod(0o755)
+    (folder / "config").mkdir()
+    (folder / "config" / "core.yaml").write_text("vm:\n    endpoint: x\n")
+    (folder / "config" / "orderer.yaml").write_text("General:\n    BootstrapMethod: file\n")
+    return bin_dir
+
+
+def _run(cache: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    full = {k: v for k, v in os.environ.items() if not k.startswith(("FABRIC_", "FEDLORA_"))}
+    full.update({"FEDLORA_CACHE": str(cache), **env})
+    return subprocess.run(
+        ["bash", str(SCRIPT)], env=full, capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+def _refusing_go(folder: Path) -> str:
+    """A PATH whose `go` answers like a module proxy that refuses the version."""
+    folder.mkdir()
+    go = folder / "go"
+    go.write_text(
+        "#!/bin/sh\necho 'go: reading https://proxy/@v/x.info: 403 Forbidden' >&2\n"
+        "echo '	server response: This module version is not available.' >&2\nexit 1\n"
+    )
+    go.chmod(0o755)
+    return f"{folder}{os.pathsep}{os.environ['PATH']}"
+
+
+def test_release_folder_is_copied_into_the_cache_and_found(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bin_dir = _release(tmp_path / "release", "2.5.16")
+
+    first = _run(tmp_path / "cache", FABRIC_BIN_DIR=str(bin_dir))
+    second = _run(tmp_path / "cache")
+
+    assert first.returncode == 0, first.stderr
+    assert "peer version 2.5.16" in first.stdout
+    assert second.returncode == 0 and "cached" in second.stdout
+    monkeypatch.setenv("FEDLORA_CACHE", str(tmp_path / "cache"))
+    install = locate_fabric()
+    assert (install.builder_dir / "bin" / "release").stat().st_mode & 0o111
+    assert (install.config_dir / "core.yaml").read_text().startswith("vm:")
+
+
+def test_a_release_of_another_version_is_refused(tmp_path: Path) -> None:
+    bin_dir = _release(tmp_path / "release", "2.4.9")
+
+    done = _run(tmp_path / "cache", FABRIC_BIN_DIR=str(bin_dir))
+
+    assert done.returncode == 1
+    assert "peer version '2.4.9', not 2.5.x" in done.stderr
+    assert not (tmp_path / "cache" / "fabric-2.5.16" / "bin").exists()
+
+
+def test_refused_module_is_one_line_a_marker_and_exit_0_only_when_optional(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _refusing_go(tmp_path / "tools")
+
+    strict = _run(tmp_path / "cache", PATH=path)
+    optional = _run(tmp_path / "cache", PATH=path, FEDLORA_FABRIC_OPTIONAL="1")
+
+    assert strict.returncode == 1 and optional.returncode == 0
+    lines = strict.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("Fabric 2.5.16 binaries are unavailable: the Go module proxy")
+    assert "FABRIC_BIN_DIR" in lines[0]
+    monkeypatch.setenv("FEDLORA_CACHE", str(tmp_path / "cache"))
+    reason = unavailable_reason()
+    assert reason is not None and "403 Forbidden" in reason
+
+
+def test_providing_binaries_later_replaces_the_unavailable_marker(tmp_path: Path) -> None:
+    _run(tmp_path / "cache", PATH=_refusing_go(tmp_path / "tools"))
+    bin_dir = _release(tmp_path / "release", "2.5.3")
+
+    done = _run(tmp_path / "cache", FABRIC_BIN_DIR=str(bin_dir))
+
+    assert done.returncode == 0, done.stderr
+    assert not (tmp_path / "cache" / "fabric-2.5.16" / "UNAVAILABLE").exists()
