@@ -203,3 +203,12 @@ func TestSessionCompletesAfterItsLastRound(t *testing.T) {
 	l.fails(contract.CodeWrongPhase, p[0], "SubmitUpdate", "s1", "2", hash("more"), "1", "{}")
 	l.fails(contract.CodeWrongPhase, p[0], "ReportTimeout", "s1", "2")
 }
+
+func TestDeactivatedParticipantCannotAct(t *testing.T) {
+	l := newLedger(t)
+	p := l.session("s1", 1, 1, nodeA, nodeB)
+	l.ok(admin1, "DeactivateNode", nodeA.nodeID())
+	msg := l.fails(contract.CodeNotRegistered, nodeA, "SubmitUpdate", "s1", "1", updateHash("s1", 1, nodeA), "1", "{}")
+	require.Contains(t, msg, "inactive")
+	l.ok(p[1], "SubmitUpdate", "s1", "1", updateHash("s1", 1, p[1]), "1", "{}")
+}

@@ -2,6 +2,7 @@ package contract_test
 
 import (
 	"encoding/json"
+	"errors"
 	"testing"
 	"time"
 
@@ -135,4 +136,14 @@ func TestReplayingTransactionsGivesIdenticalState(t *testing.T) {
 	require.Equal(t, first.stub.committed, second.stub.committed)
 	require.Equal(t, firstOuts, secondOuts)
 	require.Equal(t, first.events, second.events)
+}
+
+func TestLedgerFailuresAreInternalErrorsWithTheirCause(t *testing.T) {
+	l := newLedger(t)
+	broken := errors.New("disk gone")
+	l.stub.getStateErr = broken
+	_, err := l.call(nodeA, "GetSession", "s1")
+	require.ErrorIs(t, err, broken)
+	require.Equal(t, contract.CodeInternal, contract.CodeOf(err))
+	require.Equal(t, contract.Code(""), contract.CodeOf(broken))
 }
