@@ -115,8 +115,9 @@ def _skewed_clients(
         if min(sizes) >= needed:
             return list(zip(names, per_client, strict=True))
         smallest = (min(sizes), names[sizes.index(min(sizes))])
+    skew = f" (alpha={spec.alpha})" if spec.kind != "iid" else ""
     raise DataError(
-        f"partition {spec.kind!r} (alpha={spec.alpha}) leaves {smallest[1]} with "
+        f"partition {spec.kind!r}{skew} leaves {smallest[1]} with "
         f"{smallest[0]} rows, fewer than 2 x test_per_client={spec.test_per_client}",
         _HINT,
     )

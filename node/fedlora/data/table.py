@@ -14,7 +14,8 @@ DEFAULT_INSTRUCTION = "Classify this text into one of the labels."
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    with path.open(newline="", encoding="utf-8") as handle:
+    # utf-8-sig: spreadsheet exports often start with a byte-order mark.
+    with path.open(newline="", encoding="utf-8-sig") as handle:
         reader = csv.DictReader(handle)
         # Row numbers count the header as line 1, as a spreadsheet shows them.
         for number, row in enumerate(reader, start=2):

@@ -81,6 +81,12 @@ def test_csv_with_sites_and_numeric_labels(tmp_path: Path) -> None:
     ]
 
 
+def test_csv_from_a_spreadsheet_with_a_byte_order_mark(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_bytes("text,label\nfever,a\ncough,b\n".encode("utf-8-sig"))
+    assert [e.text for e in load_table(path).examples] == ["fever", "cough"]
+
+
 def test_jsonl_with_custom_columns_and_groups(tmp_path: Path) -> None:
     path = tmp_path / "codes.jsonl"
     rows = [
