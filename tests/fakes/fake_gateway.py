@@ -26,10 +26,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from google.protobuf import any_pb2
+from tests.fakes.fake_gateway_wire import Outcome, Tx, block_events, encode_status, prepared_payload
 
 from fedlora.ledger._protos import (
-    chaincode_event_pb2,
     chaincode_pb2,
     common_pb2,
     gateway_pb2,
@@ -56,62 +55,13 @@ class Invocation:
     tx_id: str
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What the chaincode stand-in answers; an event is set like ``stub.SetEvent``."""
-
-    payload: bytes = b""
-    status: int = 200
-    message: str = ""
-    event: tuple[str, bytes] | None = None
-
-
 Chaincode = Callable[[Invocation], Outcome]
-
-
-@dataclass(frozen=True)
-class _Tx:
-    tx_id: str
-    chaincode: str
-    event: tuple[str, bytes] | None
-    payload: bytes
 
 
 class _Rejected(Exception):
     def __init__(self, code: grpc.StatusCode, message: str, details: Sequence[str] = ()) -> None:
         super().__init__(message)
         self.code, self.message, self.details = code, message, tuple(details)
-
-
-def encode_status(
-    code: grpc.StatusCode, message: str, detail_rows: Sequence[tuple[str, str, str]]
-) -> bytes:
-    """Serialize ``google.rpc.Status`` with ``gateway.ErrorDetail`` entries (address, msp, text)."""
-    body = _varint_field(1, code.value[0]) + _bytes_field(2, message.encode())
-    for address, msp_id, text in detail_rows:
-        detail = gateway_pb2.ErrorDetail(address=address, msp_id=msp_id, message=text)
-        wrapped = any_pb2.Any(
-            type_url="type.googleapis.com/gateway.ErrorDetail", value=detail.SerializeToString()
-        )
-        body += _bytes_field(3, wrapped.SerializeToString())
-    return body
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def _varint_field(number: int, value: int) -> bytes:
-    return _varint(number << 3) + _varint(value)
-
-
-def _bytes_field(number: int, value: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(value)) + value
 
 
 @dataclass
@@ -126,9 +76,9 @@ class FakeGateway(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
     validation_codes: deque[str] = field(default_factory=deque)
     injected: dict[str, deque[_Rejected]] = field(default_factory=dict)
     signatures_checked: int = 0
-    _blocks: list[list[tuple[_Tx, str]]] = field(default_factory=list)
-    _open_block: list[tuple[_Tx, str]] = field(default_factory=list)
-    _prepared: dict[str, tuple[_Tx, bytes]] = field(default_factory=dict)
+    _blocks: list[list[tuple[Tx, str]]] = field(default_factory=list)
+    _open_block: list[tuple[Tx, str]] = field(default_factory=list)
+    _prepared: dict[str, tuple[Tx, bytes]] = field(default_factory=dict)
     _committed: dict[str, tuple[str, int]] = field(default_factory=dict)
     _stream_generation: int = 0
     _cond: threading.Condition = field(default_factory=threading.Condition)
@@ -226,8 +176,8 @@ class FakeGateway(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
                 "failed to endorse transaction, see attached details for more info",
                 [f"chaincode response {outcome.status}, {outcome.message}"],
             )
-        payload = _prepared_payload(proposal, outcome)
-        tx = _Tx(proposal["tx_id"], proposal["chaincode"], outcome.event, outcome.payload)
+        payload = prepared_payload(proposal, outcome)
+        tx = Tx(proposal["tx_id"], proposal["chaincode"], outcome.event, outcome.payload)
         with self._cond:
             self._prepared[tx.tx_id] = (tx, payload)
         return gateway_pb2.EndorseResponse(
@@ -291,7 +241,7 @@ class FakeGateway(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
                     self._cond.wait(0.05)
                     continue
                 block = list(self._blocks[number - FIRST_BLOCK]) if number >= FIRST_BLOCK else []
-            events = _block_events(block, request.chaincode_id, skip_until)
+            events = block_events(block, request.chaincode_id, skip_until)
             skip_until = None  # after_transaction_id only applies within the start block
             if events:
                 yield gateway_pb2.ChaincodeEventsResponse(events=events, block_number=number)
@@ -395,75 +345,6 @@ class FakeGateway(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
         with self._cond:
             self.signatures_checked += 1
         return str(identity.mspid), cert
-
-
-def _block_events(
-    block: list[tuple[_Tx, str]], chaincode: str, skip_until: str | None
-) -> list[Any]:
-    if skip_until is not None and all(tx.tx_id != skip_until for tx, _ in block):
-        skip_until = None
-    events = []
-    for tx, code in block:
-        if skip_until is not None:
-            if tx.tx_id == skip_until:
-                skip_until = None
-            continue
-        if code == "VALID" and tx.event is not None and tx.chaincode == chaincode:
-            name, payload = tx.event
-            events.append(
-                chaincode_event_pb2.ChaincodeEvent(
-                    chaincode_id=chaincode, tx_id=tx.tx_id, event_name=name, payload=payload
-                )
-            )
-    return events
-
-
-def _prepared_payload(proposal: dict[str, Any], outcome: Outcome) -> bytes:
-    """Lay out the transaction the way the peer's gateway assembles it (one endorsement)."""
-    event = b""
-    if outcome.event is not None:
-        event = chaincode_event_pb2.ChaincodeEvent(
-            chaincode_id=proposal["chaincode"],
-            tx_id=proposal["tx_id"],
-            event_name=outcome.event[0],
-            payload=outcome.event[1],
-        ).SerializeToString()
-    action = proposal_pb2.ChaincodeAction(
-        results=b"",
-        events=event,
-        response=proposal_response_pb2.Response(
-            status=outcome.status, message=outcome.message, payload=outcome.payload
-        ),
-        chaincode_id=chaincode_pb2.ChaincodeID(name=proposal["chaincode"], version="1.0"),
-    )
-    response_payload = proposal_response_pb2.ProposalResponsePayload(
-        proposal_hash=hashlib.sha256(proposal["proposal"].SerializeToString()).digest(),
-        extension=action.SerializeToString(),
-    )
-    original = proposal_pb2.ChaincodeProposalPayload.FromString(proposal["proposal"].payload)
-    original.ClearField("TransientMap")  # transient data never reaches the ledger
-    action_payload = transaction_pb2.ChaincodeActionPayload(
-        chaincode_proposal_payload=original.SerializeToString(),
-        action=transaction_pb2.ChaincodeEndorsedAction(
-            proposal_response_payload=response_payload.SerializeToString(),
-            endorsements=[
-                proposal_response_pb2.Endorsement(endorser=b"peer0", signature=b"\x30\x00")
-            ],
-        ),
-    )
-    transaction = transaction_pb2.Transaction(
-        actions=[
-            transaction_pb2.TransactionAction(
-                header=proposal["signature_header"], payload=action_payload.SerializeToString()
-            )
-        ]
-    )
-    return bytes(
-        common_pb2.Payload(
-            header=common_pb2.Header.FromString(proposal["header"]),
-            data=transaction.SerializeToString(),
-        ).SerializeToString()
-    )
 
 
 def _abort(context: grpc.ServicerContext, rejected: _Rejected) -> None:

@@ -6,7 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.fakes.fake_gateway import FakeGateway, Invocation, Outcome, serve
+from tests.fakes.fake_gateway import FakeGateway, Invocation, serve
+from tests.fakes.fake_gateway_wire import Outcome
 from tests.fakes.msp import TestOrg
 
 from fedlora.identity import MspMaterial, load_msp_dir
