@@ -8,6 +8,7 @@ from fedlora.evaluation.render import (
     summary_to_dict,
     traffic_to_dict,
 )
+from fedlora.evaluation.stats import SummaryDelta, compare, wilson_interval
 from fedlora.evaluation.summary import (
     CrossSummary,
     SiteSummary,
@@ -19,7 +20,9 @@ __all__ = [
     "CrossSummary",
     "RoundTraffic",
     "SiteSummary",
+    "SummaryDelta",
     "bytes_per_round",
+    "compare",
     "cross_generalization",
     "cross_to_dict",
     "format_bytes",
@@ -28,4 +31,5 @@ __all__ = [
     "summarize",
     "summary_to_dict",
     "traffic_to_dict",
+    "wilson_interval",
 ]
