@@ -102,6 +102,10 @@ class ConsortiumContract:
         """One node by id."""
         return self._one("GetNode", Node, node_id, query=True)
 
+    def node_endpoint(self, node_id: str) -> str:
+        """The registered AdapterExchange endpoint of a node."""
+        return self.get_node(node_id).endpoint
+
     def list_nodes(self) -> tuple[Node, ...]:
         """All registered nodes, sorted by id."""
         return self._many("ListNodes", Node)

@@ -191,6 +191,26 @@ class Session:
         """Sorted participant node ids (fixed at StartSession)."""
         return self.spec.participants
 
+    @property
+    def rounds(self) -> int:
+        """How many rounds the session runs."""
+        return self.spec.rounds
+
+    @property
+    def quorum(self) -> int:
+        """Accepting endorsements needed to finalize a round."""
+        return self.spec.quorum
+
+    @property
+    def rule_name(self) -> str:
+        """The aggregation rule's name."""
+        return self.spec.rule.name
+
+    @property
+    def rule_params(self) -> dict[str, float]:
+        """The aggregation rule's parameters."""
+        return self.spec.rule.params
+
     @classmethod
     def from_fields(cls, f: Fields) -> Session:
         """Parse a Session object."""

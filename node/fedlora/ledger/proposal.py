@@ -108,7 +108,6 @@ def build_proposal(
     )
     invocation = chaincode_proto.ChaincodeInvocationSpec(
         chaincode_spec=chaincode_proto.ChaincodeSpec(
-            type=chaincode_proto.ChaincodeSpec.GOLANG,
             chaincode_id=chaincode_proto.ChaincodeID(name=chaincode),
             input=chaincode_proto.ChaincodeInput(args=encode_args([transaction, *args])),
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from fedlora.ledger._json import Fields
 from fedlora.ledger.model import Rule
@@ -41,9 +41,8 @@ class Update:
         }
 
 
-@dataclass(frozen=True)
-class ProposalInput:
-    """One input of an aggregate: whose update, by hash."""
+class ProposalInput(NamedTuple):
+    """One input of an aggregate: whose update, by hash (unpacks as ``node_id, sha256``)."""
 
     node_id: str
     sha256: str
@@ -135,6 +134,26 @@ class Proposal:
     def sha256(self) -> str:
         """The proposed aggregate's hash."""
         return self.draft.sha256
+
+    @property
+    def inputs(self) -> tuple[ProposalInput, ...]:
+        """The updates that went in, as (node id, sha256)."""
+        return self.draft.inputs
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """The weight of each input, by node id."""
+        return self.draft.weights
+
+    @property
+    def rule(self) -> Rule:
+        """The aggregation rule and its parameters."""
+        return self.draft.rule
+
+    @property
+    def optimizer_state_sha256(self) -> str:
+        """The server optimizer state handed to the next round ("" when the rule has none)."""
+        return self.draft.optimizer_state_sha256
 
     @classmethod
     def from_fields(cls, f: Fields, rejected: bool = False) -> Proposal:

@@ -154,6 +154,12 @@ def test_parsed_values_land_in_the_right_fields() -> None:
     session = Session.from_fields(Fields(SESSION, "session"))
     assert session.participants == ("Org1MSP/peer0", "Org2MSP/peer0")
     assert session.spec.lora.target_modules == ("q_proj", "v_proj")
+    assert (session.rounds, session.quorum, session.rule_name) == (3, 2, "fedavg")
+    assert session.rule_params == {"serverLr": 1.0}
+    proposal = round_state.proposal
+    assert [(node, sha) for node, sha in proposal.inputs] == [("Org1MSP/peer0", H["c"])]
+    assert proposal.weights == {"Org1MSP/peer0": 1.0} and proposal.optimizer_state_sha256 == ""
+    assert proposal.rule == Rule("fedavg", {})
 
 
 def test_go_nulls_for_empty_lists_and_maps_read_as_empty() -> None:
@@ -232,6 +238,12 @@ def test_propose_and_endorse_arguments() -> None:
         "optimizerStateSha256": "",
     }
     assert port.calls[1][1:] == ("EndorseAggregate", ("s1", "2", H["d"], "false", "hash differs"))
+
+
+def test_node_endpoint_reads_the_registered_node() -> None:
+    port = RecordingContract(NODE)
+    assert ConsortiumContract(port).node_endpoint("Org1MSP/peer0") == "127.0.0.1:9001"
+    assert port.calls == [("evaluate", "GetNode", ("Org1MSP/peer0",))]
 
 
 def test_queries_are_evaluated_and_lists_parsed() -> None:
