@@ -1,0 +1,149 @@
+"""Bind the coordinator's TrainerPort to the real local trainer and the node's own data.
+
+The node's data never leaves this object: it trains on its train split, evaluates the global
+adapter on its test split, and hands back only adapter tensors and scalar metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from fedlora.artifacts import Tensors
+from fedlora.config import TrainingConfig
+from fedlora.daemon.ports import LocalUpdate
+from fedlora.data import (
+    ClientData,
+    Example,
+    FederatedData,
+    PartitionSpec,
+    load_icd10,
+    load_table,
+    partition,
+)
+from fedlora.errors import FedloraError
+from fedlora.training import LocalTrainer, LoraSettings, TrainerOptions, load_model
+from fedlora.training import prompt_format_for as _prompt_format_for
+
+_log = logging.getLogger("fedlora.daemon")
+
+
+@dataclass(frozen=True)
+class SessionLora:
+    """The LoRA shape a session fixes for every node (from the chain's session record)."""
+
+    rank: int
+    alpha: int
+    dropout: float
+    target_modules: tuple[str, ...]
+    top_layers: int | None
+    freeze_a: bool
+
+
+@dataclass(frozen=True)
+class LocalData:
+    """This node's examples and how to prompt for them."""
+
+    corpus: str
+    instruction: str
+    num_labels: int
+    train: tuple[Example, ...]
+    test: tuple[Example, ...]
+
+
+class NodeTrainer:
+    """TrainerPort implementation: one LocalTrainer over the node's own shard."""
+
+    def __init__(self, settings: TrainingConfig, lora: SessionLora, data: LocalData) -> None:
+        self._settings, self._data = settings, data
+        self._lora = LoraSettings(
+            rank=lora.rank,
+            alpha=lora.alpha,
+            dropout=lora.dropout,
+            target_modules=lora.target_modules,
+            top_layers=lora.top_layers,
+            freeze_a=lora.freeze_a,
+            init_seed=settings.seed,
+        )
+        prompt = _prompt_format_for(data.corpus, data.instruction)
+        self._trainer = LocalTrainer(
+            load_model(settings.model), self._lora, prompt, data.num_labels, TrainerOptions()
+        )
+        self._initial = self._trainer.get_adapter()
+
+    def initial_adapter(self, seed: int) -> Tensors:
+        """The seeded initial adapter (identical on every node with the same settings)."""
+        return {name: tensor.clone() for name, tensor in self._initial.items()}
+
+    def train(self, global_tensors: Tensors, round_number: int, proximal_mu: float) -> LocalUpdate:
+        """Evaluate the incoming global adapter, then train from it on the local split."""
+        self._trainer.set_adapter(global_tensors)
+        accuracy_before, _ = self._trainer.evaluate(self._data.test)
+        result = self._trainer.train(
+            self._data.train,
+            self._settings.steps,
+            self._settings.batch_size,
+            self._settings.lr,
+            proximal_mu=proximal_mu,
+            global_tensors=global_tensors,
+            seed=self._settings.seed * 1_009 + round_number,
+        )
+        metrics = {"loss": result.loss, "global_accuracy": accuracy_before}
+        _log.info(
+            "round %d: trained %d steps, loss %.4f", round_number, result.num_examples, result.loss
+        )
+        return LocalUpdate(self._trainer.get_adapter(), len(self._data.train), metrics)
+
+    def evaluate(self, tensors: Tensors) -> float:
+        """Accuracy of ``tensors`` on this node's test split."""
+        self._trainer.set_adapter(tensors)
+        return self._trainer.evaluate(self._data.test)[0]
+
+
+def load_local_data(settings: TrainingConfig, dataset_tag: str) -> LocalData:
+    """The node's shard: a CSV/JSONL file it holds, or its site of the built-in demo split.
+
+    ``dataset_tag`` (from the session) names the built-in split as
+    ``icd10:<partition>:<alpha>:<sites>:<seed>``, e.g. ``icd10:dirichlet:0.1:3:0``.
+    """
+    if settings.dataset != "icd10":
+        path = Path(settings.dataset)
+        corpus = load_table(path, settings.text_column, settings.label_column)
+        examples = corpus.examples
+        cut = max(1, len(examples) // 5)
+        return LocalData(
+            corpus.name, corpus.instruction, len(corpus.label_names), examples[cut:], examples[:cut]
+        )
+    federated = _demo_split(dataset_tag)
+    client = _site(federated.clients, settings.site)
+    return LocalData(
+        federated.corpus,
+        federated.instruction,
+        len(federated.label_names),
+        client.train,
+        client.test,
+    )
+
+
+def _demo_split(dataset_tag: str) -> FederatedData:
+    parts = dataset_tag.split(":")
+    if len(parts) != 5 or parts[0] != "icd10":
+        raise FedloraError(
+            f"dataset tag {dataset_tag!r} is not icd10:<partition>:<alpha>:<sites>:<seed>",
+            "create the session with e.g. --dataset icd10:dirichlet:0.1:3:0",
+        )
+    _, kind, alpha, sites, seed = parts
+    spec = PartitionSpec(kind=kind, num_clients=int(sites), alpha=float(alpha), seed=int(seed))
+    return partition(load_icd10(max_per_label=300, seed=int(seed)), spec)
+
+
+def _site(clients: Sequence[ClientData], site: str) -> ClientData:
+    for client in clients:
+        if client.name == site:
+            return client
+    names = ", ".join(client.name for client in clients)
+    raise FedloraError(
+        f"site {site!r} is not in the session's split", f"set training.site to one of {names}"
+    )

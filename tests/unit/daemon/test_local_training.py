@@ -1,0 +1,56 @@
+"""The daemon's trainer binding: seeded start, updates that hold only tensors and scalars."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from fedlora.config import TrainingConfig
+from fedlora.daemon.local_training import LocalData, NodeTrainer, SessionLora, load_local_data
+from fedlora.data import Example
+from fedlora.errors import FedloraError
+
+LORA = SessionLora(
+    rank=2, alpha=4, dropout=0.0, target_modules=("q_proj", "v_proj"), top_layers=1, freeze_a=True
+)
+
+
+def toy_data() -> LocalData:
+    words = ["fracture of femur", "pregnancy check", "tumour of lung", "fever of unknown origin"]
+    examples = tuple(Example(f"{w} case {i}", i % 2) for i in range(8) for w in words[:2])
+    return LocalData("toy", "Classify this.", 2, examples[:12], examples[12:])
+
+
+@pytest.fixture(scope="module")
+def trainer() -> NodeTrainer:
+    settings = TrainingConfig(model="tiny", steps=2, batch_size=4, lr=1e-2, seed=3)
+    return NodeTrainer(settings, LORA, toy_data())
+
+
+def test_initial_adapter_is_a_copy_and_the_same_each_time(trainer: NodeTrainer) -> None:
+    first, second = trainer.initial_adapter(0), trainer.initial_adapter(0)
+    assert first.keys() == second.keys()
+    for name in first:
+        assert torch.equal(first[name], second[name])
+        assert first[name] is not second[name]
+
+
+def test_update_holds_only_tensors_and_scalar_metrics(trainer: NodeTrainer) -> None:
+    start = trainer.initial_adapter(0)
+    update = trainer.train(start, round_number=1, proximal_mu=0.0)
+    assert update.num_examples == 12
+    assert set(update.metrics) == {"loss", "global_accuracy"}
+    assert all(isinstance(value, float) for value in update.metrics.values())
+    changed = [n for n in start if not torch.equal(start[n], update.tensors[n])]
+    assert changed and all("lora_B" in name for name in changed)  # FFA: A stays frozen
+
+
+def test_unknown_demo_site_names_the_known_ones() -> None:
+    settings = TrainingConfig(model="tiny", site="site-9")
+    with pytest.raises(FedloraError, match="is not in the session's split"):
+        load_local_data(settings, "icd10:dirichlet:0.5:3:0")
+
+
+def test_malformed_dataset_tag_is_explained() -> None:
+    with pytest.raises(FedloraError, match="icd10:<partition>"):
+        load_local_data(TrainingConfig(model="tiny"), "icd10-dirichlet")
