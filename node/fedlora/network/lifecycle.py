@@ -22,7 +22,7 @@ from fedlora.network.processes import (
 )
 from fedlora.network.render import write_configs
 from fedlora.network.state import NetworkState, load_state, save_state
-from fedlora.network.supervisor import is_running
+from fedlora.network.supervisor import crashed_error, is_running
 from fedlora.network.topology import NetworkPlan, check_ports_free, load_defaults, plan_network
 
 # Called with the title of each step as it begins, so a front end can show progress.
@@ -135,10 +135,14 @@ def _guarded(
             answer = _create(state, layout, install, report)
         else:
             answer = _restart(state, layout, install, report)
-    except BaseException:
+    except BaseException as error:
+        # A tool failing because a node died is reported as that node's crash, with its log.
+        crashed = [r for r in state.processes.values() if not is_running(r)]
         stop_all(state, layout)
         if fresh:
             remove_generated(layout)
+        if crashed and isinstance(error, FedloraError):
+            raise crashed_error(crashed[0]) from error
         raise
     return UpResult(state, layout, restarted=not fresh, ready_answer=answer)
 
@@ -249,7 +253,14 @@ def down(directory: Path, purge: bool = False, report: StepReporter = _quiet) ->
         When the folder holds no network, or a port stays held after its process stopped.
     """
     layout = NetworkLayout(directory.resolve())
-    state = load_state(layout.state_file)
+    try:
+        state = load_state(layout.state_file)
+    except FedloraError:
+        if not purge:
+            raise
+        # Its PIDs are unknown, so nothing can be stopped; the files can still go.
+        _purge(layout, report)
+        return DownResult(stopped=[], purged=True)
     if state is None:
         raise FedloraError(f"no network in {layout.root}", "pass the folder `up` used with --dir")
     stopped = running_processes(state)
@@ -257,11 +268,15 @@ def down(directory: Path, purge: bool = False, report: StepReporter = _quiet) ->
     if problems:
         raise problems[0]
     if purge:
-        report("remove ledgers, crypto material and configuration")
-        remove_generated(layout)
-        shutil.rmtree(layout.logs_dir, ignore_errors=True)
-        _remove_if_empty(layout.root)
+        _purge(layout, report)
     return DownResult(stopped=stopped, purged=purge)
+
+
+def _purge(layout: NetworkLayout, report: StepReporter) -> None:
+    report("remove ledgers, crypto material, configuration and logs")
+    remove_generated(layout)
+    shutil.rmtree(layout.logs_dir, ignore_errors=True)
+    _remove_if_empty(layout.root)
 
 
 def _remove_if_empty(folder: Path) -> None:

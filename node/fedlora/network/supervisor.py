@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -91,15 +92,33 @@ def is_running(record: ProcessRecord) -> bool:
         return False
 
 
-def log_tail(path: str | Path, lines: int = 1, limit: int = 200) -> str:
-    """Last non-empty line(s) of a log file, shortened for a one-line message."""
+_ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_ERROR_LINE = re.compile(r"\b(FATA|ERRO|PANI)\b|error|Error")
+
+
+def _telling_line(lines: Sequence[str]) -> str:
+    """The line that best says why a process died: a Go panic's first line, else the last
+    fatal or error log line, else the last line."""
+    for line in lines:
+        if line.startswith("panic:"):
+            return line
+    for line in reversed(lines):
+        if _ERROR_LINE.search(line):
+            return line
+    return lines[-1] if lines else ""
+
+
+def log_tail(path: str | Path, limit: int = 240) -> str:
+    """The telling line of a log's last start (colour codes removed), for a one-line message."""
     try:
         text = Path(path).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
-    kept = [line.strip() for line in text.splitlines() if line.strip()][-lines:]
-    joined = " | ".join(kept)
-    return joined if len(joined) <= limit else "..." + joined[-limit:]
+    # Only the output since the last "==> ... starting" marker belongs to this run.
+    text = text.rsplit("\n==> ", 1)[-1]
+    lines = [_ANSI_ESCAPE.sub("", line).strip() for line in text.splitlines()[1:]]
+    line = _telling_line([line for line in lines if line])
+    return line if len(line) <= limit else line[: limit - 3] + "..."
 
 
 def crashed_error(record: ProcessRecord) -> FedloraError:

@@ -19,6 +19,7 @@ import socket
 import sys
 import tarfile
 import threading
+import time
 from pathlib import Path
 
 
@@ -55,8 +56,13 @@ def _serve_forever(health: str | None, plain: list[str]) -> None:
         threading.Thread(target=server.serve_forever, daemon=True).start()
     print(f"serving {health} {plain}", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    crash_marker = _state("fake-crash-peers") if "CORE_PEER_ID" in os.environ else None
     while True:
-        signal.pause()
+        time.sleep(0.05)
+        if crash_marker is not None and crash_marker.exists():
+            print("\x1b[31m2026-01-01 [peer] ERRO 001 lost the ledger\x1b[0m", flush=True)
+            print("panic: simulated crash\n\ngoroutine 1 [running]:\nmain.main()", flush=True)
+            os._exit(2)
 
 
 def _state(name: str) -> Path:
@@ -75,6 +81,10 @@ def _peer(args: list[str]) -> None:
         env = os.environ
         listen = [env["CORE_PEER_LISTENADDRESS"], env["CORE_PEER_CHAINCODELISTENADDRESS"]]
         _serve_forever(env["CORE_OPERATIONS_LISTENADDRESS"], listen)
+    try:
+        socket.create_connection(_split(os.environ["CORE_PEER_ADDRESS"]), timeout=2).close()
+    except OSError as error:
+        sys.exit(f"Error: failed to connect to {os.environ['CORE_PEER_ADDRESS']}: {error}")
     if "calculatepackageid" in args:
         package = args[-1]
         digest = hashlib.sha256(Path(package).read_bytes()).hexdigest()
@@ -115,6 +125,9 @@ def main() -> None:
         if not os.environ.get("CORE_CHAINCODE_ID_NAME"):
             sys.exit("CORE_CHAINCODE_ID_NAME not set")
         _serve_forever(None, [os.environ["CHAINCODE_SERVER_ADDRESS"]])
+    elif program == "osnadmin" and os.environ.get("FAKE_CRASH_PEERS_ON_JOIN"):
+        _state("fake-crash-peers").touch()
+        time.sleep(0.5)  # time for the peers to notice and die
     elif program == "cryptogen":
         output = next(arg for arg in args if arg.startswith("--output="))
         Path(output.split("=", 1)[1]).mkdir(parents=True, exist_ok=True)

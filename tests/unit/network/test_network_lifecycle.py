@@ -134,6 +134,32 @@ def test_a_crashing_peer_fails_up_with_its_log(
     assert port_is_free(free_base_port)  # the orderer it had started is stopped again
 
 
+def test_a_peer_dying_mid_deployment_is_reported_as_its_crash(
+    fake_install: FabricInstall,
+    network_dir: Path,
+    free_base_port: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FAKE_CRASH_PEERS_ON_JOIN", "1")
+
+    with pytest.raises(FedloraError) as raised:
+        up(network_dir, orgs=1, base_port=free_base_port, install=fake_install)
+
+    assert str(raised.value).startswith("peer0.org1 exited: panic: simulated crash -- see its log")
+    assert all(port_is_free(p) for p in range(free_base_port, free_base_port + 13))
+
+
+def test_down_purge_clears_a_folder_whose_state_file_is_unreadable(tmp_path: Path) -> None:
+    (tmp_path / "net" / "data").mkdir(parents=True)
+    (tmp_path / "net" / "state.json").write_text("{not json")
+
+    with pytest.raises(FedloraError, match="unreadable"):
+        down(tmp_path / "net")
+    down(tmp_path / "net", purge=True)
+
+    assert not (tmp_path / "net").exists()
+
+
 def test_down_without_a_network_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FedloraError, match="no network in"):
         down(tmp_path)

@@ -15,6 +15,7 @@ from fedlora.network.state import NetworkState, ProcessRecord, load_state, save_
 from fedlora.network.supervisor import (
     ProcessSpec,
     is_running,
+    log_tail,
     probe_health,
     start_process,
     stop_process,
@@ -107,6 +108,23 @@ def test_a_process_that_dies_during_start_is_reported_with_its_last_log_line(
     assert "orderer exited: panic: cannot open ledger" in message
     assert str(tmp_path / "orderer.log") in message
     assert "\n" not in message
+
+
+def test_log_tail_prefers_the_panic_of_the_last_run_without_colour_codes(tmp_path: Path) -> None:
+    log = tmp_path / "peer.log"
+    log.write_text(
+        "\n==> 2026-01-01T00:00:00 starting peer\npanic: an old crash\n"
+        "\n==> 2026-01-01T00:01:00 starting peer\n"
+        "\x1b[34m2026 [peer] INFO 001 starting\x1b[0m\n"
+        "\x1b[31m2026 [ledger] ERRO 002 cannot open\x1b[0m\n"
+        "panic: ledger is corrupt\n\ngoroutine 1 [running]:\nmain.main()\n"
+    )
+    quiet = tmp_path / "quiet.log"
+    quiet.write_text("\n==> 2026 starting x\n\x1b[34mINFO ready\x1b[0m\nINFO shutting down\n")
+
+    assert log_tail(log) == "panic: ledger is corrupt"
+    assert log_tail(quiet) == "INFO shutting down"
+    assert log_tail(tmp_path / "missing.log") == ""
 
 
 def test_a_process_ignoring_sigterm_is_killed_after_the_grace_period(
