@@ -49,10 +49,12 @@ def _smollm2_gguf() -> Path:
 
 
 def _file_digest(path: Path) -> str:
-    # Size + mtime + name is enough to notice a different wheel without hashing 93 MB each time.
-    stat = path.stat()
-    key = f"{path.name}:{stat.st_size}:{int(stat.st_mtime)}"
-    return hashlib.sha256(key.encode()).hexdigest()[:12]
+    # Content, not mtime: reinstalling the same wheel must not trigger a new conversion.
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()[:12]
 
 
 def _clear_quantization_markers(model: Any) -> None:
