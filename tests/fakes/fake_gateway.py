@@ -357,16 +357,27 @@ def _abort(context: grpc.ServicerContext, rejected: _Rejected) -> None:
 
 
 @contextmanager
-def serve(fake: FakeGateway, tls: tuple[bytes, bytes] | None = None) -> Iterator[str]:
-    """Run ``fake`` on a free local port; yields ``host:port``. ``tls`` = (cert PEM, key PEM)."""
+def serve(
+    fake: FakeGateway,
+    tls: tuple[bytes, bytes] | None = None,
+    client_ca: bytes | None = None,
+) -> Iterator[str]:
+    """Run ``fake`` on a free local port; yields ``host:port``.
+
+    ``tls`` is the server's (cert PEM, key PEM); with ``client_ca`` the server also requires a
+    client certificate issued by that CA (mutual TLS, ``clientAuthRequired`` on a peer).
+    """
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
     gateway_pb2_grpc.add_GatewayServicer_to_server(fake, server)
     if tls is None:
         port = server.add_insecure_port("127.0.0.1:0")
     else:
-        port = server.add_secure_port(
-            "127.0.0.1:0", grpc.ssl_server_credentials([(tls[1], tls[0])])
+        credentials = grpc.ssl_server_credentials(
+            [(tls[1], tls[0])],
+            root_certificates=client_ca,
+            require_client_auth=client_ca is not None,
         )
+        port = server.add_secure_port("127.0.0.1:0", credentials)
     server.start()
     try:
         yield f"127.0.0.1:{port}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from tests.fakes.fake_gateway import FakeGateway
+from tests.fakes.fake_gateway import FakeGateway, serve
 from tests.fakes.msp import TestOrg
 from tests.unit.ledger.conftest import CHANNEL, KeyValueChaincode, RecordedSleep
 
@@ -209,3 +209,29 @@ def test_wrong_tls_ca_fails_as_unavailable(peer_address: str, user: MspMaterial,
 def test_responses_above_four_mebibytes_are_received(gateway: Gateway) -> None:
     size = 5 * 1024 * 1024 + 13
     assert len(kv(gateway).evaluate("big", str(size))) == size
+
+
+def test_mutual_tls_needs_the_client_certificate(
+    org: TestOrg, fake: FakeGateway, user: MspMaterial
+) -> None:
+    tls = org.root / "peers" / "peer0.org1.example.com" / "tls"
+    server_tls = ((tls / "server.crt").read_bytes(), (tls / "server.key").read_bytes())
+    assert user.tls is not None
+    options = GatewayOptions(retry=RetryPolicy(attempts=1), evaluate_timeout_s=2)
+    with serve(fake, server_tls, client_ca=org.tls_ca_cert_pem) as address:
+        with Gateway.connect(
+            address,
+            org.tls_ca_cert_pem,
+            user.identity,
+            user.signer(),
+            options,
+            client_cert_pem=user.tls.cert_pem,
+            client_key_pem=user.tls.key_pem,
+        ) as mutual:
+            assert kv(mutual).evaluate("whoami") == b"Org1MSP/User1@org1.example.com"
+        anonymous = Gateway.connect(
+            address, org.tls_ca_cert_pem, user.identity, user.signer(), options
+        )
+        with anonymous, pytest.raises(EvaluateError) as caught:
+            kv(anonymous).evaluate("whoami")
+    assert caught.value.code == grpc.StatusCode.UNAVAILABLE
