@@ -101,7 +101,7 @@ def _peer(args: list[str]) -> None:
         result = 'result: status:200 payload:"{}"'
         print(f"INFO Chaincode invoke successful. {result}", file=sys.stderr)
     elif "query" in args:
-        print(json.dumps({"contracts": {"FedloraContract": {}}}))
+        print(json.dumps({"contracts": {"fedlora": {}}}))
     elif "getinfo" in args:
         height = _state("fake-height")
         blocks = int(height.read_text()) + 1 if height.exists() else 1

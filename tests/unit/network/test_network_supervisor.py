@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 import sys
@@ -11,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from fedlora.errors import FedloraError
+from fedlora.network.install import FabricInstall
+from fedlora.network.layout import NetworkLayout
+from fedlora.network.processes import chaincode_binary, chaincode_spec
 from fedlora.network.state import NetworkState, ProcessRecord, load_state, save_state
 from fedlora.network.supervisor import (
     ProcessSpec,
@@ -205,3 +209,20 @@ def test_unreadable_state_file_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(FedloraError, match=r"state file .* is unreadable"):
         load_state(tmp_path / "state.json")
+
+
+def test_the_real_chaincode_server_starts_from_its_spec_and_stops(tmp_path: Path) -> None:
+    binary = chaincode_binary()
+    if not binary.is_file():
+        pytest.skip(f"{binary} not built (scripts/build_chaincode.sh)")
+    plan = plan_network(1, 31000, "fedlora", NetworkDefaults())
+    plan = dataclasses.replace(plan, chaincode_port=_free_port())
+    spec = chaincode_spec(plan, NetworkLayout(tmp_path), FabricInstall(tmp_path), "fedlora_1.0:00")
+
+    record = start_process(spec)
+    try:
+        wait_healthy(record, timeout_s=20)  # listening as a chaincode-as-a-service server
+    finally:
+        stop_process(record, grace_s=5)
+
+    assert port_is_free(plan.chaincode_port)
