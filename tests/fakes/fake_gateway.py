@@ -261,21 +261,8 @@ class FakeGateway(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
         signed = request.proposed_transaction
         proposal = proposal_pb2.Proposal.FromString(signed.proposal_bytes)
         header = common_pb2.Header.FromString(proposal.header)
-        channel_header = common_pb2.ChannelHeader.FromString(header.channel_header)
         signature_header = common_pb2.SignatureHeader.FromString(header.signature_header)
-        if channel_header.type != common_pb2.ENDORSER_TRANSACTION:
-            raise _Rejected(
-                grpc.StatusCode.FAILED_PRECONDITION,
-                f"invalid channel header type {channel_header.type}",
-            )
-        if channel_header.channel_id != self.channel or request.channel_id != self.channel:
-            raise _Rejected(grpc.StatusCode.NOT_FOUND, f"channel '{request.channel_id}' not found")
-        expected = hashlib.sha256(signature_header.nonce + signature_header.creator).hexdigest()
-        if channel_header.tx_id != expected or request.transaction_id != expected:
-            raise _Rejected(
-                grpc.StatusCode.FAILED_PRECONDITION,
-                f"incorrectly computed txid '{channel_header.tx_id}' -- expected '{expected}'",
-            )
+        tx_id = self._check_channel_header(request, header, signature_header)
         try:
             msp_id, cert = self._verify(
                 signature_header.creator, signed.proposal_bytes, signed.signature
@@ -295,16 +282,27 @@ class FakeGateway(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
                 f"no peers available to evaluate chaincode {name} in channel {self.channel}",
             )
         common_name = cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)[0].value
-        return {
-            "tx_id": expected,
-            "chaincode": spec.chaincode_id.name,
-            "args": list(spec.input.args),
-            "msp_id": msp_id,
-            "common_name": str(common_name),
-            "header": proposal.header,
-            "proposal": proposal,
-            "signature_header": header.signature_header,
-        }
+        return {"tx_id": tx_id, "chaincode": name, "args": list(spec.input.args),
+                "msp_id": msp_id, "common_name": str(common_name), "header": proposal.header,
+                "proposal": proposal, "signature_header": header.signature_header}  # fmt: skip
+
+    def _check_channel_header(self, request: Any, header: Any, signature_header: Any) -> str:
+        """Header type, channel and tx id as the endorser checks them; returns the tx id."""
+        channel_header = common_pb2.ChannelHeader.FromString(header.channel_header)
+        if channel_header.type != common_pb2.ENDORSER_TRANSACTION:
+            raise _Rejected(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"invalid channel header type {channel_header.type}",
+            )
+        if channel_header.channel_id != self.channel or request.channel_id != self.channel:
+            raise _Rejected(grpc.StatusCode.NOT_FOUND, f"channel '{request.channel_id}' not found")
+        expected = hashlib.sha256(signature_header.nonce + signature_header.creator).hexdigest()
+        if channel_header.tx_id != expected or request.transaction_id != expected:
+            raise _Rejected(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"incorrectly computed txid '{channel_header.tx_id}' -- expected '{expected}'",
+            )
+        return expected
 
     def _run(self, proposal: dict[str, Any]) -> Outcome:
         args = proposal["args"]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grpc
 import pytest
 from tests.fakes.fake_gateway import FakeGateway, serve
 from tests.fakes.msp import TestOrg
 from tests.unit.ledger.conftest import CHANNEL, KeyValueChaincode, RecordedSleep
 
-from fedlora.identity import MspMaterial
+from fedlora.identity import MspMaterial, load_msp_dir
 from fedlora.ledger import (
     CommitError,
     CommitStatusError,
@@ -19,6 +21,8 @@ from fedlora.ledger import (
     RetryPolicy,
     SubmitError,
 )
+from fedlora.ledger._protos import gateway_pb2
+from fedlora.ledger.proposal import TransactionContext, build_proposal, sign_proposal
 
 WARM_UP = "no combination of peers can be derived which satisfy the endorsement policy"
 
@@ -193,7 +197,9 @@ def test_high_s_signatures_are_refused_by_the_peer(
         kv(bad).submit("put", "k", "v")
 
 
-def test_wrong_tls_ca_fails_as_unavailable(peer_address: str, user: MspMaterial, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_wrong_tls_ca_fails_as_unavailable(
+    peer_address: str, user: MspMaterial, tmp_path: Path
+) -> None:
     other = TestOrg.create(tmp_path, "Org9MSP", "org9.example.com")
     options = GatewayOptions(retry=RetryPolicy(attempts=1), evaluate_timeout_s=2)
     with (
@@ -235,3 +241,35 @@ def test_mutual_tls_needs_the_client_certificate(
         with anonymous, pytest.raises(EvaluateError) as caught:
             kv(anonymous).evaluate("whoami")
     assert caught.value.code == grpc.StatusCode.UNAVAILABLE
+
+
+def test_the_peer_recomputes_the_transaction_id(gateway: Gateway, user: MspMaterial) -> None:
+    class WrongId(TransactionContext):
+        @property
+        def tx_id(self) -> str:
+            return "deadbeef"
+
+    context = WrongId(nonce=b"\x02" * 24, creator=user.identity.creator)
+    raw = build_proposal(context, CHANNEL, "kv", "whoami")
+    request = gateway_pb2.EvaluateRequest(
+        transaction_id="deadbeef",
+        channel_id=CHANNEL,
+        proposed_transaction=sign_proposal(raw, user.signer()),
+    )
+    with pytest.raises(grpc.RpcError) as caught:
+        gateway.stub.Evaluate(request, timeout=5)
+    assert caught.value.code() == grpc.StatusCode.FAILED_PRECONDITION  # type: ignore[attr-defined]
+    assert "incorrectly computed txid 'deadbeef'" in caught.value.details()  # type: ignore[attr-defined]
+
+
+def test_an_identity_from_an_unknown_ca_is_refused(
+    peer_address: str, org: TestOrg, tmp_path: Path
+) -> None:
+    stranger_org = TestOrg.create(tmp_path, "Org1MSP", "org1.example.com")  # same name, other CA
+    stranger = load_msp_dir(stranger_org.add("Mallory"), "Org1MSP")
+    options = GatewayOptions(retry=RetryPolicy(attempts=1))
+    gateway = Gateway.connect(
+        peer_address, org.tls_ca_cert_pem, stranger.identity, stranger.signer(), options
+    )
+    with gateway, pytest.raises(EvaluateError, match="access denied"):
+        kv(gateway).evaluate("whoami")
