@@ -1,4 +1,19 @@
-"""The ledger client: a Fabric Gateway client in pure Python and the typed consortium contract."""
+"""The ledger client: a Fabric Gateway client in pure Python and the typed consortium contract.
+
+    material = load_msp_dir(msp_dir, "Org1MSP")                       # fedlora.identity
+    gateway = Gateway.connect("127.0.0.1:7051", peer_tls_ca_pem, material.identity,
+                              material.signer(), GatewayOptions())
+    network = gateway.network("fedlora")
+    contract = ConsortiumContract(network.contract("fedlora", "fedlora"))
+    round_state = contract.get_round("s1", 1)                       # typed, strictly parsed
+    with network.chaincode_events("fedlora", checkpointer=FileCheckpointer(path)) as events:
+        for raw in events:                                          # resumes without duplicates
+            handle(parse_ledger_event(raw.event_name, raw.payload))
+
+Failures are :class:`LedgerError` subclasses: ``EvaluateError``/``EndorseError``/``SubmitError``/
+``CommitStatusError`` (gRPC code + ErrorDetail list; ``.chaincode`` holds a contract rejection
+and its ``[CODE]``) and ``CommitError`` (validation code name and block).
+"""
 
 from fedlora.ledger.audit_model import (
     EVENT_NAMES,
