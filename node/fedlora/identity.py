@@ -45,10 +45,6 @@ _CURVE_ORDERS = {
         16,
     ),
 }
-_CURVE_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "secp256r1": hashes.SHA256,
-    "secp384r1": hashes.SHA384,
-}
 
 
 class MspError(FedloraError):
@@ -93,12 +89,15 @@ class Identity:
 
 
 class EcdsaSigner:
-    """ECDSA signer over a hash of the message, with Fabric's low-S normalisation.
+    """ECDSA signer over the SHA-256 digest of the message, with Fabric's low-S normalisation.
+
+    The MSP's default signature hash family (SHA2) verifies a SHA-256 digest whatever the
+    curve, which is also what the official Gateway clients sign.
 
     Parameters
     ----------
     private_key
-        A P-256 key (SHA-256 digests) or a P-384 key (SHA-384 digests).
+        A P-256 (or P-384) private key.
     """
 
     def __init__(self, private_key: ec.EllipticCurvePrivateKey) -> None:
@@ -109,12 +108,11 @@ class EcdsaSigner:
             )
         self._key = private_key
         self._order = _CURVE_ORDERS[curve]
-        self._hash = _CURVE_HASHES[curve]
 
     def sign(self, message: bytes) -> bytes:
         """Sign ``message``: hash it, sign the digest, force S into the lower half, DER-encode."""
-        digest = hashlib.new(self._hash().name, message).digest()
-        der = self._key.sign(digest, ec.ECDSA(Prehashed(self._hash())))
+        digest = hashlib.sha256(message).digest()
+        der = self._key.sign(digest, ec.ECDSA(Prehashed(hashes.SHA256())))
         return normalize_low_s(der, self._order)
 
 

@@ -92,10 +92,22 @@ def test_normalize_low_s_flips_a_high_s_signature_and_it_still_verifies() -> Non
     key.public_key().verify(low, message, ec.ECDSA(hashes.SHA256()))
 
 
-def test_p384_keys_sign_with_sha384_and_low_s() -> None:
+def test_p384_keys_sign_the_sha256_digest_with_low_s() -> None:
     key = ec.generate_private_key(ec.SECP384R1())
-    signature = EcdsaSigner(key).sign(b"m")
-    key.public_key().verify(signature, b"m", ec.ECDSA(hashes.SHA384()))
+    order = int(
+        "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFC7634D81F4372DDF"
+        "581A0DB248B0A77AECEC196ACCC52973",
+        16,
+    )
+    for index in range(50):
+        signature = EcdsaSigner(key).sign(b"m%d" % index)
+        key.public_key().verify(signature, b"m%d" % index, ec.ECDSA(hashes.SHA256()))
+        assert decode_dss_signature(signature)[1] <= order // 2
+
+
+def test_other_curves_are_refused() -> None:
+    with pytest.raises(MspError, match="unsupported ECDSA curve"):
+        EcdsaSigner(ec.generate_private_key(ec.SECP521R1()))
 
 
 def test_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
