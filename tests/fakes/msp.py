@@ -157,19 +157,21 @@ class TestOrg:
         """Write one identity and return its ``msp`` folder.
 
         ``role`` is the NodeOU: users are ``client`` or ``admin`` and live under ``users/``;
-        ``peer`` identities live under ``peers/`` and get a TLS server certificate.
+        ``peer`` and ``orderer`` identities live under ``peers/`` or ``orderers/`` and get a
+        TLS server certificate.
         """
         if role not in _NODE_OUS:
             raise ValueError(f"role must be one of {_NODE_OUS}")
-        common_name = f"{name}.{self.domain}" if role == "peer" else f"{name}@{self.domain}"
-        base = self.root / ("peers" if role == "peer" else "users") / common_name
+        is_server = role in ("peer", "orderer")
+        common_name = f"{name}.{self.domain}" if is_server else f"{name}@{self.domain}"
+        base = self.root / (f"{role}s" if is_server else "users") / common_name
         msp = base / "msp"
         self._write_ca_folders(msp)
         cert_pem, key_pem = _issue(self.ca, common_name, self.domain, role)
         _write(msp / "signcerts" / f"{common_name}-cert.pem", cert_pem)
         _write(msp / "keystore" / "priv_sk", key_pem)
         tls_cert, tls_key = _issue(self.tlsca, common_name, self.domain, None, sans)
-        stem = "server" if role == "peer" else "client"
+        stem = "server" if is_server else "client"
         _write(base / "tls" / "ca.crt", self.tls_ca_cert_pem)
         _write(base / "tls" / f"{stem}.crt", tls_cert)
         _write(base / "tls" / f"{stem}.key", tls_key)
