@@ -7,6 +7,7 @@ adapter on its test split, and hands back only adapter tensors and scalar metric
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,6 +96,18 @@ class NodeTrainer:
             "round %d: trained %d steps, loss %.4f", round_number, result.num_examples, result.loss
         )
         return LocalUpdate(self._trainer.get_adapter(), len(self._data.train), metrics)
+
+    def save_peft(self, tensors: Tensors, out_dir: Path) -> None:
+        """Write ``tensors`` in the standard PEFT layout (``PeftModel.from_pretrained`` loads it).
+
+        The files go to a scratch folder first and are moved into place whole.
+        """
+        self._trainer.set_adapter(tensors)
+        scratch = out_dir.with_name(out_dir.name + ".partial")
+        shutil.rmtree(scratch, ignore_errors=True)
+        self._trainer.model.save_pretrained(str(scratch))
+        shutil.rmtree(out_dir, ignore_errors=True)
+        scratch.rename(out_dir)
 
     def evaluate(self, tensors: Tensors) -> float:
         """Accuracy of ``tensors`` on this node's test split."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 
@@ -54,3 +56,20 @@ def test_unknown_demo_site_names_the_known_ones() -> None:
 def test_malformed_dataset_tag_is_explained() -> None:
     with pytest.raises(FedloraError, match="icd10:<partition>"):
         load_local_data(TrainingConfig(model="tiny"), "icd10-dirichlet")
+
+
+def test_final_adapter_loads_with_peft_and_gives_the_same_outputs(
+    trainer: NodeTrainer, tmp_path: Path
+) -> None:
+    from peft import PeftModel
+
+    from fedlora.training import load_model
+
+    update = trainer.train(trainer.initial_adapter(0), round_number=2, proximal_mu=0.0)
+    trainer.save_peft(update.tensors, tmp_path / "final")
+    assert (tmp_path / "final" / "adapter_model.safetensors").is_file()
+    loaded = PeftModel.from_pretrained(load_model("tiny").model, str(tmp_path / "final")).eval()
+    node_model = trainer._trainer.model.eval()
+    ids = torch.tensor([[1, 17, 42, 99, 7]])
+    with torch.no_grad():
+        assert torch.allclose(loaded(ids).logits, node_model(ids).logits, atol=1e-5)

@@ -1,0 +1,148 @@
+"""`fedlora node start`: run one node through one session, end to end.
+
+Start the AdapterExchange server, follow the chaincode's events (they only wake the
+coordinator; the chain's state is always read back, so a missed event costs a poll interval,
+never correctness), step the coordinator until the session ends, and write the final global
+adapter in the standard PEFT layout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fedlora.aggregation import strategy_from_name
+from fedlora.artifacts import ContentStore
+from fedlora.config import NodeConfig
+from fedlora.daemon.coordinator import Coordinator, StepOutcome
+from fedlora.daemon.local_training import NodeTrainer, SessionLora, load_local_data
+from fedlora.daemon.rounds import RoundExecutor, write_json_atomically
+from fedlora.daemon.wiring import (
+    ChainAuthorizer,
+    ChainLedger,
+    PeerFetcher,
+    StoreSource,
+    node_tls,
+    open_contract,
+)
+from fedlora.ledger import FileCheckpointer, Gateway
+from fedlora.transport import ArtifactServer, TrafficCounter
+
+_log = logging.getLogger("fedlora.daemon")
+
+
+@dataclass(frozen=True)
+class NodeRunResult:
+    """Where the session's outcome was written."""
+
+    session_id: str
+    final_sha256: str
+    adapter_dir: Path
+    accuracy_by_round: dict[int, float]
+    traffic: dict[str, Any]
+
+
+def session_lora(session: Any) -> SessionLora:
+    """The LoRA shape the session fixed on chain; FFA rules freeze lora_A."""
+    lora = session.spec.lora
+    strategy = strategy_from_name(session.rule_name, **dict(session.rule_params))
+    return SessionLora(
+        rank=lora.rank,
+        alpha=int(lora.alpha),
+        dropout=lora.dropout,
+        target_modules=tuple(lora.target_modules),
+        top_layers=getattr(lora, "top_layers", None) or None,
+        freeze_a=strategy.lora_mode == "ffa",
+    )
+
+
+def run_node(
+    config: NodeConfig, session_id: str, on_step: Callable[[StepOutcome], None] | None = None
+) -> NodeRunResult:
+    """Take part in ``session_id`` until it completes; return where the final adapter went."""
+    gateway, contract, node_id = open_contract(config)
+    with gateway:
+        ledger = ChainLedger(contract)
+        session = ledger.get_session(session_id)
+        data = load_local_data(config.training, session.spec.dataset_tag)
+        trainer = NodeTrainer(config.training, session_lora(session), data)
+        store = ContentStore(config.data_dir / "artifacts")
+        tls, traffic = node_tls(config), TrafficCounter()
+        executor = RoundExecutor(
+            node_id,
+            ledger,
+            store,
+            trainer,
+            PeerFetcher(ledger, tls, config.exchange.max_artifact_bytes, traffic),
+            seed=config.training.seed,
+        )
+        coordinator = Coordinator(session_id, executor, ledger, config.data_dir)
+        server = ArtifactServer(
+            source=StoreSource(store),
+            authorizer=ChainAuthorizer(contract),
+            tls=tls,
+            node_id=node_id,
+            address=config.exchange.listen,
+            traffic=traffic,
+        )
+        with server:
+            _follow_events(gateway, config, session_id, coordinator)
+            coordinator.run(on_step=on_step)
+        return _finish(config, session_id, coordinator, trainer, ledger, traffic)
+
+
+def _follow_events(
+    gateway: Gateway, config: NodeConfig, session_id: str, coordinator: Coordinator
+) -> None:
+    """Wake the coordinator on every event of this session, from a daemon thread."""
+    checkpoints = FileCheckpointer(config.data_dir / f"events-{session_id}.checkpoint")
+    network = gateway.network(config.fabric.channel)
+
+    def follow() -> None:
+        try:
+            stream = network.chaincode_events(config.fabric.chaincode, checkpointer=checkpoints)
+            for event in stream:
+                if json.loads(event.payload or b"{}").get("sessionId") == session_id:
+                    coordinator.wake()
+        except Exception as error:  # the poll loop carries on without events
+            _log.warning("event stream ended: %s; falling back to polling", error)
+
+    threading.Thread(target=follow, name="fedlora-events", daemon=True).start()
+
+
+def _finish(
+    config: NodeConfig,
+    session_id: str,
+    coordinator: Coordinator,
+    trainer: NodeTrainer,
+    ledger: ChainLedger,
+    traffic: TrafficCounter,
+) -> NodeRunResult:
+    session = ledger.get_session(session_id)
+    adapter_dir = config.data_dir / "final" / session_id
+    accuracy: dict[int, float] = {}
+    if coordinator.final_adapter is not None:
+        trainer.save_peft(coordinator.final_adapter, adapter_dir)
+        accuracy[session.rounds] = trainer.evaluate(coordinator.final_adapter)
+    result = NodeRunResult(
+        session_id,
+        session.final_adapter_sha256,
+        adapter_dir,
+        accuracy,
+        {peer: dataclasses.asdict(count) for peer, count in traffic.snapshot().items()},
+    )
+    write_json_atomically(
+        config.data_dir / f"result-{session_id}.json",
+        {
+            "final_sha256": result.final_sha256,
+            "adapter_dir": str(adapter_dir),
+            "accuracy": accuracy,
+        },
+    )
+    return result

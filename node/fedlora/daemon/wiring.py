@@ -1,0 +1,145 @@
+"""Bind the coordinator's ports to the real parts: the chain, the peers, the content store.
+
+This module is where the ledger client and the transport meet, and the only place that may:
+the transport authorizes a peer's certificate by asking the chain whether its fingerprint is
+registered and active, and the fetcher finds a peer's endpoint on the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from fedlora.artifacts import ContentStore
+from fedlora.config import NodeConfig
+from fedlora.daemon.ports import Proposal
+from fedlora.errors import FedloraError
+from fedlora.identity import load_msp_dir
+from fedlora.ledger import Gateway
+from fedlora.ledger.contract import ConsortiumContract
+from fedlora.ledger.round_model import ProposalDraft, ProposalInput
+from fedlora.transport import PeerClient, TlsMaterial, TrafficCounter
+
+
+class ChainLedger:
+    """The coordinator's LedgerPort over the typed consortium contract."""
+
+    def __init__(self, contract: ConsortiumContract) -> None:
+        self.contract = contract
+
+    def get_session(self, session_id: str) -> Any:
+        """The session record."""
+        return self.contract.get_session(session_id)
+
+    def get_round(self, session_id: str, round_number: int) -> Any:
+        """One round's record."""
+        return self.contract.get_round(session_id, round_number)
+
+    def node_endpoint(self, node_id: str) -> str:
+        """Where ``node_id`` serves its artifacts."""
+        return self.contract.node_endpoint(node_id)
+
+    def submit_update(
+        self, session_id: str, round_number: int, sha256: str, n: int, metrics: Mapping[str, float]
+    ) -> None:
+        """Record this node's update."""
+        self.contract.submit_update(session_id, round_number, sha256, n, metrics)
+
+    def propose_aggregate(self, session_id: str, round_number: int, proposal: Proposal) -> None:
+        """Record the aggregate under the session's own rule (the chain requires the match)."""
+        rule = self.contract.get_session(session_id).spec.rule
+        inputs = tuple(ProposalInput(node, sha) for node, sha in proposal.inputs)
+        draft = ProposalDraft(
+            proposal.sha256, inputs, dict(proposal.weights), rule, proposal.optimizer_state_sha256
+        )
+        self.contract.propose_aggregate(session_id, round_number, draft)
+
+    def endorse_aggregate(
+        self, session_id: str, round_number: int, sha256: str, accept: bool, reason: str
+    ) -> None:
+        """Accept or reject the proposal."""
+        self.contract.endorse_aggregate(session_id, round_number, sha256, accept, reason)
+
+    def report_timeout(self, session_id: str, round_number: int) -> None:
+        """Move an overdue round on."""
+        self.contract.report_timeout(session_id, round_number)
+
+
+class ChainAuthorizer:
+    """Serve a peer only if its TLS certificate is registered and active on chain.
+
+    The TLS layer has already checked that the certificate chains to a member CA; this adds the
+    second condition. The node list is cached for a few seconds: a handshake must not cost a
+    ledger query, and registration changes are rare.
+    """
+
+    def __init__(self, contract: ConsortiumContract, ttl_seconds: float = 5.0) -> None:
+        self._contract, self._ttl = contract, ttl_seconds
+        self._lock = threading.Lock()
+        self._by_fingerprint: dict[str, str] = {}
+        self._loaded_at = -float("inf")
+
+    def authorize(self, peer_cert_der: bytes) -> str | None:
+        """The node id owning this certificate, or None to refuse."""
+        fingerprint = hashlib.sha256(peer_cert_der).hexdigest()
+        with self._lock:
+            if time.monotonic() - self._loaded_at > self._ttl:
+                nodes = self._contract.list_nodes()
+                self._by_fingerprint = {
+                    n.tls_cert_sha256: n.node_id for n in nodes if n.status == "active"
+                }
+                self._loaded_at = time.monotonic()
+            return self._by_fingerprint.get(fingerprint)
+
+
+class StoreSource:
+    """Serve artifacts from the node's content store (the transport's ArtifactSource)."""
+
+    def __init__(self, store: ContentStore) -> None:
+        self._store = store
+
+    def open(self, sha256: str) -> bytes | None:
+        """The artifact's bytes, or None when this node does not hold it."""
+        return self._store.get(sha256) if self._store.has(sha256) else None
+
+
+class PeerFetcher:
+    """The coordinator's FetchPort: dial the owner's registered endpoint over mutual TLS."""
+
+    def __init__(
+        self, ledger: ChainLedger, tls: TlsMaterial, max_bytes: int, traffic: TrafficCounter
+    ) -> None:
+        self._ledger, self._tls, self._max_bytes, self.traffic = ledger, tls, max_bytes, traffic
+
+    def fetch(self, node_id: str, sha256: str) -> bytes:
+        """Bytes of ``sha256`` from ``node_id``, hash-checked by the transport."""
+        endpoint = self._ledger.node_endpoint(node_id)
+        with PeerClient(endpoint, self._tls, traffic=self.traffic) as client:
+            return client.fetch(sha256, self._max_bytes)
+
+
+def node_tls(config: NodeConfig) -> TlsMaterial:
+    """The node's mTLS identity and the member TLS CAs it trusts."""
+    tls_dir = config.identity.tls_dir
+    trust_dir = config.fabric.member_cas_dir
+    cas = sorted(trust_dir.glob("*.pem")) if trust_dir else [tls_dir / "ca.crt"]
+    if not cas:
+        raise FedloraError(f"no member CA certificates in {trust_dir}", "rerun `fedlora node init`")
+    return TlsMaterial.from_files(tls_dir / "client.crt", tls_dir / "client.key", cas)
+
+
+def open_contract(config: NodeConfig) -> tuple[Gateway, ConsortiumContract, str]:
+    """Connect to the org peer's Gateway as this node; returns gateway, contract, node id."""
+    msp = load_msp_dir(config.identity.msp_dir, config.identity.msp_id)
+    gateway = Gateway.connect(
+        config.fabric.gateway,
+        Path(config.fabric.gateway_tls_ca).read_bytes(),
+        msp.identity,
+        msp.signer(),
+    )
+    contract = gateway.network(config.fabric.channel).contract(config.fabric.chaincode)
+    return gateway, ConsortiumContract(contract), msp.identity.node_id
