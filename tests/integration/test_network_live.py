@@ -64,6 +64,18 @@ def _invoke_as_org2(install: FabricInstall, layout: NetworkLayout, state: Networ
     return done.stderr
 
 
+def _check_the_contract_answers(
+    install: FabricInstall, layout: NetworkLayout, state: NetworkState
+) -> None:
+    """A transaction by Org2 endorsed by Org2 and Org3, then a query through Org3's peer."""
+    answer = _invoke_as_org2(install, layout, state)
+    assert "Chaincode invoke successful. result: status:200" in answer
+    args = ["chaincode", "query", "-C", state.plan.channel, "-n", "fedlora", "-c", METADATA_CALL]
+    query = _peer(install, layout, state, 3, args)
+    assert query.returncode == 0, query.stderr[-2000:]
+    assert "fedlora" in json.loads(query.stdout)["contracts"]  # our contract answered
+
+
 def _heights(folder: Path, install: FabricInstall) -> dict[str, int]:
     heights = network_status(folder, install=install)["channel_heights"]
     assert all(isinstance(height, int) for height in heights.values()), heights
@@ -95,18 +107,7 @@ def test_three_org_network_serves_restarts_on_its_ledger_and_purges(
     records = list(state.processes.values())
     assert first.ready_answer.startswith("status:200")
 
-    # A transaction by another org, endorsed by the two other peers, through the official CLI.
-    answer = _invoke_as_org2(fabric_install, layout, state)
-    assert "Chaincode invoke successful. result: status:200" in answer
-    query = _peer(
-        fabric_install,
-        layout,
-        state,
-        3,
-        ["chaincode", "query", "-C", "hospitals", "-n", "fedlora", "-c", METADATA_CALL],
-    )
-    assert query.returncode == 0, query.stderr[-2000:]
-    assert "fedlora" in json.loads(query.stdout)["contracts"]  # our contract answered
+    _check_the_contract_answers(fabric_install, layout, state)
 
     status = network_status(folder, install=fabric_install)
     assert [p["state"] for p in status["processes"]] == ["healthy"] * 5

@@ -41,6 +41,23 @@ def _last_error_line(output: str) -> str:
     return lines[-1][-300:] if lines else "no output"
 
 
+def _execute(
+    command: Sequence[str], env: Mapping[str, str], what: str, timeout_s: float
+) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(
+            list(command), env=dict(env), capture_output=True, text=True, timeout=timeout_s
+        )
+    except subprocess.TimeoutExpired:
+        raise ToolError(
+            f"cannot {what}: {command[0]} did not finish in {timeout_s:.0f} s",
+            "check the processes' logs under the network folder",
+            "",
+        ) from None
+    except OSError as error:
+        raise ToolError(f"cannot {what}: {command[0]}: {error.strerror}", "", "") from None
+
+
 def run_tool(
     command: Sequence[str],
     env: Mapping[str, str],
@@ -64,23 +81,7 @@ def run_tool(
         When it exits non-zero or runs past ``timeout_s``; the message carries its last
         error line.
     """
-    try:
-        done = subprocess.run(
-            list(command),
-            env=dict(env),
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        raise ToolError(
-            f"cannot {what}: {command[0]} did not finish in {timeout_s:.0f} s",
-            "check the processes' logs under the network folder",
-            "",
-        ) from None
-    except OSError as error:
-        raise ToolError(f"cannot {what}: {command[0]}: {error.strerror}", "", "") from None
+    done = _execute(command, env, what, timeout_s)
     result = ToolResult(done.stdout, done.stderr)
     if done.returncode != 0:
         raise ToolError(

@@ -169,6 +169,20 @@ def validate_channel_name(channel: str) -> None:
         raise FedloraError(f"channel name is {len(channel)} characters long", "use at most 249")
 
 
+def validate_counts(orgs: int, base_port: int) -> None:
+    """Check the org count (1..9) and that the whole port block fits below 65536."""
+    if not MIN_ORGS <= orgs <= MAX_ORGS:
+        raise FedloraError(
+            f"invalid org count {orgs}", f"--orgs must be between {MIN_ORGS} and {MAX_ORGS}"
+        )
+    if not LOWEST_BASE_PORT <= base_port <= HIGHEST_BASE_PORT:
+        raise FedloraError(
+            f"invalid base port {base_port}: the network needs ports {base_port}.."
+            f"{base_port + PORT_SPAN - 1}",
+            f"--base-port must be between {LOWEST_BASE_PORT} and {HIGHEST_BASE_PORT}",
+        )
+
+
 def plan_network(
     orgs: int,
     base_port: int,
@@ -193,24 +207,11 @@ def plan_network(
     FedloraError
         When the org count, the port block or the channel name is out of range.
     """
-    if not MIN_ORGS <= orgs <= MAX_ORGS:
-        raise FedloraError(
-            f"invalid org count {orgs}", f"--orgs must be between {MIN_ORGS} and {MAX_ORGS}"
-        )
-    if not LOWEST_BASE_PORT <= base_port <= HIGHEST_BASE_PORT:
-        raise FedloraError(
-            f"invalid base port {base_port}: the network needs ports {base_port}.."
-            f"{base_port + PORT_SPAN - 1}",
-            f"--base-port must be between {LOWEST_BASE_PORT} and {HIGHEST_BASE_PORT}",
-        )
+    validate_counts(orgs, base_port)
     validate_channel_name(channel)
     settings = defaults or load_defaults()
     orderer = OrdererPlan(
-        domain=settings.domain,
-        host=f"orderer.{settings.domain}",
-        port=base_port,
-        admin_port=base_port + 1,
-        operations_port=base_port + 2,
+        settings.domain, f"orderer.{settings.domain}", base_port, base_port + 1, base_port + 2
     )
     members = tuple(_org_plan(index, base_port, settings.domain) for index in range(1, orgs + 1))
     return NetworkPlan(
