@@ -54,6 +54,9 @@ func checkSpecLora(spec *SessionSpec) error {
 	if !(lora.Dropout >= 0 && lora.Dropout < 1) {
 		return fail(CodeBadArgument, "lora.dropout %v is invalid; pass a number in [0, 1)", lora.Dropout)
 	}
+	if lora.TopLayers < 0 || lora.TopLayers > maxLoraRank {
+		return fail(CodeBadArgument, "lora.topLayers %d is invalid; pass 0 (all) or a layer count", lora.TopLayers)
+	}
 	modules, err := sortedUnique("lora.targetModules", lora.TargetModules, maxTargetModules)
 	if err != nil {
 		return err

@@ -67,6 +67,8 @@ type LoraConfig struct {
 	Dropout       float64  `json:"dropout"`
 	Rank          int      `json:"rank"`
 	TargetModules []string `json:"targetModules"`
+	// TopLayers adapts only the top N decoder layers (0: all of them).
+	TopLayers int `json:"topLayers"`
 }
 
 // Rule names an aggregation rule and its numeric parameters.

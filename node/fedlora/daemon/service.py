@@ -57,7 +57,7 @@ def session_lora(session: Any) -> SessionLora:
         alpha=int(lora.alpha),
         dropout=lora.dropout,
         target_modules=tuple(lora.target_modules),
-        top_layers=getattr(lora, "top_layers", None) or None,
+        top_layers=lora.top_layers or None,
         freeze_a=strategy.lora_mode == "ffa",
     )
 

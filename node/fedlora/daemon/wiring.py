@@ -132,9 +132,15 @@ def node_tls(config: NodeConfig) -> TlsMaterial:
     return TlsMaterial.from_files(tls_dir / "client.crt", tls_dir / "client.key", cas)
 
 
-def open_contract(config: NodeConfig) -> tuple[Gateway, ConsortiumContract, str]:
-    """Connect to the org peer's Gateway as this node; returns gateway, contract, node id."""
-    msp = load_msp_dir(config.identity.msp_dir, config.identity.msp_id)
+def open_contract(
+    config: NodeConfig, msp_dir: Path | None = None
+) -> tuple[Gateway, ConsortiumContract, str]:
+    """Connect to the org peer's Gateway; returns gateway, contract and the signer's id.
+
+    Transactions are signed as the node itself, or as the identity in ``msp_dir`` (e.g. the
+    org admin's, for creating a session) when it is given.
+    """
+    msp = load_msp_dir(msp_dir or config.identity.msp_dir, config.identity.msp_id)
     gateway = Gateway.connect(
         config.fabric.gateway,
         Path(config.fabric.gateway_tls_ca).read_bytes(),

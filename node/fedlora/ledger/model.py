@@ -61,12 +61,17 @@ class LoraSpec:
     alpha: float
     dropout: float
     target_modules: tuple[str, ...]
+    top_layers: int = 0  # adapt only the top N decoder layers; 0 means all
 
     @classmethod
     def from_fields(cls, f: Fields) -> LoraSpec:
         """Parse the ``lora`` object."""
         return cls(
-            f.integer("rank"), f.number("alpha"), f.number("dropout"), f.texts("targetModules")
+            f.integer("rank"),
+            f.number("alpha"),
+            f.number("dropout"),
+            f.texts("targetModules"),
+            f.integer("topLayers"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -76,6 +81,7 @@ class LoraSpec:
             "alpha": self.alpha,
             "dropout": self.dropout,
             "targetModules": list(self.target_modules),
+            "topLayers": self.top_layers,
         }
 
 
