@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Annotated, Any
@@ -11,7 +13,7 @@ import typer
 from rich.status import Status
 from rich.table import Table
 
-from fedlora.cli.common import console, print_json, user_errors
+from fedlora.cli.common import console, err_console, print_json, user_errors
 from fedlora.network import down, network_status, up
 from fedlora.network.status import endpoints
 from fedlora.paths import default_network_dir
@@ -66,25 +68,29 @@ class StepPrinter:
         self._finish("[green]✓[/]" if kind is None else "[red]✗[/]")
 
 
+@contextmanager
+def _interruptible(what: str) -> Iterator[None]:
+    """Ctrl-C: the library has already stopped what it started; say so in one line."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        err_console.print(f"[bold red]interrupted:[/] {what}", highlight=False)
+        raise typer.Exit(code=130) from None
+
+
 def _organizations_table(rows: list[dict[str, Any]], folder: str) -> Table:
-    """Endpoints and MSP material per organisation; paths relative to the network folder."""
-    table = Table(title=f"Organizations (paths under {folder})", title_justify="left")
-    for column in ("org", "MSP id", "endpoint", "TLS CA", "admin MSP", "user MSP"):
+    """Endpoint, MSP id and where the admin and user MSPs of every member org live."""
+    base = Path(folder) / "crypto" / "peerOrganizations"
+    table = Table(title=f"Organizations (MSP folders under {base})", title_justify="left")
+    for column in ("org", "MSP id", "peer endpoint", "identity", "MSP folder"):
         table.add_column(column, overflow="fold")
-
-    def short(key: str, row: dict[str, Any]) -> str:
-        path = row.get(key)
-        return str(Path(path).relative_to(folder)) if path else "-"
-
     for row in rows:
-        table.add_row(
-            row["org"],
-            row["msp_id"],
-            row["endpoint"],
-            short("tls_ca", row),
-            short("admin_msp", row),
-            short("user_msp", row),
-        )
+        if "admin_msp" not in row:
+            continue  # the orderer organisation: its endpoint is in the header line
+        admin = str(Path(row["admin_msp"]).relative_to(base))
+        user = str(Path(row["user_msp"]).relative_to(base))
+        table.add_row(row["org"], row["msp_id"], row["endpoint"], "admin", admin)
+        table.add_row("", "", "", "user", user, end_section=True)
     return table
 
 
@@ -105,7 +111,8 @@ def up_command(
     Returns once a transaction through the peers has committed.
     """
     folder = directory or default_network_dir()
-    with user_errors():
+    stopped_note = "every process this `up` started was stopped again"
+    with user_errors(), _interruptible(stopped_note):
         with StepPrinter() as printer:
             result = up(folder, orgs=orgs, channel=channel, base_port=base_port, report=printer)
         plan = result.state.plan
