@@ -8,16 +8,15 @@ import typer
 
 app = typer.Typer(
     name="fedlora",
-    help="Federated LoRA fine-tuning across hospitals, coordinated by a Hyperledger Fabric chaincode.",
+    help="Federated LoRA fine-tuning across hospitals, coordinated by a Fabric chaincode.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
 
 
-
 @app.callback()
 def _root() -> None:
-    """Federated LoRA fine-tuning across hospitals, coordinated by a Hyperledger Fabric chaincode."""
+    """Federated LoRA fine-tuning across hospitals, coordinated by a Fabric chaincode."""
 
 
 # (module under fedlora.cli, command group name). Each module exposes `app: typer.Typer`.

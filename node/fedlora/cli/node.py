@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from fedlora.cli.common import console, print_json, user_errors
+from fedlora.config import load_node_config
 from fedlora.daemon.nodefiles import NodeInitRequest, init_node_folder
 from fedlora.errors import FedloraError
 from fedlora.network import NetworkLayout
@@ -76,3 +78,75 @@ def init(
             return
         console.print(f"[green]node created[/] {result['node_id']} in {folder}")
         console.print(f"next: fedlora node join --config {folder / 'node.toml'}")
+
+
+ConfigOption = Annotated[
+    Path,
+    typer.Option("--config", envvar="FEDLORA_NODE_CONFIG", help="The node's node.toml."),
+]
+
+
+@app.command("join")
+def join(
+    config: ConfigOption,
+    json_output: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Register this node on chain: its endpoint and TLS certificate fingerprint."""
+    from fedlora.daemon.wiring import node_tls, open_contract
+
+    with user_errors():
+        node_config = load_node_config(config)
+        tls = node_tls(node_config)
+        gateway, contract, _ = open_contract(node_config)
+        with gateway:
+            node = contract.register_node(node_config.exchange.endpoint, tls.fingerprint)
+        _show_node(node, json_output)
+
+
+@app.command("status")
+def status(
+    config: ConfigOption,
+    json_output: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Show this node's record on chain."""
+    from fedlora.daemon.wiring import open_contract
+
+    with user_errors():
+        gateway, contract, node_id = open_contract(load_node_config(config))
+        with gateway:
+            _show_node(contract.get_node(node_id), json_output)
+
+
+@app.command("start")
+def start(
+    config: ConfigOption,
+    session: Annotated[str, typer.Option(help="Session to take part in.")],
+) -> None:
+    """Run the node daemon for one session until it completes."""
+    # Imported here: they load torch, which a quick `fedlora node status` should not wait for.
+    from fedlora.daemon.coordinator import StepOutcome
+    from fedlora.daemon.decide import Action
+    from fedlora.daemon.service import run_node
+
+    with user_errors():
+        node_config = load_node_config(config)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+        def report(outcome: StepOutcome) -> None:
+            if outcome.action is not Action.WAIT:
+                console.print(
+                    f"round {outcome.round_number}: {outcome.action.value} {outcome.detail}"
+                )
+
+        result = run_node(node_config, session, on_step=report)
+        console.print(f"[green]session {session} complete[/]: final adapter {result.adapter_dir}")
+
+
+def _show_node(node: Any, json_output: bool) -> None:
+    if json_output:
+        print_json(node.to_json())
+        return
+    console.print(
+        f"node [bold]{node.node_id}[/]: {node.status}, endpoint {node.endpoint}, "
+        f"TLS {node.tls_cert_sha256[:16]}"
+    )

@@ -6,11 +6,14 @@ adapter on its test split, and hands back only adapter tensors and scalar metric
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+import torch
 
 from fedlora.artifacts import Tensors
 from fedlora.config import TrainingConfig
@@ -160,3 +163,18 @@ def _site(clients: Sequence[ClientData], site: str) -> ClientData:
     raise FedloraError(
         f"site {site!r} is not in the session's split", f"set training.site to one of {names}"
     )
+
+
+def base_model_sha256(model_name: str) -> str:
+    """SHA-256 over the base model's weights (names, shapes, dtypes and bytes, in name order).
+
+    Recorded on chain when a session is created, so every node can check it starts from the
+    same weights.
+    """
+    digest = hashlib.sha256()
+    state = load_model(model_name).model.state_dict()
+    for name in sorted(state):
+        tensor = state[name].detach().to("cpu").contiguous()
+        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}\n".encode())
+        digest.update(tensor.view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()

@@ -1,0 +1,151 @@
+"""`fedlora session ...`: create, join, start and follow a federated fine-tuning session."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from fedlora.cli.common import console, print_json, user_errors
+from fedlora.config import load_node_config
+from fedlora.ledger.model import Deadlines, LoraSpec, Rule, SessionSpec
+
+app = typer.Typer(help="Create, join, start and follow sessions.", no_args_is_help=True)
+
+ConfigOption = Annotated[
+    Path,
+    typer.Option("--config", envvar="FEDLORA_NODE_CONFIG", help="The node's node.toml."),
+]
+SessionOption = Annotated[str, typer.Option("--id", help="Session id.")]
+AdminOption = Annotated[
+    Path | None,
+    typer.Option(help="MSP folder of the org admin who signs (create and start need one)."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+@app.command("create")
+def create(
+    session_id: SessionOption,
+    config: ConfigOption,
+    admin_msp: AdminOption = None,
+    rounds: Annotated[int, typer.Option(min=1)] = 3,
+    quorum: Annotated[int, typer.Option(min=1, help="Accepting endorsements per round.")] = 2,
+    rule: Annotated[str, typer.Option(help="Aggregation rule: fedlora, fedavg, ...")] = "fedlora",
+    dataset: Annotated[str, typer.Option(help="Dataset tag, e.g. icd10:dirichlet:0.1:3:0.")] = (
+        "icd10:dirichlet:0.1:3:0"
+    ),
+    model: Annotated[str, typer.Option(help="Base model every node uses.")] = "smollm2",
+    rank: Annotated[int, typer.Option(min=1)] = 8,
+    alpha: Annotated[float, typer.Option(min=0.0)] = 16.0,
+    top_layers: Annotated[int, typer.Option(min=0, help="Adapt the top N layers; 0: all.")] = 0,
+    deadline: Annotated[int, typer.Option(min=1, help="Seconds allowed per phase.")] = 600,
+    participants: Annotated[str, typer.Option(help="Comma-separated node ids; empty: join.")] = "",
+    json_output: JsonOption = False,
+) -> None:
+    """Create a session (as an org admin); participants join it, then the creator starts it."""
+    from fedlora.aggregation import strategy_from_name
+    from fedlora.daemon.local_training import base_model_sha256
+
+    with user_errors():
+        strategy = strategy_from_name(rule)  # an unknown rule fails here, before the chain
+        spec = SessionSpec(
+            session_id=session_id,
+            base_model=model,
+            base_model_sha256=base_model_sha256(model),
+            lora=LoraSpec(rank, alpha, 0.0, ("k_proj", "o_proj", "q_proj", "v_proj"), top_layers),
+            dataset_tag=dataset,
+            rounds=rounds,
+            quorum=quorum,
+            deadlines=Deadlines(deadline, deadline, deadline),
+            rule=Rule(strategy.name, {}),
+            participants=tuple(p for p in participants.split(",") if p),
+        )
+        open_contract = _open_contract()
+        gateway, contract, _ = open_contract(load_node_config(config), admin_msp)
+        with gateway:
+            session = contract.create_session(spec)
+        _show_session(session, json_output)
+
+
+@app.command("join")
+def join(session_id: SessionOption, config: ConfigOption, json_output: JsonOption = False) -> None:
+    """Join an open session as this node."""
+    with user_errors():
+        open_contract = _open_contract()
+        gateway, contract, _ = open_contract(load_node_config(config))
+        with gateway:
+            _show_session(contract.join_session(session_id), json_output)
+
+
+@app.command("start")
+def start(
+    session_id: SessionOption,
+    config: ConfigOption,
+    admin_msp: AdminOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Start a session (its creator): participants are fixed and round 1 opens."""
+    with user_errors():
+        open_contract = _open_contract()
+        gateway, contract, _ = open_contract(load_node_config(config), admin_msp)
+        with gateway:
+            _show_session(contract.start_session(session_id), json_output)
+
+
+@app.command("status")
+def status(
+    session_id: SessionOption, config: ConfigOption, json_output: JsonOption = False
+) -> None:
+    """Show a session and each of its rounds as the chain records them."""
+    with user_errors():
+        open_contract = _open_contract()
+        gateway, contract, _ = open_contract(load_node_config(config))
+        with gateway:
+            trail = contract.export_trail(session_id)
+        if json_output:
+            print_json(
+                {"session": trail.session.to_json(), "rounds": [r.to_json() for r in trail.rounds]}
+            )
+            return
+        _show_session(trail.session, False)
+        console.print(rounds_table(trail.rounds))
+
+
+def rounds_table(rounds: Any) -> Table:
+    """One row per round: phase, aggregator, updates, endorsements, final hash."""
+    table = Table(title="rounds")
+    for column in ("round", "phase", "attempt", "aggregator", "updates", "endorsed", "final"):
+        table.add_column(column)
+    for round_ in rounds:
+        accepted = sum(1 for e in round_.endorsements.values() if e.accept)
+        table.add_row(
+            str(round_.round),
+            round_.phase,
+            str(round_.attempt),
+            round_.aggregator,
+            str(len(round_.updates)),
+            f"{accepted}/{len(round_.endorsements)}",
+            round_.final_sha256[:16],
+        )
+    return table
+
+
+def _show_session(session: Any, json_output: bool) -> None:
+    if json_output:
+        print_json(session.to_json())
+        return
+    console.print(
+        f"session [bold]{session.session_id}[/]: {session.status}, round "
+        f"{session.current_round}/{session.rounds}, rule {session.rule_name}, quorum "
+        f"{session.quorum}, participants {', '.join(session.participants) or '(none yet)'}"
+    )
+
+
+def _open_contract() -> Any:
+    """The Gateway connector, imported on use (the daemon package loads torch)."""
+    from fedlora.daemon.wiring import open_contract
+
+    return open_contract
