@@ -66,7 +66,7 @@ def create_nodes(
     nodes = []
     for index, org in enumerate(state.plan.orgs):
         folder = settings.root / "nodes" / org.name.lower()
-        site = f"site-{index + 1}"
+        site = f"client-{index}"  # the partitioner names sites client-0, client-1, ...
         if not (folder / "node.toml").is_file():
             listen = f"127.0.0.1:{state.plan.base_port + 400 + (index + 1) * 10}"
             request = NodeInitRequest(

@@ -48,7 +48,7 @@ def test_update_holds_only_tensors_and_scalar_metrics(trainer: NodeTrainer) -> N
 
 
 def test_unknown_demo_site_names_the_known_ones() -> None:
-    settings = TrainingConfig(model="tiny", site="site-9")
+    settings = TrainingConfig(model="tiny", site="client-9")
     with pytest.raises(FedloraError, match="is not in the session's split"):
         load_local_data(settings, "icd10:dirichlet:0.5:3:0")
 
