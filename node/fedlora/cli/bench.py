@@ -17,6 +17,7 @@ app = typer.Typer(help="Benchmarks: training throughput, round time, memory.", n
 
 BARE = "peft loop, padded to batch max"
 MINE = "LocalTrainer, LoRA on all layers"
+COLUMNS = ("variant", "steps", "tokens", "seconds", "tokens_per_s")
 
 
 def _peak_rss_mib() -> float:
@@ -69,7 +70,7 @@ def _round_seconds(model: str, sites: int, steps: int, batch: int, top_layers: i
 
 def _table(rows: list[dict[str, Any]], title: str) -> Table:
     table = Table(title=title)
-    for column in ("variant", "steps", "tokens", "seconds", "tokens_per_s"):
+    for column in COLUMNS:
         table.add_column(column, justify="left" if column == "variant" else "right")
     for row in rows:
         table.add_row(
@@ -84,9 +85,7 @@ def trainer(
     model: Annotated[str, typer.Option(help="tiny or smollm2.")] = "tiny",
     steps: Annotated[int, typer.Option(help="Timed steps per variant.")] = 5,
     batch: Annotated[int, typer.Option(help="Batch size.")] = 8,
-    top_layers: Annotated[
-        int, typer.Option(help="K for the top-K variants (0: model default).")
-    ] = 0,
+    top_layers: Annotated[int, typer.Option(help="K of the top-K variants (0: default).")] = 0,
     round_sites: Annotated[int, typer.Option(help="Sites in the timed round (0: skip).")] = 3,
     round_steps: Annotated[int, typer.Option(help="Local steps per site in that round.")] = 10,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,

@@ -1,0 +1,152 @@
+"""Throughput of LocalTrainer against a bare peft training loop, on the same batches.
+
+Variants run interleaved step by step, so a busy shared machine slows them all alike and the
+ratios stay meaningful even when absolute numbers move.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as functional
+
+from fedlora.training.lora import LoraSettings, apply_lora
+from fedlora.training.model import load_model
+from fedlora.training.prompts import LabeledText, PromptEncoder, PromptFormat, answer_token_ids
+from fedlora.training.trainer import LocalTrainer, TrainerOptions
+
+FIXED_LENGTH = 64
+StepFunction = Callable[[Sequence[LabeledText]], None]
+
+
+@dataclass(frozen=True)
+class ThroughputRow:
+    """Timed training steps of one variant."""
+
+    variant: str
+    steps: int
+    tokens: int
+    seconds: float
+
+    @property
+    def tokens_per_second(self) -> float:
+        """Real prompt tokens trained per wall second."""
+        return self.tokens / self.seconds if self.seconds > 0 else 0.0
+
+
+class BarePeftLoop:
+    """The textbook loop: full forward with labels masked to the answer token, AdamW step."""
+
+    def __init__(self, model_name: str, lora: LoraSettings, prompt: PromptFormat, labels: int):
+        loaded = load_model(model_name)
+        self.model = apply_lora(loaded.model, lora)
+        self.encoder = PromptEncoder(loaded.tokenizer, prompt)
+        self.answer_ids = answer_token_ids(loaded.tokenizer, labels)
+        self.pad_id = int(loaded.tokenizer.pad_token_id)
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(trainable, lr=1e-3, weight_decay=0.0)
+
+    def _tensors(
+        self, batch: Sequence[LabeledText], fixed_length: int | None
+    ) -> tuple[torch.Tensor, ...]:
+        rows = [[*self.encoder.encode(e.text), self.answer_ids[e.label]] for e in batch]
+        width = fixed_length or max(len(row) for row in rows)
+        ids = torch.full((len(rows), width), self.pad_id)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        labels = torch.full((len(rows), width), -100)
+        for index, row in enumerate(rows):
+            ids[index, : len(row)] = torch.tensor(row)
+            mask[index, : len(row)] = 1
+            labels[index, len(row) - 1] = row[-1]  # only the answer token is scored
+        return ids, mask, labels
+
+    def step(self, batch: Sequence[LabeledText], fixed_length: int | None = None) -> None:
+        """One optimiser step on ``batch``."""
+        ids, mask, labels = self._tensors(batch, fixed_length)
+        self.model.train()
+        output = self.model(input_ids=ids, attention_mask=mask)
+        logits = output.logits[:, :-1].flatten(0, 1)
+        loss = functional.cross_entropy(logits, labels[:, 1:].flatten(), ignore_index=-100)
+        self.optimizer.zero_grad(set_to_none=True)
+        torch.autograd.backward(loss)
+        self.optimizer.step()
+
+
+def _trainer_step(trainer: LocalTrainer) -> StepFunction:
+    def step(batch: Sequence[LabeledText]) -> None:
+        trainer.train(batch, steps=1, batch_size=len(batch), lr=1e-3)
+
+    return step
+
+
+@dataclass
+class Variants:
+    """The step functions compared, and the cached trainer whose precompute is timed apart."""
+
+    steps: dict[str, StepFunction]
+    cached: LocalTrainer
+    encoder: PromptEncoder
+
+
+def build_variants(
+    model_name: str, prompt: PromptFormat, labels: int, top_layers: int, rank: int = 8
+) -> Variants:
+    """Every variant compared, each on its own copy of the base model."""
+    full = LoraSettings(rank=rank, alpha=2 * rank)
+    top = LoraSettings(rank=rank, alpha=2 * rank, top_layers=top_layers)
+    bare = BarePeftLoop(model_name, full, prompt, labels)
+    options = TrainerOptions(device="cpu")
+    everything = LocalTrainer(load_model(model_name), full, prompt, labels, options)
+    uncached = TrainerOptions(device="cpu", cache_features=False)
+    top_plain = LocalTrainer(load_model(model_name), top, prompt, labels, uncached)
+    top_cached = LocalTrainer(load_model(model_name), top, prompt, labels, options)
+    steps: dict[str, StepFunction] = {
+        f"peft loop, padded to {FIXED_LENGTH}": lambda b: bare.step(b, FIXED_LENGTH),
+        "peft loop, padded to batch max": bare.step,
+        "LocalTrainer, LoRA on all layers": _trainer_step(everything),
+        f"LocalTrainer, top {top_layers} layers, no cache": _trainer_step(top_plain),
+        f"LocalTrainer, top {top_layers} layers, cached": _trainer_step(top_cached),
+    }
+    return Variants(steps, top_cached, bare.encoder)
+
+
+def measure_throughput(
+    model_name: str,
+    examples: Sequence[LabeledText],
+    prompt: PromptFormat,
+    labels: int,
+    steps: int = 5,
+    batch_size: int = 8,
+    top_layers: int = 8,
+) -> list[ThroughputRow]:
+    """Time ``steps`` training steps per variant on identical batches (after one warm-up).
+
+    The cached variant's one-off cost of running the frozen layers over ``examples`` is
+    reported as its own row, so the per-step numbers can be read with or without it.
+    """
+    variants = build_variants(model_name, prompt, labels, top_layers)
+    rng = random.Random(0)
+    batches = [rng.sample(list(examples), batch_size) for _ in range(steps + 1)]
+    prompts = variants.encoder.encode_all(examples)
+    started = time.perf_counter()
+    variants.cached._features(prompts)
+    precompute = ThroughputRow(
+        "feature precompute (once per example)",
+        0,
+        sum(len(p) for p in prompts),
+        time.perf_counter() - started,
+    )
+    seconds = dict.fromkeys(variants.steps, 0.0)
+    for index, batch in enumerate(batches):
+        for name, step in variants.steps.items():
+            began = time.perf_counter()
+            step(batch)
+            if index > 0:  # the first batch warms up allocators and caches
+                seconds[name] += time.perf_counter() - began
+    tokens = sum(len(variants.encoder.encode(e.text)) for b in batches[1:] for e in b)
+    rows = [ThroughputRow(name, steps, tokens, seconds[name]) for name in variants.steps]
+    return [*rows, precompute]
