@@ -75,6 +75,7 @@ def up(
     # Arguments and ports are checked before the toolchain, so a typo is reported as such.
     if existing is None:
         state = NetworkState(_fresh_plan(orgs, channel, base_port))
+        _check_folder_is_free(layout)
     else:
         _check_stopped(existing, layout)
         _check_same_shape(existing, layout, orgs, channel, base_port)
@@ -94,6 +95,21 @@ def _fresh_plan(orgs: int | None, channel: str | None, base_port: int | None) ->
         channel if channel is not None else defaults.channel,
         defaults,
     )
+
+
+def _check_folder_is_free(layout: NetworkLayout) -> None:
+    """A new network needs a folder of its own: `down --purge` deletes what it creates there."""
+    if not layout.root.exists():
+        return
+    if not layout.root.is_dir():
+        raise FedloraError(f"{layout.root} is not a folder", "pass a folder with --dir")
+    # logs/ may remain from an earlier `up` that failed; anything else belongs to someone else.
+    foreign = sorted(entry.name for entry in layout.root.iterdir() if entry.name != "logs")
+    if foreign:
+        raise FedloraError(
+            f"{layout.root} is not empty ({', '.join(foreign[:3])}) and holds no fedlora network",
+            "pass an empty or new folder with --dir",
+        )
 
 
 def _check_stopped(state: NetworkState, layout: NetworkLayout) -> None:

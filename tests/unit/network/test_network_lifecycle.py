@@ -160,6 +160,18 @@ def test_down_purge_clears_a_folder_whose_state_file_is_unreadable(tmp_path: Pat
     assert not (tmp_path / "net").exists()
 
 
+def test_a_new_network_refuses_a_folder_holding_other_files(
+    fake_install: FabricInstall, network_dir: Path, free_base_port: int
+) -> None:
+    (network_dir / "data").mkdir(parents=True)
+    (network_dir / "data" / "thesis.tex").write_text("not ours")
+
+    with pytest.raises(FedloraError, match=r"is not empty \(data\) and holds no fedlora network"):
+        up(network_dir, orgs=1, base_port=free_base_port, install=fake_install)
+
+    assert (network_dir / "data" / "thesis.tex").read_text() == "not ours"
+
+
 def test_down_without_a_network_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FedloraError, match="no network in"):
         down(tmp_path)
