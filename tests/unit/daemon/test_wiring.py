@@ -1,0 +1,73 @@
+"""Wiring the coordinator to the chain: proposals carry the session's rule; peers are authorized
+only while their TLS certificate is registered and active."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from fedlora.daemon.ports import Proposal
+from fedlora.daemon.wiring import ChainAuthorizer, ChainLedger
+from fedlora.ledger.model import Rule
+
+SHA = "ab" * 32
+
+
+@dataclass
+class StubNode:
+    node_id: str
+    tls_cert_sha256: str
+    status: str
+
+
+@dataclass
+class StubContract:
+    nodes: list[StubNode] = field(default_factory=list)
+    list_calls: int = 0
+    proposals: list[Any] = field(default_factory=list)
+
+    def list_nodes(self) -> tuple[StubNode, ...]:
+        self.list_calls += 1
+        return tuple(self.nodes)
+
+    def get_session(self, session_id: str) -> Any:
+        spec = type("Spec", (), {"rule": Rule("fedlora", {"fairness_q": 3.0})})()
+        return type("Session", (), {"spec": spec})()
+
+    def propose_aggregate(self, session_id: str, round_number: int, draft: Any) -> None:
+        self.proposals.append((session_id, round_number, draft))
+
+
+def test_proposal_is_sent_with_the_sessions_own_rule_and_inputs() -> None:
+    contract = StubContract()
+    ledger = ChainLedger(contract)  # type: ignore[arg-type]
+    proposal = Proposal(SHA, [("Org1MSP/a", "cd" * 32)], {"Org1MSP/a": 1.0}, "fedlora", "")
+    ledger.propose_aggregate("s1", 2, proposal)
+    session_id, round_number, draft = contract.proposals[0]
+    assert (session_id, round_number, draft.sha256) == ("s1", 2, SHA)
+    assert draft.rule == Rule("fedlora", {"fairness_q": 3.0})
+    assert [(i.node_id, i.sha256) for i in draft.inputs] == [("Org1MSP/a", "cd" * 32)]
+
+
+def test_only_active_registered_certificates_are_authorized() -> None:
+    registered, retired, stranger = b"cert-a", b"cert-b", b"cert-c"
+    contract = StubContract(
+        [
+            StubNode("Org1MSP/a", hashlib.sha256(registered).hexdigest(), "active"),
+            StubNode("Org2MSP/b", hashlib.sha256(retired).hexdigest(), "inactive"),
+        ]
+    )
+    authorizer = ChainAuthorizer(contract)  # type: ignore[arg-type]
+    assert authorizer.authorize(registered) == "Org1MSP/a"
+    assert authorizer.authorize(retired) is None
+    assert authorizer.authorize(stranger) is None
+    assert contract.list_calls == 1  # cached: a handshake does not cost a ledger query
+
+
+def test_a_new_registration_is_seen_once_the_cache_expires() -> None:
+    contract = StubContract()
+    authorizer = ChainAuthorizer(contract, ttl_seconds=0.0)  # type: ignore[arg-type]
+    assert authorizer.authorize(b"late") is None
+    contract.nodes.append(StubNode("Org3MSP/c", hashlib.sha256(b"late").hexdigest(), "active"))
+    assert authorizer.authorize(b"late") == "Org3MSP/c"
