@@ -116,6 +116,10 @@ def main() -> None:
     failing = os.environ.get("FAKE_FABRIC_FAIL")
     if failing and failing in args:
         sys.exit(f"Error: injected failure of {failing}")
+    flaky = os.environ.get("FAKE_FABRIC_UNAVAILABLE_ONCE")
+    if flaky and flaky in args and not _state(f"fake-flaked-{flaky}").exists():
+        _state(f"fake-flaked-{flaky}").touch()
+        sys.exit("Error: proposal failed with status: SERVICE_UNAVAILABLE -- no Raft leader")
     if program == "orderer":
         env = os.environ
         port = env["ORDERER_GENERAL_LISTENPORT"]

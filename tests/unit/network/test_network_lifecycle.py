@@ -57,6 +57,14 @@ def test_up_deploys_in_order_and_returns_once_a_transaction_committed(
     assert len(approvals) == 2
     assert all(f"--package-id {result.state.package_id}" in call for call in approvals)
     assert steps[0] == "write configuration" and steps[-1] == "wait for a transaction to commit"
+    # The definition is committed with every org's peer; the readiness invoke needs a majority.
+    plan = result.state.plan
+    commit = next(call for call in _calls(network_dir) if "chaincode commit" in call)
+    assert all(f"--peerAddresses {org.peer_address}" in commit for org in plan.orgs)
+    assert "--sequence 1" in commit and "--version 1.0" in commit and "--tls --cafile" in commit
+    invoke = next(call for call in _calls(network_dir) if "chaincode invoke" in call)
+    assert invoke.count("--peerAddresses") == 2  # majority of 2 orgs
+    assert "org.hyperledger.fabric:GetMetadata" in invoke and "--waitForEvent" in invoke
 
     # status: every process healthy, both peers at the same height, the chaincode committed.
     report = network_status(network_dir, install=fake_install)
@@ -132,6 +140,20 @@ def test_a_crashing_peer_fails_up_with_its_log(
     assert "peer0.org1 exited: panic: ledger is corrupt" in str(raised.value)
     assert "logs/peer0.org1.log" in str(raised.value)
     assert port_is_free(free_base_port)  # the orderer it had started is stopped again
+
+
+def test_approval_is_retried_while_the_orderer_has_no_raft_leader(
+    fake_install: FabricInstall,
+    network_dir: Path,
+    free_base_port: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FAKE_FABRIC_UNAVAILABLE_ONCE", "approveformyorg")
+
+    up(network_dir, orgs=1, base_port=free_base_port, install=fake_install)
+
+    approvals = [call for call in _calls(network_dir) if "approveformyorg" in call]
+    assert len(approvals) == 2  # the refused attempt and its retry
 
 
 def test_a_peer_dying_mid_deployment_is_reported_as_its_crash(
