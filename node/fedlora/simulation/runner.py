@@ -59,6 +59,7 @@ class RunContext:
     data: FederatedData
     progress: Progress = field(default_factory=SilentProgress)
     caches: dict[str, FeatureCache] = field(default_factory=dict)
+    steps_taken: int = 0  # optimiser steps of the current method, over all sites
 
 
 def make_trainer(context: RunContext, freeze_a: bool) -> LocalTrainer:
@@ -121,6 +122,7 @@ def run_local(context: RunContext, spec: MethodSpec) -> dict[str, Any]:
                 config.lr,
                 seed=_step_seed(context.seed, round_index, site_index),
             )
+            context.steps_taken += config.local_steps
             curves[client.name].append(trainer.evaluate(client.test)[0])
             context.progress.advance(f"{client.name} round {round_index + 1}")
         matrix[client.name] = _evaluate_sites(trainer, clients)[0]
@@ -148,6 +150,7 @@ def run_centralized(context: RunContext, spec: MethodSpec) -> dict[str, Any]:
             config.lr,
             seed=_step_seed(context.seed, round_index, 0),
         )
+        context.steps_taken += config.local_steps * len(clients)
         rounds.append(_round_record(round_index + 1, *_evaluate_sites(trainer, clients)))
         context.progress.advance(f"round {round_index + 1}")
     result = {"rounds": rounds, "final": rounds[-1]["summary"]}
@@ -198,6 +201,7 @@ def _train_sites(
             global_tensors=global_tensors,
             seed=_step_seed(context.seed, r, site_index),
         )
+        context.steps_taken += config.local_steps
         updates.append(
             ClientUpdate(client.name, trainer.get_adapter(), outcome.num_examples, outcome.loss)
         )
@@ -233,6 +237,7 @@ def run_federated(context: RunContext, spec: MethodSpec) -> dict[str, Any]:
 def run_method(context: RunContext, spec: MethodSpec) -> dict[str, Any]:
     """Run one method and return its JSON-able result (rounds, final summary, extras)."""
     started = time.perf_counter()
+    context.steps_taken = 0
     if spec.label == "local":
         body = run_local(context, spec)
     elif spec.label == "centralized":
@@ -244,5 +249,6 @@ def run_method(context: RunContext, spec: MethodSpec) -> dict[str, Any]:
         "seed": context.seed,
         "sites": [client.name for client in context.data.clients],
         "seconds": time.perf_counter() - started,
+        "total_steps": context.steps_taken,
         **body,
     }
