@@ -102,3 +102,49 @@ def test_providing_binaries_later_replaces_the_unavailable_marker(tmp_path: Path
 
     assert done.returncode == 0, done.stderr
     assert not (tmp_path / "cache" / "fabric-2.5.16" / "UNAVAILABLE").exists()
+
+
+def _building_go(folder: Path, module_dir: Path) -> str:
+    """A PATH whose `go` builds stand-in binaries and reports ``module_dir`` as the module."""
+    (module_dir / "sampleconfig").mkdir(parents=True)
+    (module_dir / "sampleconfig" / "core.yaml").write_text("vm:\n    endpoint: x\n")
+    (module_dir / "sampleconfig" / "orderer.yaml").write_text("General:\n")
+    folder.mkdir()
+    go = folder / "go"
+    go.write_text(
+        f"""#!/bin/sh
+echo "go $* GOFLAGS=$GOFLAGS" >> "{folder}/go.log"
+case "$1" in
+  list) echo "github.com/hyperledger/fabric $3" ;;
+  install)
+    for arg in "$@"; do
+      case "$arg" in
+        *@*) name="${{arg%@*}}"; name="${{name##*/}}"
+             printf '#!/bin/sh\\necho " Version: 2.5.16"\\n' > "$GOBIN/$name"
+             chmod +x "$GOBIN/$name" ;;
+      esac
+    done ;;
+  mod) echo '{{"Path": "github.com/hyperledger/fabric", "Dir": "{module_dir}"}}' ;;
+esac
+"""
+    )
+    go.chmod(0o755)
+    return f"{folder}{os.pathsep}{os.environ['PATH']}"
+
+
+def test_go_module_build_pins_the_commit_and_takes_the_same_versions_sampleconfig(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _building_go(tmp_path / "tools", tmp_path / "module")
+
+    done = _run(tmp_path / "cache", PATH=path)
+
+    assert done.returncode == 0, done.stderr
+    log = (tmp_path / "tools" / "go.log").read_text()
+    install = next(line for line in log.splitlines() if line.startswith("go install"))
+    pseudo = "v1.4.0-rc1.0.20260617221605-f871cf92a026"
+    assert f"github.com/hyperledger/fabric/cmd/peer@{pseudo}" in install
+    assert "-trimpath" in install and "metadata.Version=2.5.16" in install
+    assert "GOFLAGS=-mod=mod" in install
+    monkeypatch.setenv("FEDLORA_CACHE", str(tmp_path / "cache"))
+    assert (locate_fabric().config_dir / "orderer.yaml").read_text() == "General:\n"
