@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from training_helpers import NUM_LABELS, TOY_FORMAT, MakeTrainer
+from tests.unit.training.training_helpers import NUM_LABELS, TOY_FORMAT, MakeTrainer
 
 from fedlora.training import LocalTrainer, LoraSettings, load_model
 from fedlora.training.trainer import TrainerOptions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from training_helpers import NUM_LABELS, MakeTrainer, toy_examples
+from tests.unit.training.training_helpers import NUM_LABELS, MakeTrainer, toy_examples
 
 from fedlora.data import Example
 from fedlora.errors import FedloraError
