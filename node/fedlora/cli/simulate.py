@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,19 +18,32 @@ DEFAULT_METHODS = "local,fedavg,fedlora,centralized"
 
 
 class RichProgress:
-    """One progress bar per method, advanced after each site-round of training."""
+    """One progress bar per method, advanced after each site-round of training.
 
-    def __init__(self, progress: Progress) -> None:
+    Without a terminal (e.g. under nohup) a bar is never drawn, so each step is logged as a
+    plain line instead: long background runs stay observable.
+    """
+
+    def __init__(self, progress: Progress, log_lines: bool) -> None:
         self._progress = progress
         self._task: Any = None
+        self._log_lines = log_lines
+        self._label = ""
+        self._done = 0
+        self._total = 0
 
     def start(self, label: str, total: int) -> None:
         """Open a bar for a new method."""
         self._task = self._progress.add_task(label, total=total, detail="")
+        self._label, self._done, self._total = label, 0, total
 
     def advance(self, detail: str) -> None:
         """Advance the current bar by one site-round."""
         self._progress.update(self._task, advance=1, detail=detail)
+        self._done += 1
+        if self._log_lines:
+            stamp = time.strftime("%H:%M:%S")
+            console.print(f"{stamp} {self._label} {self._done}/{self._total} {detail}")
 
 
 def _split(values: str) -> list[str]:
@@ -111,7 +125,8 @@ def simulate(
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         extra = (TimeElapsedColumn(), TextColumn("{task.fields[detail]}"))
         with Progress(*columns, *extra, console=console, disable=json_output) as bar:
-            outcomes = run_experiment(config, specs, seed_list, out, RichProgress(bar))
+            reporter = RichProgress(bar, log_lines=not (console.is_terminal or json_output))
+            outcomes = run_experiment(config, specs, seed_list, out, reporter)
         results = [outcome.result for outcome in outcomes]
         _report(results, out, json_output, plot)
 

@@ -20,7 +20,7 @@ from fedlora.training.prompts import LabeledText, PromptEncoder, PromptFormat, a
 from fedlora.training.trainer import LocalTrainer, TrainerOptions
 
 FIXED_LENGTH = 64
-StepFunction = Callable[[Sequence[LabeledText]], None]
+StepFunction = Callable[[Sequence[LabeledText]], object]
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,8 @@ class BarePeftLoop:
             labels[index, len(row) - 1] = row[-1]  # only the answer token is scored
         return ids, mask, labels
 
-    def step(self, batch: Sequence[LabeledText], fixed_length: int | None = None) -> None:
-        """One optimiser step on ``batch``."""
+    def step(self, batch: Sequence[LabeledText], fixed_length: int | None = None) -> float:
+        """One optimiser step on ``batch``; returns the answer-token loss before the step."""
         ids, mask, labels = self._tensors(batch, fixed_length)
         self.model.train()
         output = self.model(input_ids=ids, attention_mask=mask)
@@ -74,6 +74,7 @@ class BarePeftLoop:
         self.optimizer.zero_grad(set_to_none=True)
         torch.autograd.backward(loss)
         self.optimizer.step()
+        return float(loss.detach())
 
 
 def _trainer_step(trainer: LocalTrainer) -> StepFunction:
