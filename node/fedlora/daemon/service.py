@@ -143,6 +143,7 @@ def _finish(
             "final_sha256": result.final_sha256,
             "adapter_dir": str(adapter_dir),
             "accuracy": accuracy,
+            "traffic": result.traffic,
         },
     )
     return result
