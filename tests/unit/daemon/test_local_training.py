@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from fedlora.artifacts import encode_adapter, sha256_hex
+from fedlora.cli.audit import adapter_sha256
 from fedlora.config import TrainingConfig
 from fedlora.daemon.local_training import LocalData, NodeTrainer, SessionLora, load_local_data
 from fedlora.data import Example
@@ -68,6 +70,8 @@ def test_final_adapter_loads_with_peft_and_gives_the_same_outputs(
     update = trainer.train(trainer.initial_adapter(0), round_number=2, proximal_mu=0.0)
     trainer.save_peft(update.tensors, tmp_path / "final")
     assert (tmp_path / "final" / "adapter_model.safetensors").is_file()
+    # `fedlora audit verify` finds the same hash the chain records for these tensors
+    assert adapter_sha256(tmp_path / "final") == sha256_hex(encode_adapter(update.tensors))
     loaded = PeftModel.from_pretrained(load_model("tiny").model, str(tmp_path / "final")).eval()
     node_model = trainer._trainer.model.eval()
     ids = torch.tensor([[1, 17, 42, 99, 7]])
