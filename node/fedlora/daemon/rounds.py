@@ -88,8 +88,13 @@ class RoundExecutor:
         self._on_event("submitted", {"round": key.round_number, "sha256": record["sha256"]})
 
     def aggregate(self, session: Any, round_: Any, key: RoundKey) -> Proposal:
-        """As the elected aggregator: pull, validate and aggregate the updates, then propose."""
-        inputs = sorted((node, update.sha256) for node, update in round_.updates.items())
+        """As the elected aggregator: pull, validate and aggregate the updates, then propose.
+
+        An update whose owner cannot be reached (and that no one else holds) is left out rather
+        than stalling the round; the proposal names exactly the inputs used, so endorsers
+        recompute the same thing.
+        """
+        inputs = self._available_inputs(session, round_)
         result = self._compute(session, round_, key, inputs)
         proposal = self._record(result, inputs, strategy_for(session))
         self._ledger.propose_aggregate(key.session_id, key.round_number, proposal)
@@ -153,6 +158,19 @@ class RoundExecutor:
         )
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _available_inputs(self, session: Any, round_: Any) -> list[tuple[str, str]]:
+        inputs = []
+        for node, update in sorted(round_.updates.items()):
+            try:
+                self.obtain(update.sha256, [node, *_participants(session)])
+            except FedloraError as error:
+                _log.warning("leaving out the update of %s: %s", node, error)
+                continue
+            inputs.append((node, update.sha256))
+        if not inputs:
+            raise FedloraError("no update of this round could be obtained", "check the peers")
+        return inputs
 
     def _compute(
         self, session: Any, round_: Any, key: RoundKey, inputs: Sequence[tuple[str, str]]

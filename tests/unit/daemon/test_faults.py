@@ -1,0 +1,66 @@
+"""Faults the round protocol must survive, injected into coordinators on an in-memory chain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tests.unit.daemon.test_coordinator import NODES, StoreFetcher, build
+
+from fedlora.daemon.decide import Action
+from fedlora.errors import FedloraError
+
+
+class DeadNodes(StoreFetcher):
+    """A fetcher for which some nodes are unreachable (killed)."""
+
+    def __init__(self, inner: StoreFetcher, dead: set[str]) -> None:
+        super().__init__(inner.stores)
+        self.dead = dead
+
+    def fetch(self, node_id: str, sha256: str) -> bytes:
+        if node_id in self.dead:
+            raise FedloraError(f"{node_id} is unreachable")
+        return super().fetch(node_id, sha256)
+
+
+def test_killed_aggregator_is_replaced_after_the_deadline(tmp_path: Path) -> None:
+    chain, _, _, coordinators = build(tmp_path, quorum=2, rounds=1)
+    for coordinator in coordinators:
+        coordinator.step()  # everyone trains and submits
+    dead = chain.rounds[1].aggregator
+    alive = [c for c in coordinators if c.node_id != dead]
+    for coordinator in alive:
+        executor = coordinator._executor
+        executor._fetcher = DeadNodes(executor._fetcher, {dead})  # type: ignore[attr-defined]
+        assert coordinator.step().action is Action.WAIT  # before the deadline: wait
+    chain.expire_deadline()
+    assert alive[0].step().action is Action.REPORT_TIMEOUT
+    successor = chain.rounds[1].aggregator
+    assert successor != dead and chain.rounds[1].attempt == 1
+    for _ in range(4):
+        for coordinator in alive:
+            coordinator.step()
+    round_ = chain.rounds[1]
+    assert chain.session.status == "completed"
+    used = {node for node, _ in round_.proposal.inputs}
+    # the updates of the nodes still alive are all in; only the dead node's own is missing
+    assert used == set(NODES) - {dead}
+
+
+def test_straggler_misses_the_deadline_and_its_late_update_is_refused(tmp_path: Path) -> None:
+    chain, _, trainers, coordinators = build(tmp_path, quorum=2, rounds=1)
+    straggler = next(c for c in coordinators if c.node_id != chain.rounds[1].aggregator)
+    others = [c for c in coordinators if c is not straggler]
+    for coordinator in others:
+        coordinator.step()
+    chain.expire_deadline()
+    assert straggler.step().action is Action.REPORT_TIMEOUT  # it does not train for nothing
+    assert trainers[straggler.node_id].calls == 0
+    for _ in range(4):
+        for coordinator in others:
+            coordinator.step()
+    assert chain.session.status == "completed"
+    assert straggler.node_id not in chain.rounds[1].updates
+    with pytest.raises(FedloraError, match=r"\[WRONG_PHASE\]"):
+        chain.as_node(straggler.node_id).submit_update("s1", 1, "ab" * 32, 5, {"loss": 1.0})
