@@ -94,7 +94,7 @@ class RoundExecutor:
         than stalling the round; the proposal names exactly the inputs used, so endorsers
         recompute the same thing.
         """
-        inputs = self._available_inputs(session, round_)
+        inputs = self._available_inputs(session, round_, key)
         result = self._compute(session, round_, key, inputs)
         proposal = self._record(result, inputs, strategy_for(session))
         self._ledger.propose_aggregate(key.session_id, key.round_number, proposal)
@@ -159,11 +159,18 @@ class RoundExecutor:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _available_inputs(self, session: Any, round_: Any) -> list[tuple[str, str]]:
+    def _available_inputs(self, session: Any, round_: Any, key: RoundKey) -> list[tuple[str, str]]:
+        """The updates that can be obtained and pass validation, by node id.
+
+        A malformed or implausible update (wrong names or shapes, NaN, absurd norm) is refused
+        with a logged reason and never aggregated; an unreachable one is left out likewise.
+        """
+        global_tensors = self.global_adapter(session, key.round_number)
         inputs = []
         for node, update in sorted(round_.updates.items()):
             try:
-                self.obtain(update.sha256, [node, *_participants(session)])
+                data = self.obtain(update.sha256, [node, *_participants(session)])
+                validate_update(global_tensors, decode_adapter(data))
             except FedloraError as error:
                 _log.warning("leaving out the update of %s: %s", node, error)
                 continue

@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.unit.daemon.test_coordinator import NODES, StoreFetcher, build
+import torch
+from tests.unit.daemon.test_coordinator import NODES, FakeTrainer, StoreFetcher, build, run_all
 
+from fedlora.artifacts import Tensors
 from fedlora.daemon.decide import Action
+from fedlora.daemon.ports import LocalUpdate
 from fedlora.errors import FedloraError
 
 
@@ -64,3 +67,22 @@ def test_straggler_misses_the_deadline_and_its_late_update_is_refused(tmp_path: 
     assert straggler.node_id not in chain.rounds[1].updates
     with pytest.raises(FedloraError, match=r"\[WRONG_PHASE\]"):
         chain.as_node(straggler.node_id).submit_update("s1", 1, "ab" * 32, 5, {"loss": 1.0})
+
+
+class NanTrainer(FakeTrainer):
+    """A careless member: its update is full of NaN."""
+
+    def train(self, global_tensors: Tensors, round_number: int, proximal_mu: float) -> LocalUpdate:
+        update = super().train(global_tensors, round_number, proximal_mu)
+        poisoned = {name: torch.full_like(t, float("nan")) for name, t in update.tensors.items()}
+        return LocalUpdate(poisoned, update.num_examples, update.metrics)
+
+
+def test_a_malformed_update_is_refused_and_never_aggregated(tmp_path: Path) -> None:
+    chain, _, _, coordinators = build(tmp_path, quorum=2, rounds=1)
+    careless = next(c for c in coordinators if c.node_id != chain.rounds[1].aggregator)
+    careless._executor._trainer = NanTrainer(0)  # type: ignore[attr-defined]
+    run_all(coordinators)
+    assert chain.session.status == "completed"
+    used = {node for node, _ in chain.rounds[1].proposal.inputs}
+    assert careless.node_id not in used and len(used) == 2
