@@ -213,10 +213,7 @@ class ChaincodeEventStream:
         failure = ChaincodeEventsError.from_rpc_error(f"events of {self._chaincode}", error)
         if failure.code != grpc.StatusCode.UNAVAILABLE or failures >= self._retry.attempts:
             raise failure from None
-        delay = min(
-            self._retry.initial_delay_s * self._retry.multiplier ** (failures - 1),
-            self._retry.max_delay_s,
-        )
+        delay = self._retry.delay_after(failures)
         _log.warning("event stream lost (%s); reconnecting in %.1f s", failure, delay)
         self._sleep(delay)
 

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TypeVar
 
 import grpc
 
-from fedlora.errors import FedloraError
+from fedlora.backoff import Backoff
 from fedlora.ledger.errors import (
     CommitError,
     CommitStatusError,
@@ -38,28 +37,8 @@ _WARM_UP_MARKERS = ("no combination of peers", "no peers available")
 _RETRYABLE_COMMIT_CODES = frozenset({"MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT"})
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff: ``attempts`` tries in all, waits growing from ``initial_delay_s``."""
-
-    attempts: int = 6
-    initial_delay_s: float = 0.5
-    max_delay_s: float = 8.0
-    multiplier: float = 2.0
-
-    def __post_init__(self) -> None:
-        if self.attempts < 1 or self.initial_delay_s < 0 or self.multiplier < 1:
-            raise FedloraError(
-                f"invalid retry policy {self}",
-                "attempts must be >= 1, delays >= 0 and the multiplier >= 1",
-            )
-
-    def delays(self) -> Iterator[float]:
-        """The waits between consecutive attempts (``attempts - 1`` of them)."""
-        delay = self.initial_delay_s
-        for _ in range(self.attempts - 1):
-            yield min(delay, self.max_delay_s)
-            delay *= self.multiplier
+# The ledger's retry policy is plain exponential backoff; its defaults suit a local network.
+RetryPolicy = Backoff
 
 
 def is_transient(error: LedgerError) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, TypeVar
@@ -13,6 +13,7 @@ import grpc
 
 from fedlora._generated.fedlora.v1 import adapter_exchange_pb2 as pb
 from fedlora._generated.fedlora.v1 import adapter_exchange_pb2_grpc as pb_grpc
+from fedlora.backoff import Backoff
 from fedlora.transport.chunking import (
     MAX_CHUNK_SIZE,
     MESSAGE_OVERHEAD,
@@ -43,26 +44,12 @@ class ClientTimeouts:
 
 
 @dataclass(frozen=True)
-class RetryPolicy:
+class RetryPolicy(Backoff):
     """Exponential backoff for UNAVAILABLE; no other failure is retried."""
 
     attempts: int = 3
-    initial_backoff_s: float = 0.25
-    max_backoff_s: float = 4.0
-    multiplier: float = 2.0
-
-    def __post_init__(self) -> None:
-        if self.attempts < 1 or self.initial_backoff_s < 0 or self.multiplier < 1:
-            raise TransportError(
-                f"invalid retry policy {self}", "use attempts >= 1, backoff >= 0, multiplier >= 1"
-            )
-
-    def backoffs(self) -> Iterator[float]:
-        """Sleep before each retry, in seconds (``attempts - 1`` values)."""
-        delay = self.initial_backoff_s
-        for _ in range(self.attempts - 1):
-            yield min(delay, self.max_backoff_s)
-            delay *= self.multiplier
+    initial_delay_s: float = 0.25
+    max_delay_s: float = 4.0
 
 
 @dataclass(frozen=True)
@@ -179,7 +166,7 @@ class PeerClient:
         return PeerHealth(response.status, response.node_id, response.version)
 
     def _with_retries(self, what: str, call: Callable[[], T]) -> T:
-        backoffs = self._retry.backoffs()
+        backoffs = self._retry.delays()
         while True:
             try:
                 return call()

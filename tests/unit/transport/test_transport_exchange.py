@@ -160,7 +160,7 @@ def test_unavailable_is_retried_with_backoff(
     client_tls: TlsMaterial, make_client: MakeClient, sleeps: list[float]
 ) -> None:
     unused_port = _closed_port()
-    retry = RetryPolicy(attempts=3, initial_backoff_s=0.1, multiplier=3)
+    retry = RetryPolicy(attempts=3, initial_delay_s=0.1, multiplier=3)
     with pytest.raises(PeerUnavailableError, match="after 3 attempt"):
         make_client(unused_port, client_tls, retry=retry).health()
     assert sleeps == pytest.approx([0.1, 0.3])
@@ -226,7 +226,7 @@ def test_failing_authorizer_answers_unavailable_and_the_client_retries(
     broken = ArtifactServer(
         source=_Empty(), authorizer=_BrokenAuthorizer(), tls=server_tls, node_id="node-a"
     )
-    retry = RetryPolicy(attempts=2, initial_backoff_s=0.01)
+    retry = RetryPolicy(attempts=2, initial_delay_s=0.01)
     with broken, pytest.raises(PeerUnavailableError, match="cannot check peer authorization"):
         make_client(broken.port, client_tls, retry=retry).health()
     assert sleeps == [0.01]
