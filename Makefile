@@ -36,6 +36,8 @@ test: export FEDLORA_FABRIC_OPTIONAL = 1
 test: setup lint test-go
 	$(VENV)/bin/pytest -q -rs
 
+# Without Fabric binaries the demo says why and runs its in-process part (see README).
+demo: export FEDLORA_FABRIC_OPTIONAL = 1
 demo: setup
 	$(VENV)/bin/fedlora demo
 
