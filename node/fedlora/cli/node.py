@@ -10,7 +10,7 @@ import typer
 
 from fedlora.cli.common import console, print_json, user_errors
 from fedlora.config import load_node_config
-from fedlora.daemon.nodefiles import NodeInitRequest, init_node_folder
+from fedlora.daemon.nodefiles import init_node_folder, request_for_org
 from fedlora.errors import FedloraError
 from fedlora.network import NetworkLayout
 from fedlora.network.state import load_state
@@ -47,24 +47,8 @@ def init(
             raise FedloraError(
                 f"no network in {network_dir}", "run `fedlora network up` or pass --network-dir"
             )
-        orgs = state.plan.orgs
-        if not 1 <= org <= len(orgs):
-            raise FedloraError(f"--org {org} is not a member org", f"use 1..{len(orgs)}")
-        member = orgs[org - 1]
-        listen = listen or f"127.0.0.1:{state.plan.base_port + 400 + org * 10}"
-        request = NodeInitRequest(
-            name=name,
-            msp_id=member.msp_id,
-            org_dir=layout.org_dir(member),
-            member_org_dirs=tuple(layout.org_dir(o) for o in orgs),
-            gateway=member.peer_address,
-            gateway_tls_ca=layout.peer_tls_ca(member),
-            channel=state.plan.channel,
-            listen=listen,
-            endpoint=listen,
-            model=model,
-            site=site,
-        )
+        request = request_for_org(state, layout, org, name, listen, model, site)
+        member = state.plan.orgs[org - 1]
         folder = out or network_dir.parent / "nodes" / f"{member.name.lower()}-{name}"
         issued = init_node_folder(request, folder)
         result = {

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fedlora.config import load_node_config
-from fedlora.daemon.nodefiles import NodeInitRequest, init_node_folder
+from fedlora.daemon.nodefiles import init_node_folder, request_for_org
 from fedlora.daemon.wiring import node_tls, open_contract
 from fedlora.errors import FedloraError
 from fedlora.network import NetworkLayout, up
@@ -68,19 +68,8 @@ def create_nodes(
         folder = settings.root / "nodes" / org.name.lower()
         site = f"client-{index}"  # the partitioner names sites client-0, client-1, ...
         if not (folder / "node.toml").is_file():
-            listen = f"127.0.0.1:{state.plan.base_port + 400 + (index + 1) * 10}"
-            request = NodeInitRequest(
-                name="node1",
-                msp_id=org.msp_id,
-                org_dir=layout.org_dir(org),
-                member_org_dirs=tuple(layout.org_dir(o) for o in state.plan.orgs),
-                gateway=org.peer_address,
-                gateway_tls_ca=layout.peer_tls_ca(org),
-                channel=state.plan.channel,
-                listen=listen,
-                endpoint=listen,
-                model=settings.model,
-                site=site,
+            request = request_for_org(
+                state, layout, index + 1, "node1", model=settings.model, site=site
             )
             init_node_folder(request, folder)
             _set_training(folder / "node.toml", settings)

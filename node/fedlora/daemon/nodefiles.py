@@ -12,6 +12,8 @@ from pathlib import Path
 
 from fedlora.enrollment import IssuedNode, issue_node_identity
 from fedlora.errors import FedloraError
+from fedlora.network import NetworkLayout
+from fedlora.network.state import NetworkState
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,39 @@ class NodeInitRequest:
     endpoint: str
     model: str = "smollm2"
     site: str = ""
+
+
+def request_for_org(
+    state: NetworkState,
+    layout: NetworkLayout,
+    org_number: int,
+    name: str,
+    listen: str = "",
+    model: str = "smollm2",
+    site: str = "",
+) -> NodeInitRequest:
+    """A node of member org ``org_number`` (1-based) of the network in ``layout``.
+
+    Without ``listen``, the node's adapter exchange gets a port just above the network's block.
+    """
+    orgs = state.plan.orgs
+    if not 1 <= org_number <= len(orgs):
+        raise FedloraError(f"--org {org_number} is not a member org", f"use 1..{len(orgs)}")
+    member = orgs[org_number - 1]
+    listen = listen or f"127.0.0.1:{state.plan.base_port + 400 + org_number * 10}"
+    return NodeInitRequest(
+        name=name,
+        msp_id=member.msp_id,
+        org_dir=layout.org_dir(member),
+        member_org_dirs=tuple(layout.org_dir(o) for o in orgs),
+        gateway=member.peer_address,
+        gateway_tls_ca=layout.peer_tls_ca(member),
+        channel=state.plan.channel,
+        listen=listen,
+        endpoint=listen,
+        model=model,
+        site=site,
+    )
 
 
 def init_node_folder(request: NodeInitRequest, out_dir: Path) -> IssuedNode:
