@@ -13,7 +13,7 @@ import fedlora.simulation.experiment as experiment
 from fedlora.cli.simulate import app
 from fedlora.simulation.config import SimulationConfig, method_specs
 
-METHODS = ["local", "fedavg", "fedlora", "centralized"]
+METHODS = ["local", "fedavg", "fedlora", "ffa", "centralized"]
 
 
 @pytest.fixture(scope="module")
@@ -72,9 +72,9 @@ def test_federated_rounds_record_bytes_and_ffa_sends_less(first_run: tuple) -> N
     _, payload = first_run
     by_label = {r["method"]["label"]: r for r in payload["results"]}
     fedavg = by_label["fedavg"]["rounds"][0]["bytes"]["uploads"]
-    fedlora = by_label["fedlora"]["rounds"][0]["bytes"]["uploads"]
+    ffa = by_label["ffa"]["rounds"][0]["bytes"]["uploads"]
     assert fedavg > 0
-    assert fedlora < 0.75 * fedavg  # FFA ships lora_B only
+    assert ffa < 0.75 * fedavg  # FFA ships lora_B only
 
 
 def test_second_invocation_resumes_without_training(
