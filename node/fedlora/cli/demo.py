@@ -31,9 +31,10 @@ def demo(
     model: Annotated[str, typer.Option(help="smollm2 (pretrained) or tiny (random, fast).")] = (
         "smollm2"
     ),
-    rounds: Annotated[int, typer.Option(min=1, help="Federated rounds.")] = 3,
+    rounds: Annotated[int, typer.Option(min=1, help="Federated rounds.")] = 5,
     steps: Annotated[int, typer.Option(min=1, help="Local training steps per round.")] = 30,
-    top_layers: Annotated[int, typer.Option(min=0, help="LoRA on the top N layers.")] = 6,
+    top_layers: Annotated[int, typer.Option(min=0, help="LoRA on the top N layers.")] = 4,
+    lr: Annotated[float, typer.Option(help="Local learning rate (AdamW).")] = 2e-3,
     alpha: Annotated[float, typer.Option(help="Dirichlet label skew (smaller: stronger).")] = 0.1,
     require_network: Annotated[
         bool, typer.Option(help="Fail instead of running the in-process part alone.")
@@ -48,19 +49,26 @@ def demo(
             if require_network:
                 raise
             err_console.print(f"[yellow]network part skipped:[/] {missing}")
-            _learning_only(root, model, rounds, steps, top_layers, alpha)
+            _learning_only(root, model, rounds, steps, top_layers, alpha, lr)
             return
-        _networked(root, model, rounds, steps, top_layers, alpha, keep)
+        _networked(root, model, rounds, steps, top_layers, alpha, lr, keep)
 
 
 def _networked(
-    root: Path, model: str, rounds: int, steps: int, top_layers: int, alpha: float, keep: bool
+    root: Path,
+    model: str,
+    rounds: int,
+    steps: int,
+    top_layers: int,
+    alpha: float,
+    lr: float,
+    keep: bool,
 ) -> None:
     from fedlora.daemon import demo as run
     from fedlora.network import down
 
     settings = run.DemoSettings(
-        root.resolve(), model, rounds, steps, top_layers=top_layers, alpha=alpha
+        root.resolve(), model, rounds, steps, top_layers=top_layers, alpha=alpha, lr=lr
     )
     report = console.print
     state, layout = run.start_network(settings, report)
@@ -94,7 +102,7 @@ def results_table(rows: list[dict[str, Any]]) -> Table:
 
 
 def _learning_only(
-    root: Path, model: str, rounds: int, steps: int, top_layers: int, alpha: float
+    root: Path, model: str, rounds: int, steps: int, top_layers: int, alpha: float, lr: float
 ) -> None:
     from fedlora.cli.simulate import simulate
 
@@ -109,5 +117,6 @@ def _learning_only(
         local_steps=steps,
         top_layers=top_layers,
         alpha=alpha,
+        lr=lr,
         out=root / "in-process",
     )

@@ -31,10 +31,11 @@ class DemoSettings:
 
     root: Path
     model: str = "smollm2"
-    rounds: int = 3
+    rounds: int = 5
     steps: int = 30
     batch_size: int = 8
-    top_layers: int = 6
+    top_layers: int = 4
+    lr: float = 2e-3
     alpha: float = 0.1
     rule: str = "fedlora"
     session_id: str = "demo"
@@ -79,7 +80,7 @@ def create_nodes(
 
 def _set_training(path: Path, settings: DemoSettings) -> None:
     text = path.read_text()
-    text += f"steps = {settings.steps}\nbatch_size = {settings.batch_size}\n"
+    text += f"steps = {settings.steps}\nbatch_size = {settings.batch_size}\nlr = {settings.lr}\n"
     path.write_text(text)
 
 
