@@ -1,0 +1,37 @@
+"""Resuming: a saved run is reused only when its method is exactly the one asked for."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import fedlora.simulation.experiment as experiment
+from fedlora.aggregation import strategy_from_name
+from fedlora.simulation.config import MethodSpec, SimulationConfig
+
+
+def fake_run(calls: list[str]) -> Any:
+    def run(context: Any, spec: MethodSpec) -> dict[str, Any]:
+        calls.append(spec.label)
+        return {"method": spec.describe(), "seed": context.seed, "final": {}}
+
+    return run
+
+
+def test_a_changed_preset_under_the_same_name_is_run_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(experiment, "run_method", fake_run(calls))
+    monkeypatch.setattr(experiment, "load_federated_data", lambda config, seed: None)
+    config = SimulationConfig(model="tiny")
+    old = MethodSpec("fedlora", strategy_from_name("fedlora", fairness_q=3.0))
+    new = MethodSpec("fedlora", strategy_from_name("fedlora", fairness_q=1.0))
+    experiment.run_experiment(config, [old], [0], tmp_path)
+    experiment.run_experiment(config, [old], [0], tmp_path)  # identical: reused
+    assert calls == ["fedlora"]
+    outcomes = experiment.run_experiment(config, [new], [0], tmp_path)
+    assert calls == ["fedlora", "fedlora"]  # same name, other parameters: not reused
+    assert outcomes[0].result["method"]["strategy"]["fairness_q"] == 1.0
