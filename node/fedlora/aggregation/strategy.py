@@ -85,8 +85,8 @@ class StrategyConfig:
 
 
 # The project default, chosen by experiment (docs/results.md: SmolLM2, 3 sites, Dirichlet 0.1,
-# equal compute; one seed so far). Against FedAvg (FedIT) on the same partition it lifted the
-# worst site from 27 % to 46 % with the average at 46.7 % against 45.0 %.
+# equal compute). Against FedAvg (FedIT) it lifted the worst site from 27 % to 46 % on seed 0
+# (average 46.7 % against 45.0 %) and was level on seed 1: promising, not yet established.
 # - LoRA factors averaged as in FedIT: FFA-LoRA (frozen A, exact averaging, half the bytes)
 #   barely learned at the learning rate every other method used, so it stays an option.
 # - q = 1 fairness weights n_k * loss_k^q: the component that lifts the worst site; q = 3
