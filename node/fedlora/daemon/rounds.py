@@ -94,8 +94,8 @@ class RoundExecutor:
         than stalling the round; the proposal names exactly the inputs used, so endorsers
         recompute the same thing.
         """
-        inputs = self._available_inputs(session, round_, key)
-        result = self._compute(session, round_, key, inputs)
+        offered = sorted((node, update.sha256) for node, update in round_.updates.items())
+        result, inputs = self._compute(session, round_, key, offered, skip_unusable=True)
         proposal = self._record(result, inputs, strategy_for(session))
         self._ledger.propose_aggregate(key.session_id, key.round_number, proposal)
         self._on_event("proposed", {"round": key.round_number, "sha256": proposal.sha256})
@@ -106,7 +106,7 @@ class RoundExecutor:
         proposed = round_.proposal
         inputs = sorted((node, sha) for node, sha in proposed.inputs)
         try:
-            result = self._compute(session, round_, key, inputs)
+            result, _ = self._compute(session, round_, key, inputs, skip_unusable=False)
             mine = self._record(result, inputs, strategy_for(session))
             reason = _difference(mine, proposed)
         except FedloraError as error:  # an input that does not validate is a reason to reject
@@ -159,41 +159,47 @@ class RoundExecutor:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _available_inputs(self, session: Any, round_: Any, key: RoundKey) -> list[tuple[str, str]]:
-        """The updates that can be obtained and pass validation, by node id.
+    def _compute(
+        self,
+        session: Any,
+        round_: Any,
+        key: RoundKey,
+        inputs: Sequence[tuple[str, str]],
+        skip_unusable: bool,
+    ) -> tuple[AggregateResult, list[tuple[str, str]]]:
+        """Aggregate ``inputs``; returns the result and the inputs actually used.
 
-        A malformed or implausible update (wrong names or shapes, NaN, absurd norm) is refused
-        with a logged reason and never aggregated; an unreachable one is left out likewise.
+        With ``skip_unusable`` (the aggregator), an update that cannot be obtained or fails
+        validation (wrong names or shapes, NaN, absurd norm) is left out with a logged reason
+        and never aggregated; without it (an endorser), any such input fails the recomputation.
         """
         global_tensors = self.global_adapter(session, key.round_number)
-        inputs = []
-        for node, update in sorted(round_.updates.items()):
+        updates, used = [], []
+        for node, sha in inputs:
             try:
-                data = self.obtain(update.sha256, [node, *_participants(session)])
-                validate_update(global_tensors, decode_adapter(data))
+                updates.append(self._load_update(session, round_, node, sha, global_tensors))
             except FedloraError as error:
+                if not skip_unusable:
+                    raise
                 _log.warning("leaving out the update of %s: %s", node, error)
                 continue
-            inputs.append((node, update.sha256))
-        if not inputs:
+            used.append((node, sha))
+        if not updates:
             raise FedloraError("no update of this round could be obtained", "check the peers")
-        return inputs
-
-    def _compute(
-        self, session: Any, round_: Any, key: RoundKey, inputs: Sequence[tuple[str, str]]
-    ) -> AggregateResult:
-        global_tensors = self.global_adapter(session, key.round_number)
-        updates = []
-        for node, sha in inputs:
-            reported = round_.updates[node]
-            if reported.sha256 != sha:
-                raise FedloraError(f"input of {node} is not the update it submitted", "reject")
-            tensors = decode_adapter(self.obtain(sha, [node, *_participants(session)]))
-            validate_update(global_tensors, tensors)
-            loss = float(reported.metrics.get("loss", 1.0))
-            updates.append(ClientUpdate(node, tensors, int(reported.num_examples), loss))
         state = self.prior_server_state(session, key.round_number)
-        return aggregate(global_tensors, updates, strategy_for(session), state)
+        return aggregate(global_tensors, updates, strategy_for(session), state), used
+
+    def _load_update(
+        self, session: Any, round_: Any, node: str, sha: str, global_tensors: Tensors
+    ) -> ClientUpdate:
+        """One submitted update, fetched, hash-checked against the chain and validated."""
+        reported = round_.updates.get(node)
+        if reported is None or reported.sha256 != sha:
+            raise FedloraError(f"input of {node} is not the update it submitted", "reject")
+        tensors = decode_adapter(self.obtain(sha, [node, *_participants(session)]))
+        validate_update(global_tensors, tensors)
+        loss = float(reported.metrics.get("loss", 1.0))
+        return ClientUpdate(node, tensors, int(reported.num_examples), loss)
 
     def _record(
         self, result: AggregateResult, inputs: Sequence[tuple[str, str]], strategy: StrategyConfig
