@@ -9,9 +9,7 @@ weights and prior optimizer state that the aggregator used: all of it comes from
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +26,7 @@ from fedlora.aggregation import (
 from fedlora.artifacts import ContentStore, Tensors, decode_adapter, encode_adapter
 from fedlora.daemon.ports import FetchPort, LedgerPort, Proposal, TrainerPort
 from fedlora.errors import FedloraError
+from fedlora.fileio import write_json_atomic
 
 _log = logging.getLogger("fedlora.daemon")
 
@@ -75,7 +74,7 @@ class RoundExecutor:
             "metrics": dict(update.metrics),
         }
         if record_to is not None:
-            write_json_atomically(record_to, record)
+            write_json_atomic(record_to, record)
         self.resubmit(key, record)
         return str(record["sha256"])
 
@@ -233,11 +232,3 @@ def _difference(mine: Proposal, proposed: Any) -> str:
     if mine.sha256 != proposed.sha256:
         return f"aggregate hash differs: recomputed {mine.sha256[:12]}"
     return ""
-
-
-def write_json_atomically(path: Path, payload: Mapping[str, Any]) -> None:
-    """Write JSON so a crash leaves either the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_suffix(path.suffix + ".tmp")
-    scratch.write_text(json.dumps(payload, sort_keys=True))
-    os.replace(scratch, path)

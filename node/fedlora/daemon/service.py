@@ -22,7 +22,7 @@ from fedlora.artifacts import ContentStore
 from fedlora.config import NodeConfig
 from fedlora.daemon.coordinator import Coordinator, StepOutcome
 from fedlora.daemon.local_training import NodeTrainer, SessionLora, load_local_data
-from fedlora.daemon.rounds import RoundExecutor, write_json_atomically
+from fedlora.daemon.rounds import RoundExecutor
 from fedlora.daemon.wiring import (
     ChainAuthorizer,
     ChainLedger,
@@ -31,6 +31,7 @@ from fedlora.daemon.wiring import (
     node_tls,
     open_contract,
 )
+from fedlora.fileio import write_json_atomic
 from fedlora.ledger import FileCheckpointer, Gateway
 from fedlora.transport import ArtifactServer, TrafficCounter
 
@@ -137,7 +138,7 @@ def _finish(
         accuracy,
         {peer: dataclasses.asdict(count) for peer, count in traffic.snapshot().items()},
     )
-    write_json_atomically(
+    write_json_atomic(
         config.data_dir / f"result-{session_id}.json",
         {
             "final_sha256": result.final_sha256,

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -24,6 +22,7 @@ from typing import Any, Protocol
 import grpc
 
 from fedlora.errors import FedloraError
+from fedlora.fileio import write_atomic
 from fedlora.ledger.errors import ChaincodeEventsError
 from fedlora.ledger.retry import RetryPolicy
 
@@ -97,20 +96,10 @@ class FileCheckpointer:
 
     def save(self, checkpoint: Checkpoint) -> None:
         """Write to a temporary file in the same folder, fsync, then rename over the old one."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(
             {"blockNumber": checkpoint.block_number, "transactionId": checkpoint.tx_id}
         )
-        handle, temp_name = tempfile.mkstemp(prefix=".checkpoint-", dir=self.path.parent)
-        try:
-            with os.fdopen(handle, "w", encoding="utf-8") as temp:
-                temp.write(text)
-                temp.flush()
-                os.fsync(temp.fileno())
-            os.replace(temp_name, self.path)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
+        write_atomic(self.path, text, fsync=True)
 
 
 # Opens one ChaincodeEvents call from (resume checkpoint, start block); returns the gRPC call.

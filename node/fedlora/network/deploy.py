@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from fedlora.fileio import write_atomic
 from fedlora.network.env import admin_environment, base_environment
 from fedlora.network.install import FabricInstall
 from fedlora.network.layout import NetworkLayout
 from fedlora.network.package import build_ccaas_package
-from fedlora.network.render import PROFILE, write_atomic
+from fedlora.network.render import PROFILE
 from fedlora.network.tools import ToolError, ToolResult, retry_tool, run_tool
 from fedlora.network.topology import NetworkPlan, OrgPlan
 

@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from string import Template
 
 from fedlora.errors import FedloraError
+from fedlora.fileio import write_atomic
 from fedlora.network.install import FabricInstall
 from fedlora.network.layout import NetworkLayout
 from fedlora.network.topology import NetworkPlan, templates_root
 from fedlora.network.yamlpatch import replace_block, set_scalar
 
 PROFILE = "FedloraChannel"
-
-
-def write_atomic(path: Path, data: bytes | str) -> None:
-    """Write ``path`` through a temporary file and a rename, so it is never half-written."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(payload)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def _template(name: str, templates: Path | None) -> Template:

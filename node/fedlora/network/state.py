@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fedlora.errors import FedloraError
-from fedlora.network.render import write_atomic
+from fedlora.fileio import write_atomic
 from fedlora.network.topology import NetworkPlan, plan_from_dict
 
 STATE_VERSION = 1

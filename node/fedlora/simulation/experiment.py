@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fedlora.errors import FedloraError
+from fedlora.fileio import write_json_atomic
 from fedlora.simulation.config import MethodSpec, SimulationConfig, load_federated_data
 from fedlora.simulation.runner import Progress, RunContext, SilentProgress, run_method
 
@@ -28,19 +27,6 @@ def result_path(out_dir: Path, config: SimulationConfig, spec: MethodSpec, seed:
     """File of one (method, config, seed); the config hash keeps different configs apart."""
     safe = "".join(ch if ch.isalnum() or ch in "-_.=+" else "_" for ch in spec.label)
     return out_dir / f"{safe}__{config.digest()}__seed{seed}.json"
-
-
-def write_json_atomically(path: Path, payload: Any) -> None:
-    """Write JSON through a temporary file and a rename, so no half-written file remains."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(payload, stream, indent=2, sort_keys=True)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
 
 
 def _load_finished(path: Path) -> dict[str, Any] | None:
@@ -103,7 +89,7 @@ def run_experiment(
             result = run_method(context, spec)
             result["config"] = dataclasses.asdict(config)
             result["config_digest"] = config.digest()
-            write_json_atomically(path, result)
+            write_json_atomic(path, result)
             outcomes.append(RunOutcome(path, result, resumed=False))
     order = {(spec.label, seed): i for i, (spec, seed) in enumerate(_grid(specs, seeds))}
     return sorted(outcomes, key=lambda o: order[(o.result["method"]["label"], o.result["seed"])])

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from fedlora.errors import FedloraError
+from fedlora.fileio import write_atomic
 from fedlora.network.install import FabricInstall
 from fedlora.network.layout import NetworkLayout
 from fedlora.network.render import (
@@ -17,7 +18,6 @@ from fedlora.network.render import (
     patch_orderer_yaml,
     render_configtx,
     render_crypto_config,
-    write_atomic,
     write_configs,
 )
 from fedlora.network.topology import NetworkDefaults, NetworkPlan, plan_network
