@@ -16,21 +16,16 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from fedlora.cli.common import console, print_json, user_errors
+from fedlora.cli.common import NodeConfigOption, console, print_json, user_errors
 from fedlora.config import load_node_config
 from fedlora.errors import FedloraError
 
 app = typer.Typer(help="Read the chain's audit trail and verify adapters.", no_args_is_help=True)
 
-ConfigOption = Annotated[
-    Path,
-    typer.Option("--config", envvar="FEDLORA_NODE_CONFIG", help="A node.toml to connect with."),
-]
-
 
 @app.command("history")
 def history(
-    config: ConfigOption,
+    config: NodeConfigOption,
     session: Annotated[str, typer.Option(help="Session id; default: every session.")] = "",
     json_output: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
     csv_output: Annotated[bool, typer.Option("--csv", help="CSV output.")] = False,
@@ -55,7 +50,7 @@ def history(
 @app.command("verify")
 def verify(
     path: Annotated[Path, typer.Argument(help="Adapter: a PEFT folder, .safetensors or artifact.")],
-    config: ConfigOption,
+    config: NodeConfigOption,
     json_output: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Hash an adapter and show its lineage from the chain."""

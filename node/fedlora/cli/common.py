@@ -6,7 +6,8 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -14,6 +15,12 @@ from rich.console import Console
 from fedlora.errors import FedloraError
 
 console = Console()
+
+# The node.toml a command connects with (node, session and audit commands all take it).
+NodeConfigOption = Annotated[
+    Path,
+    typer.Option("--config", envvar="FEDLORA_NODE_CONFIG", help="The node's node.toml."),
+]
 err_console = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])

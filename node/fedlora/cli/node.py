@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from fedlora.cli.common import console, print_json, user_errors
+from fedlora.cli.common import NodeConfigOption, console, print_json, user_errors
 from fedlora.config import load_node_config
 from fedlora.daemon.nodefiles import init_node_folder, request_for_org
 from fedlora.errors import FedloraError
@@ -64,15 +64,9 @@ def init(
         console.print(f"next: fedlora node join --config {folder / 'node.toml'}")
 
 
-ConfigOption = Annotated[
-    Path,
-    typer.Option("--config", envvar="FEDLORA_NODE_CONFIG", help="The node's node.toml."),
-]
-
-
 @app.command("join")
 def join(
-    config: ConfigOption,
+    config: NodeConfigOption,
     json_output: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Register this node on chain: its endpoint and TLS certificate fingerprint."""
@@ -89,7 +83,7 @@ def join(
 
 @app.command("status")
 def status(
-    config: ConfigOption,
+    config: NodeConfigOption,
     json_output: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Show this node's record on chain."""
@@ -103,7 +97,7 @@ def status(
 
 @app.command("start")
 def start(
-    config: ConfigOption,
+    config: NodeConfigOption,
     session: Annotated[str, typer.Option(help="Session to take part in.")],
 ) -> None:
     """Run the node daemon for one session until it completes."""

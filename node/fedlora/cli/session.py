@@ -8,16 +8,12 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from fedlora.cli.common import console, print_json, user_errors
+from fedlora.cli.common import NodeConfigOption, console, print_json, user_errors
 from fedlora.config import load_node_config
 from fedlora.ledger.model import Deadlines, LoraSpec, Rule, SessionSpec
 
 app = typer.Typer(help="Create, join, start and follow sessions.", no_args_is_help=True)
 
-ConfigOption = Annotated[
-    Path,
-    typer.Option("--config", envvar="FEDLORA_NODE_CONFIG", help="The node's node.toml."),
-]
 SessionOption = Annotated[str, typer.Option("--id", help="Session id.")]
 AdminOption = Annotated[
     Path | None,
@@ -29,7 +25,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable outpu
 @app.command("create")
 def create(
     session_id: SessionOption,
-    config: ConfigOption,
+    config: NodeConfigOption,
     admin_msp: AdminOption = None,
     rounds: Annotated[int, typer.Option(min=1)] = 3,
     quorum: Annotated[int, typer.Option(min=1, help="Accepting endorsements per round.")] = 2,
@@ -71,7 +67,9 @@ def create(
 
 
 @app.command("join")
-def join(session_id: SessionOption, config: ConfigOption, json_output: JsonOption = False) -> None:
+def join(
+    session_id: SessionOption, config: NodeConfigOption, json_output: JsonOption = False
+) -> None:
     """Join an open session as this node."""
     with user_errors():
         open_contract = _open_contract()
@@ -83,7 +81,7 @@ def join(session_id: SessionOption, config: ConfigOption, json_output: JsonOptio
 @app.command("start")
 def start(
     session_id: SessionOption,
-    config: ConfigOption,
+    config: NodeConfigOption,
     admin_msp: AdminOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -97,7 +95,7 @@ def start(
 
 @app.command("status")
 def status(
-    session_id: SessionOption, config: ConfigOption, json_output: JsonOption = False
+    session_id: SessionOption, config: NodeConfigOption, json_output: JsonOption = False
 ) -> None:
     """Show a session and each of its rounds as the chain records them."""
     with user_errors():
