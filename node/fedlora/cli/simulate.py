@@ -141,3 +141,9 @@ def _report(results: list[dict[str, Any]], out: Path, json_output: bool, plot: b
     print_tables(results, console)
     for path in plots:
         console.print(f"plot: {path}")
+
+
+if __name__ == "__main__":
+    # `python -m fedlora.cli.simulate` runs this command alone, without the node's
+    # dependencies (gRPC, Fabric client) that the full `fedlora` app imports.
+    app()
