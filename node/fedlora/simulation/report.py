@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.table import Table
 
 from fedlora.evaluation import (
     cross_generalization,
@@ -16,6 +17,7 @@ from fedlora.evaluation import (
     summarize,
 )
 from fedlora.simulation.plots import plot_convergence, plot_sites
+from fedlora.simulation.spread import COLUMNS, seed_spread
 
 
 def _mean_per_site(runs: list[dict[str, Any]]) -> dict[str, float]:
@@ -46,6 +48,8 @@ def print_tables(results: list[dict[str, Any]], console: Console) -> None:
     seeds = sorted({run["seed"] for run in results})
     summaries = {label: summarize(_mean_per_site(runs)) for label, runs in grouped.items()}
     console.print(render_table(summaries, title=f"Final accuracy per site (seeds {seeds})"))
+    if len(seeds) > 1:
+        console.print(_spread_table(results))
     local = grouped.get("local")
     if local:
         matrix = _mean_matrix(local)
@@ -63,3 +67,14 @@ def write_plots(results: list[dict[str, Any]], out: Path) -> list[Path]:
         plot_convergence(results, out / "convergence.png"),
         plot_sites(results, out / "sites.png"),
     ]
+
+
+def _spread_table(results: list[dict[str, Any]]) -> Table:
+    """Mean ± standard deviation over seeds (worst site taken per seed, then averaged)."""
+    table = Table(title="Mean ± std over seeds (%)")
+    for header in ("method", *COLUMNS.values()):
+        table.add_column(header, justify="left" if header == "method" else "right")
+    for label, metrics in seed_spread(results).items():
+        cells = [metrics[key].render() if key in metrics else "-" for key in COLUMNS]
+        table.add_row(label, *cells)
+    return table

@@ -25,6 +25,7 @@ from fedlora.training import (
     LoraSettings,
     Tensors,
     TrainerOptions,
+    default_device,
     load_model,
     prompt_format_for,
 )
@@ -250,5 +251,7 @@ def run_method(context: RunContext, spec: MethodSpec) -> dict[str, Any]:
         "sites": [client.name for client in context.data.clients],
         "seconds": time.perf_counter() - started,
         "total_steps": context.steps_taken,
+        # Results from a GPU and a CPU differ in the last digits; say which produced this one.
+        "device": default_device(),
         **body,
     }

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 import fedlora.simulation.experiment as experiment
 from fedlora.cli.simulate import app
 from fedlora.simulation.config import SimulationConfig, method_specs
+from fedlora.training import default_device
 
 METHODS = ["local", "fedavg", "fedlora", "ffa", "centralized"]
 
@@ -128,3 +129,15 @@ def test_missing_dataset_file_is_reported(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, _arguments(tmp_path / "absent.csv", tmp_path))
     assert result.exit_code == 2
     assert "not found" in result.output
+
+
+def test_several_seeds_print_mean_and_spread_per_method(table: Path, tmp_path: Path) -> None:
+    arguments = _arguments(table, tmp_path, "--no-plot")
+    arguments[arguments.index("--methods") + 1] = "fedavg"
+    result = CliRunner().invoke(app, [*arguments, "--seeds", "0,1"])
+    assert result.exit_code == 0, result.output
+    assert "Mean ± std over seeds" in result.output
+    files = sorted(path.name for path in tmp_path.glob("*.json"))
+    assert [name.rsplit("__", 1)[1] for name in files] == ["seed0.json", "seed1.json"]
+    devices = {json.loads(path.read_text())["device"] for path in tmp_path.glob("*.json")}
+    assert devices == {default_device()}
