@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +42,23 @@ class ClientTimeouts:
 
     fetch_s: float = 300.0
     health_s: float = 5.0
+    # An unreachable peer must fail fast: gRPC's own connect timeout is 20 s per attempt, so
+    # an aggregator would spend a minute on each missing peer before leaving its update out.
+    connect_s: float = 5.0
+
+
+class _NotConnected(grpc.RpcError):  # type: ignore[misc]  # grpc ships no type stubs
+    """No connection within the connect timeout: retried, then reported, as UNAVAILABLE."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__()
+        self._seconds = seconds
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNAVAILABLE
+
+    def details(self) -> str:
+        return f"no connection within {self._seconds:g} s"
 
 
 @dataclass(frozen=True)
@@ -169,6 +187,7 @@ class PeerClient:
         backoffs = self._retry.delays()
         while True:
             try:
+                self._wait_connected()
                 return call()
             except grpc.RpcError as error:
                 delay = next(backoffs, None)
@@ -176,6 +195,28 @@ class PeerClient:
                     raise self._translate(error, what) from None
                 _log.info("%s from %s unavailable, retrying in %.2fs", what, self.endpoint, delay)
                 self._sleep(delay)
+
+    def _wait_connected(self) -> None:
+        """Return once a connection attempt has ended either way, or raise after connect_s.
+
+        A refused or unroutable peer fails the attempt at once, and the call then reports
+        gRPC's own reason; only an attempt still hanging (packets dropped) is cut short here.
+        """
+        settled = threading.Event()
+
+        def watch(state: grpc.ChannelConnectivity) -> None:
+            if state in (
+                grpc.ChannelConnectivity.READY,
+                grpc.ChannelConnectivity.TRANSIENT_FAILURE,
+            ):
+                settled.set()
+
+        self._channel.subscribe(watch, try_to_connect=True)
+        try:
+            if not settled.wait(self._timeouts.connect_s):
+                raise _NotConnected(self._timeouts.connect_s)
+        finally:
+            self._channel.unsubscribe(watch)
 
     def _translate(self, error: Any, what: str) -> TransportError:
         code, details = error.code(), _one_line(error.details() or "")

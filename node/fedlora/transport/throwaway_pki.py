@@ -95,6 +95,13 @@ def make_ca(common_name: str) -> ThrowawayCa:
     return ThrowawayCa(cert.public_bytes(serialization.Encoding.PEM), key)
 
 
+def _alt_name(host: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)
+
+
 def issue_certificate(
     ca: ThrowawayCa, common_name: str, dns_names: tuple[str, ...] = ("localhost",)
 ) -> IssuedCertificate:
@@ -107,7 +114,8 @@ def issue_certificate(
     common_name
         Subject CN, e.g. the node id.
     dns_names
-        DNS subject alternative names; 127.0.0.1 and ::1 are always added.
+        Host names or IP addresses the certificate is valid for (an entry that parses as an IP
+        address becomes an IP SAN); 127.0.0.1 and ::1 are always added.
 
     Returns
     -------
@@ -115,8 +123,7 @@ def issue_certificate(
         Certificate and unencrypted PKCS#8 key, both PEM.
     """
     key = ec.generate_private_key(ec.SECP256R1())
-    alt_names: list[x509.GeneralName] = [x509.DNSName(name) for name in dns_names]
-    alt_names += [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ("127.0.0.1", "::1")]
+    alt_names = [_alt_name(name) for name in dict.fromkeys([*dns_names, "127.0.0.1", "::1"])]
     usages = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
     cert = (
         _builder(common_name, ca.certificate.subject, key.public_key())

@@ -6,9 +6,11 @@ collect -> aggregate -> endorse -> final, round-robin election, quorum, failover
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from fedlora.daemon.decide import parse_timestamp
 from fedlora.daemon.ports import Proposal
 from fedlora.errors import FedloraError
 
@@ -140,6 +142,10 @@ class NodeView:
 
     def report_timeout(self, session_id: str, number: int) -> None:
         round_ = self.chain.rounds[number]
+        # As the contract does: a report that arrives after another one already moved the
+        # round on (and reset the deadline) is refused, so one deadline means one failover.
+        if parse_timestamp(round_.phase_deadline) > dt.datetime.now(dt.UTC):
+            raise FedloraError(f"[DEADLINE_NOT_PASSED] round {number} deadline not passed")
         self.chain.log.append(("timeout", self.node_id, number))
         if round_.phase in ("aggregating", "endorsing"):
             self.chain._fail_over(round_)
