@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -87,9 +87,30 @@ class Cluster:
     lock: threading.Lock
     clock: ChainClock
     hosts: Hosts
-    nodes: list[subprocess.Popen[bytes]]
-    results: list[Path]
-    stop_file: Path
+    folder: Path
+    nodes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def results(self) -> list[Path]:
+        return [self.folder / f"{host}.result.json" for host in HOSTS]
+
+    @property
+    def stop_file(self) -> Path:
+        return self.folder / "stop"
+
+    def start(self, host: str) -> None:
+        """Start (or restart) the node of ``host`` from its config and state folder."""
+        argv = [sys.executable, "-m", "tests.integration.netns_node", f"{self.folder / host}.json"]
+        log = (self.folder / f"{host}.log").open("ab")
+        process = subprocess.Popen(self.hosts.command(host, argv), stdout=log, stderr=log)
+        index = HOSTS.index(host)
+        self.nodes[index : index + 1] = [process]
+
+    def kill(self, host: str) -> None:
+        """SIGKILL the node of ``host``: no chance to save anything."""
+        process = self.nodes[HOSTS.index(host)]
+        process.kill()
+        process.wait(timeout=10)
 
     def wait_for(self, what: str, condition: Callable[[], bool], timeout_s: float) -> float:
         started = time.monotonic()
@@ -127,7 +148,7 @@ def _node_configs(tmp_path: Path, hosts: Hosts, port: int, authkey: bytes) -> li
             "trusted_pems": [ca.cert_pem.decode() for ca in cas],
             "fingerprints": fingerprints,
             "state_dir": str(tmp_path / host),
-            "result": str(tmp_path / f"{host}.result.json"),
+            "result": str(tmp_path / f"{host}.result.json"),  # Cluster.results
             "stop_file": str(tmp_path / "stop"),
         }
         for index, (node, host) in enumerate(zip(NODES, HOSTS, strict=True))
@@ -140,24 +161,22 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
     lock, authkey = threading.Lock(), secrets.token_bytes(16)
     with Hosts(HOSTS) as hosts:
         port, _server = serve_chain(chain, lock, hosts.root_address, authkey)
-        clock = ChainClock(chain, lock, collect_s=3.0, decide_s=12.0)
+        # decide_s > connect_s (5 s) x 3 attempts: the next aggregator must be able to give up
+        # on the cut host's update (its packets are dropped, not refused) and still propose.
+        clock = ChainClock(chain, lock, collect_s=3.0, decide_s=25.0)
         clock.start()
-        nodes, results = [], []
+        cluster = Cluster(chain, lock, clock, hosts, tmp_path, [])
         configs = _node_configs(tmp_path, hosts, port, authkey)
         for host, config in zip(HOSTS, configs, strict=True):
-            path = tmp_path / f"{host}.json"
-            path.write_text(json.dumps(config))
-            argv = [sys.executable, "-m", "tests.integration.netns_node", str(path)]
-            log = (tmp_path / f"{host}.log").open("wb")
-            nodes.append(subprocess.Popen(hosts.command(host, argv), stdout=log, stderr=log))
-            results.append(Path(config["result"]))
-        cluster = Cluster(chain, lock, clock, hosts, nodes, results, tmp_path / "stop")
+            (tmp_path / f"{host}.json").write_text(json.dumps(config))
+            cluster.nodes.append(subprocess.Popen(["true"]))  # a slot, replaced by start()
+            cluster.start(host)
         try:
             yield cluster
         finally:
             cluster.stop_file.touch()
             clock.stopped.set()
-            for node in nodes:
+            for node in cluster.nodes:
                 try:
                     node.wait(timeout=20)
                 except subprocess.TimeoutExpired:
@@ -214,3 +233,28 @@ def test_a_fetch_from_a_host_that_drops_packets_gives_up_after_the_connect_timeo
             client.fetch("0" * 64, 1 << 20)
     # gRPC alone would wait 20 s per attempt here.
     assert time.monotonic() - started < 15
+
+
+def test_a_killed_node_restarts_without_training_or_submitting_twice(cluster: Cluster) -> None:
+    chain, host = cluster.chain, "b"
+    node = NODES[HOSTS.index(host)]
+    cluster.wait_for(
+        "its round-2 update", lambda: 2 in chain.rounds and node in chain.rounds[2].updates, 60
+    )
+    cluster.clock.collect_s = 60.0  # round 3 waits for the restarted node (it starts in ~3 s)
+    cluster.kill(host)  # after submitting round 2, before the round is over
+    with cluster.lock:
+        submitted_before = {
+            number for kind, who, number in chain.log if (kind, who) == ("submit", node)
+        }
+    cluster.start(host)
+    cluster.wait_for("the session", lambda: chain.session.status == "completed", 180)
+    cluster.wait_for("every result", lambda: all(p.exists() for p in cluster.results), 60)
+
+    restarted = json.loads(cluster.results[HOSTS.index(host)].read_text())
+    trained_again = {step[2] for step in restarted["steps"] if step[1] == "TRAIN"}
+    assert submitted_before == {1, 2}
+    assert trained_again == {3}  # rounds 1 and 2 were not trained again
+    assert node in _inputs(chain, 3) and restarted["has_final"]
+    submitted = [(kind, who, number) for kind, who, number in chain.log if kind == "submit"]
+    assert len(submitted) == len(set(submitted))
