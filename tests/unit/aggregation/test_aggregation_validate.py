@@ -64,12 +64,12 @@ def test_fedavg_preset_is_plain_fedit() -> None:
     assert fedavg.fairness_q == 0 and fedavg.proximal_mu == 0 and fedavg.server_lr == 1.0
 
 
-def test_fedlora_preset_combines_fair_weights_server_momentum_and_drift_control() -> None:
+def test_fedlora_preset_is_the_measured_one_server_momentum_and_drift_control() -> None:
     fedlora = STRATEGIES["fedlora"]
     assert fedlora.lora_mode == "fedit"  # FFA is an option; it learned too slowly as default
-    assert fedlora.fairness_q > 0
-    assert fedlora.server_optimizer in ("avgm", "adam")
-    assert 0 < fedlora.proximal_mu < 0.1
+    assert (fedlora.server_optimizer, fedlora.momentum) == ("avgm", 0.5)
+    assert fedlora.proximal_mu == 0.01
+    assert fedlora.fairness_q == 0  # loss weights lowered the worst site (docs/results.md)
 
 
 def test_overrides_replace_fields_and_keep_the_preset() -> None:
