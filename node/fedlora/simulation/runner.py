@@ -251,7 +251,7 @@ def run_method(context: RunContext, spec: MethodSpec) -> dict[str, Any]:
         "sites": [client.name for client in context.data.clients],
         "seconds": time.perf_counter() - started,
         "total_steps": context.steps_taken,
-        # Results from a GPU and a CPU differ in the last digits; say which produced this one.
+        # A GPU and a CPU sum floating-point numbers differently; say which produced this run.
         "device": default_device(),
         **body,
     }
