@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from pathlib import Path
 
 from fedlora.artifacts.codec import sha256_hex
 from fedlora.errors import FedloraError
+from fedlora.fileio import write_atomic
 
 _SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
 
@@ -61,17 +60,7 @@ class ContentStore:
         target = self.path(sha256)
         if target.is_file():
             return sha256
-        target.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temp_name = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp_name, target)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
+        write_atomic(target, data, fsync=True)
         return sha256
 
     def put_verified(self, data: bytes, expected_sha256: str) -> str:

@@ -5,15 +5,14 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import json
-import os
 import random
-import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fedlora.data.types import DataError, Example, LabeledCorpus
+from fedlora.fileio import write_atomic
 from fedlora.paths import cache_dir
 
 ICD10_INSTRUCTION = "Classify this diagnosis into its ICD-10-CM chapter."
@@ -68,16 +67,9 @@ def _read_cache(path: Path) -> _CodeTable | None:
 def _write_cache(path: Path, table: _CodeTable) -> None:
     payload = {"chapter_titles": table.chapter_titles, "codes_by_chapter": table.codes_by_chapter}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        write_atomic(path, json.dumps(payload))
     except OSError:
         return  # a read-only cache only costs speed
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle)
-        os.replace(temp_name, path)
-    except OSError:
-        Path(temp_name).unlink(missing_ok=True)
 
 
 def _code_table() -> _CodeTable:
