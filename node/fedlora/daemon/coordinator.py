@@ -25,8 +25,15 @@ from fedlora.errors import FedloraError
 
 _log = logging.getLogger("fedlora.daemon")
 
-# Chaincode rejections that only mean "someone else moved first": read the chain again.
-BENIGN_CODES = ("[WRONG_PHASE]", "[WRONG_ROUND]", "[DUPLICATE]", "[DEADLINE_NOT_PASSED]")
+# Chaincode rejections that mean the chain moved on while this node acted (another node's report, a
+# failover that elected the next aggregator): read the chain again rather than stop.
+BENIGN_CODES = (
+    "[WRONG_PHASE]",
+    "[WRONG_ROUND]",
+    "[DUPLICATE]",
+    "[DEADLINE_NOT_PASSED]",
+    "[NOT_AGGREGATOR]",
+)
 
 
 @dataclass(frozen=True)

@@ -86,3 +86,26 @@ def test_a_malformed_update_is_refused_and_never_aggregated(tmp_path: Path) -> N
     assert chain.session.status == "completed"
     used = {node for node, _ in chain.rounds[1].proposal.inputs}
     assert careless.node_id not in used and len(used) == 2
+
+
+def test_an_aggregator_replaced_while_aggregating_waits_instead_of_failing(
+    tmp_path: Path,
+) -> None:
+    chain, _, _, coordinators = build(tmp_path, quorum=2, rounds=1)
+    for coordinator in coordinators:
+        coordinator.step()  # everyone submits; the round moves to aggregation
+    slow = next(c for c in coordinators if c.node_id == chain.rounds[1].aggregator)
+    other = next(c for c in coordinators if c is not slow)
+    executor = slow._executor
+    aggregate = executor.aggregate
+
+    def outlived_by_the_deadline(*args: object) -> object:
+        # While this aggregator works, its deadline passes and another node fails it over.
+        chain.expire_deadline()
+        other._ledger.report_timeout("s1", 1)
+        return aggregate(*args)  # type: ignore[arg-type]
+
+    executor.aggregate = outlived_by_the_deadline  # type: ignore[method-assign]
+    outcome = slow.step()  # the chain answers [NOT_AGGREGATOR] to its proposal
+    assert outcome.action is Action.WAIT and "NOT_AGGREGATOR" in outcome.detail
+    assert chain.rounds[1].attempt == 1 and chain.rounds[1].aggregator != slow.node_id
