@@ -2,8 +2,9 @@
 
 Test support, started by test_hosts_netns.py as
 ``ip netns exec <host> python -m tests.integration.netns_node CONFIG.json``. Only training
-(FakeTrainer) and the chain (the served FakeLedger) are stand-ins. A chain call that fails
-because the link is down is retried on a fresh connection, as the Gateway client does. The
+(FakeTrainer) and the chain (the served FakeLedger) are stand-ins; the node runs the daemon's
+own loop (Coordinator.run). A chain call that fails because the link is down is retried on a
+fresh connection, as the Gateway client does. The
 node writes RESULT.json when the session is over.
 """
 
@@ -20,7 +21,7 @@ from tests.integration.chain_service import ChainClient
 from tests.unit.daemon.test_coordinator import FakeTrainer
 
 from fedlora.artifacts import ContentStore
-from fedlora.daemon.coordinator import Coordinator
+from fedlora.daemon.coordinator import Coordinator, StepOutcome
 from fedlora.daemon.decide import Action
 from fedlora.daemon.rounds import RoundExecutor
 from fedlora.daemon.wiring import PeerFetcher, StoreSource
@@ -96,22 +97,16 @@ def main(config_path: str) -> None:
 
 
 def _run(coordinator: Coordinator) -> list[list[Any]]:
-    """Step until STOP; what each step did, with a timestamp, for the test to read."""
+    """The daemon's own loop until STOP; what each step did, with a timestamp, for the test."""
     steps: list[list[Any]] = []
-    while True:
-        try:
-            outcome = coordinator.step()
-        except FedloraError as error:  # e.g. a peer unreachable while aggregating
-            _log.warning("step failed: %s", error)
-            time.sleep(0.5)
-            continue
+
+    def record(outcome: StepOutcome) -> None:
         if outcome.action is not Action.WAIT:
             _log.info("%s round %d: %s", outcome.action.name, outcome.round_number, outcome.detail)
             steps.append([time.time(), outcome.action.name, outcome.round_number, outcome.detail])
-        if outcome.action is Action.STOP:
-            return steps
-        if outcome.action is Action.WAIT:
-            time.sleep(0.2)
+
+    coordinator.run(poll_seconds=0.2, on_step=record)
+    return steps
 
 
 if __name__ == "__main__":
