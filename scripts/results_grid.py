@@ -42,29 +42,29 @@ ABLATIONS = ("server_optimizer=none", "fairness_q=0", "proximal_mu=0")
 
 @dataclass(frozen=True)
 class Cell:
-    """One simulate invocation: a skew, a seed, a method and optional preset overrides."""
+    """One simulate invocation: a skew, seeds and methods (comma lists), optional overrides."""
 
     skew: str
-    seed: int
+    seeds: str
     method: str
     override: str = ""
 
     @property
     def name(self) -> str:
         suffix = f"+{self.override}" if self.override else ""
-        return f"{self.skew}-seed{self.seed}-{self.method}{suffix}"
+        return f"{self.skew}-seed{self.seeds}-{self.method}{suffix}"
 
     def arguments(self, rounds: int, out: Path, extra: str = "") -> list[str]:
         # Later options win, so ``extra`` can change anything in COMMON (e.g. --model tiny).
         args = [*shlex.split(COMMON), *shlex.split(SKEWS[self.skew]), "--rounds", str(rounds)]
         args += shlex.split(extra)
-        args += ["--seeds", str(self.seed), "--methods", self.method, "--out", str(out / self.skew)]
+        args += ["--seeds", self.seeds, "--methods", self.method, "--out", str(out / self.skew)]
         if self.override:
             args += ["--set", self.override]
         return args
 
 
-def build_grid(seeds: list[int], only: str | None) -> list[Cell]:
+def build_grid(seeds: list[str], only: str | None) -> list[Cell]:
     """Cells in priority order; ``only`` keeps the cells of one skew."""
     cells = [Cell("a0.1", seed, method) for seed in seeds for method in MAIN_METHODS]
     cells += [Cell("a0.1", seed, "fedlora", change) for change in ABLATIONS for seed in seeds]
@@ -90,11 +90,10 @@ def report(cells: list[Cell], command: list[str], options: argparse.Namespace) -
     groups: dict[tuple[str, str], set[str]] = {}
     for cell in cells:
         groups.setdefault((cell.skew, cell.override), set()).add(cell.method)
-    seeds = ",".join(sorted({str(cell.seed) for cell in cells}))
+    seeds = ",".join(sorted({cell.seeds for cell in cells}, key=int))
     for (skew, override), methods in groups.items():
-        cell = Cell(skew, 0, ",".join(sorted(methods)), override)
+        cell = Cell(skew, seeds, ",".join(sorted(methods)), override)
         base = cell.arguments(options.rounds, options.out, options.extra)
-        base[base.index("--seeds") + 1] = seeds
         # Plots come from the main methods only; the ablation variants share the folder.
         subprocess.run([*command, *base, "--no-plot" if override else "--plot"], check=False)
 
@@ -113,7 +112,7 @@ def main() -> int:
     options = parser.parse_args()
     if options.jobs < 1:
         parser.error("--jobs must be >= 1")
-    seeds = [int(seed) for seed in options.seeds.split(",") if seed.strip()]
+    seeds = [str(int(seed)) for seed in options.seeds.split(",") if seed.strip()]
     cells = build_grid(seeds, options.only)
     command = shlex.split(options.simulate)
     if options.dry_run:
