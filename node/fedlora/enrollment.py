@@ -27,6 +27,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from fedlora.errors import FedloraError
 
 _VALIDITY = dt.timedelta(days=3650)
+_CLOCK_SKEW = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -125,15 +126,15 @@ def _sign(
         attributes.insert(
             0, x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, organizational_unit)
         )
-    now = dt.datetime.now(dt.UTC)
+    not_before, not_after = _validity_within(ca.cert)
     builder = (
         x509.CertificateBuilder()
         .subject_name(x509.Name(attributes))
         .issuer_name(ca.cert.subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + _VALIDITY)
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(), critical=True)
     )
@@ -142,6 +143,20 @@ def _sign(
         builder = builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         builder = builder.add_extension(_subject_alt_names(tls_hosts), critical=False)
     return builder.sign(ca.key, hashes.SHA256())
+
+
+def _validity_within(issuer: x509.Certificate) -> tuple[dt.datetime, dt.datetime]:
+    """A validity period that never starts before, or ends after, the issuer's.
+
+    The start is back-dated a little for clock skew between hosts, but Fabric verifies an
+    identity's chain at the leaf's NotBefore + 1 s (msp/mspimplvalidate.go), so a leaf that
+    starts before its CA is refused as "creator org unknown". cryptogen starts its CAs at the
+    current minute minus 5 minutes, so a CA made seconds ago can start later than now - 5 min.
+    """
+    now = dt.datetime.now(dt.UTC)
+    not_before = max(now - _CLOCK_SKEW, issuer.not_valid_before_utc)
+    not_after = min(now + _VALIDITY, issuer.not_valid_after_utc)
+    return not_before, not_after
 
 
 def _key_usage() -> x509.KeyUsage:

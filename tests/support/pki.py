@@ -11,7 +11,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def make_ca(folder: Path, name: str) -> x509.Certificate:
+def make_ca(
+    folder: Path, name: str, not_before: dt.datetime | None = None
+) -> x509.Certificate:
     """Write a self-signed CA the way cryptogen lays it out: <name>-cert.pem and priv_sk."""
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
@@ -22,7 +24,7 @@ def make_ca(folder: Path, name: str) -> x509.Certificate:
         .issuer_name(subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_before(not_before or now - dt.timedelta(days=1))
         .not_valid_after(now + dt.timedelta(days=30))
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .sign(key, hashes.SHA256())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,20 @@ def test_tls_certificate_serves_and_authenticates_for_the_given_hosts(
     assert "node1.org1" in sans.get_values_for_type(x509.DNSName)
     assert {str(ip) for ip in sans.get_values_for_type(x509.IPAddress)} >= {"10.0.0.5", "127.0.0.1"}
     assert issued.tls_cert_sha256 == cert.fingerprint(hashes.SHA256()).hex()
+
+
+def test_node_certificates_never_start_before_a_ca_made_seconds_ago(tmp_path: Path) -> None:
+    # Fabric checks the chain at the leaf's NotBefore + 1 s: a leaf older than its CA is refused.
+    org = tmp_path / "org1.example.com"
+    seconds_ago = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=3)
+    ca = make_ca(org / "ca", "ca.org1.example.com", not_before=seconds_ago)
+    tlsca = make_ca(org / "tlsca", "tlsca.org1.example.com", not_before=seconds_ago)
+    issued = issue_node_identity(org, "node1", [], tmp_path / "n")
+    signing = load_cert(next((issued.msp_dir / "signcerts").glob("*.pem")))
+    tls = load_cert(issued.tls_dir / "client.crt")
+    for leaf, issuer in ((signing, ca), (tls, tlsca)):
+        assert leaf.not_valid_before_utc >= issuer.not_valid_before_utc
+        assert leaf.not_valid_after_utc <= issuer.not_valid_after_utc
 
 
 def test_existing_identity_is_never_overwritten(org_dir: Path, tmp_path: Path) -> None:
