@@ -124,7 +124,9 @@ func TestTooFewUpdatesFailTheRoundAndSession(t *testing.T) {
 	require.Equal(t, contract.Event{
 		Event: "RoundFailed", SessionID: "s1", Round: 1, Phase: "failed", Aggregator: p[1].nodeID(), NodeID: p[2].nodeID(), TxID: l.lastTxID(),
 	}, l.lastEvent())
-	require.Equal(t, "failed", decode[contract.Session](t, l.ok(nodeA, "GetSession", "s1")).Status)
+	failed := decode[contract.Session](t, l.ok(nodeA, "GetSession", "s1"))
+	require.Equal(t, "failed", failed.Status)
+	require.Equal(t, "round 1: 1 of 3 participants submitted an update before the collect deadline; quorum is 2", failed.FailureReason)
 	l.fails(contract.CodeWrongPhase, p[1], "SubmitUpdate", "s1", "1", updateHash("s1", 1, p[1]), "1", "{}")
 	l.fails(contract.CodeWrongPhase, p[1], "ReportTimeout", "s1", "1")
 }

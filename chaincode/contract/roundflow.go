@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
@@ -87,6 +88,8 @@ func (rs *roundState) finalize() (string, error) {
 func (rs *roundState) failRound() error {
 	rs.round.Phase, rs.round.PhaseDeadline = PhaseFailed, ""
 	rs.session.Status = SessionFailed
+	rs.session.FailureReason = fmt.Sprintf("round %d: %d of %d participants submitted an update before the collect deadline; quorum is %d",
+		rs.round.Round, len(rs.round.Updates), len(rs.session.Participants), rs.session.Quorum)
 	return saveSession(rs.stub, rs.session)
 }
 

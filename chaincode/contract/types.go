@@ -93,15 +93,17 @@ type SessionSpec struct {
 
 // Session is one federated fine-tuning job.
 type Session struct {
-	BaseModel          string     `json:"baseModel"`
-	BaseModelSHA256    string     `json:"baseModelSha256"`
-	CreatedAt          string     `json:"createdAt"`
-	Creator            string     `json:"creator"`
-	CreatorMSP         string     `json:"creatorMsp"`
-	CurrentRound       int        `json:"currentRound"`
-	DatasetTag         string     `json:"datasetTag"`
-	Deadlines          Deadlines  `json:"deadlines"`
-	Enrolment          string     `json:"enrolment"`
+	BaseModel       string    `json:"baseModel"`
+	BaseModelSHA256 string    `json:"baseModelSha256"`
+	CreatedAt       string    `json:"createdAt"`
+	Creator         string    `json:"creator"`
+	CreatorMSP      string    `json:"creatorMsp"`
+	CurrentRound    int       `json:"currentRound"`
+	DatasetTag      string    `json:"datasetTag"`
+	Deadlines       Deadlines `json:"deadlines"`
+	Enrolment       string    `json:"enrolment"`
+	// FailureReason says why a failed session failed (empty otherwise).
+	FailureReason      string     `json:"failureReason"`
 	FinalAdapterSHA256 string     `json:"finalAdapterSha256"`
 	Lora               LoraConfig `json:"lora"`
 	Participants       []string   `json:"participants"`

@@ -97,6 +97,7 @@ class Coordinator:
             detail = self._act(action, session, round_, key)
         except FedloraError as error:
             if any(code in str(error) for code in BENIGN_CODES):
+                _log.warning("round %d: %s refused: %s", key.round_number, action.value, error)
                 return StepOutcome(Action.WAIT, key.round_number, f"chain moved on: {error}")
             raise
         return StepOutcome(action, key.round_number, detail)

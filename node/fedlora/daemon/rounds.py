@@ -23,7 +23,13 @@ from fedlora.aggregation import (
     strategy_from_name,
     validate_update,
 )
-from fedlora.artifacts import ContentStore, Tensors, decode_adapter, encode_adapter
+from fedlora.artifacts import (
+    ContentStore,
+    Tensors,
+    decode_adapter,
+    decode_metadata,
+    encode_adapter,
+)
 from fedlora.daemon.ports import FetchPort, LedgerPort, Proposal, TrainerPort
 from fedlora.errors import FedloraError
 from fedlora.fileio import write_json_atomic
@@ -68,8 +74,11 @@ class RoundExecutor:
         global_tensors = self.global_adapter(session, key.round_number)
         strategy = strategy_for(session)
         update = self._trainer.train(global_tensors, key.round_number, strategy.proximal_mu)
+        # The update names its producer and round inside its bytes: two sites with the same data
+        # never submit the same hash (the chain refuses a hash it already holds), and an
+        # update replayed under another name or round is recognised as such.
         record = {
-            "sha256": self._store.put(encode_adapter(update.tensors)),
+            "sha256": self._store.put(encode_adapter(update.tensors, self._provenance(key))),
             "num_examples": update.num_examples,
             "metrics": dict(update.metrics),
         }
@@ -176,7 +185,7 @@ class RoundExecutor:
         updates, used = [], []
         for node, sha in inputs:
             try:
-                updates.append(self._load_update(session, round_, node, sha, global_tensors))
+                updates.append(self._load_update(session, round_, key, (node, sha), global_tensors))
             except FedloraError as error:
                 if not skip_unusable:
                     raise
@@ -189,16 +198,32 @@ class RoundExecutor:
         return aggregate(global_tensors, updates, strategy_for(session), state), used
 
     def _load_update(
-        self, session: Any, round_: Any, node: str, sha: str, global_tensors: Tensors
+        self,
+        session: Any,
+        round_: Any,
+        key: RoundKey,
+        submitted: tuple[str, str],
+        global_tensors: Tensors,
     ) -> ClientUpdate:
         """One submitted update, fetched, hash-checked against the chain and validated."""
+        node, sha = submitted
         reported = round_.updates.get(node)
         if reported is None or reported.sha256 != sha:
             raise FedloraError(f"input of {node} is not the update it submitted", "reject")
-        tensors = decode_adapter(self.obtain(sha, [node, *_participants(session)]))
+        data = self.obtain(sha, [node, *_participants(session)])
+        claimed = decode_metadata(data)
+        expected = _provenance_of(node, key)
+        if any(claimed.get(name) != value for name, value in expected.items()):
+            raise FedloraError(
+                f"update {sha[:12]} of {node} names another producer or round", "reject"
+            )
+        tensors = decode_adapter(data)
         validate_update(global_tensors, tensors)
         loss = float(reported.metrics.get("loss", 1.0))
         return ClientUpdate(node, tensors, int(reported.num_examples), loss)
+
+    def _provenance(self, key: RoundKey) -> dict[str, str]:
+        return _provenance_of(self.node_id, key)
 
     def _record(
         self, result: AggregateResult, inputs: Sequence[tuple[str, str]], strategy: StrategyConfig
@@ -212,6 +237,15 @@ class RoundExecutor:
 def strategy_for(session: Any) -> StrategyConfig:
     """The aggregation rule a session recorded on chain, as a StrategyConfig."""
     return strategy_from_name(session.rule_name, **dict(session.rule_params))
+
+
+def _provenance_of(node_id: str, key: RoundKey) -> dict[str, str]:
+    """The metadata an update of ``node_id`` for round ``key`` carries in its header."""
+    return {
+        "fedlora.node": node_id,
+        "fedlora.round": str(key.round_number),
+        "fedlora.session": key.session_id,
+    }
 
 
 def _participants(session: Any) -> list[str]:

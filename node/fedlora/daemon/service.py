@@ -31,11 +31,16 @@ from fedlora.daemon.wiring import (
     node_tls,
     open_contract,
 )
+from fedlora.errors import FedloraError
 from fedlora.fileio import write_json_atomic
 from fedlora.ledger import FileCheckpointer, Gateway
 from fedlora.transport import ArtifactServer, TrafficCounter
 
 _log = logging.getLogger("fedlora.daemon")
+
+
+class SessionFailedError(FedloraError):
+    """The session ended without an endorsed final adapter."""
 
 
 @dataclass(frozen=True)
@@ -125,22 +130,34 @@ def _finish(
     ledger: ChainLedger,
     traffic: TrafficCounter,
 ) -> NodeRunResult:
+    """Write the session's outcome; a session that did not complete raises, naming the reason.
+
+    The adapter of a failed session is never written out as a final one: the chain did not
+    endorse it as the session's result.
+    """
     session = ledger.get_session(session_id)
+    traffic_by_peer = {peer: dataclasses.asdict(c) for peer, c in traffic.snapshot().items()}
+    result_file = config.data_dir / f"result-{session_id}.json"
+    if session.status != "completed" or coordinator.final_adapter is None:
+        reason = session.failure_reason or f"the chain records the session as {session.status}"
+        write_json_atomic(
+            result_file, {"status": session.status, "reason": reason, "traffic": traffic_by_peer}
+        )
+        raise SessionFailedError(
+            f"session {session_id} {session.status}: {reason}",
+            f"no final adapter was written; `fedlora session status --id {session_id}` "
+            "shows every round",
+        )
     adapter_dir = config.data_dir / "final" / session_id
-    accuracy: dict[int, float] = {}
-    if coordinator.final_adapter is not None:
-        trainer.save_peft(coordinator.final_adapter, adapter_dir)
-        accuracy[session.rounds] = trainer.evaluate(coordinator.final_adapter)
+    trainer.save_peft(coordinator.final_adapter, adapter_dir)
+    accuracy = {session.rounds: trainer.evaluate(coordinator.final_adapter)}
     result = NodeRunResult(
-        session_id,
-        session.final_adapter_sha256,
-        adapter_dir,
-        accuracy,
-        {peer: dataclasses.asdict(count) for peer, count in traffic.snapshot().items()},
+        session_id, session.final_adapter_sha256, adapter_dir, accuracy, traffic_by_peer
     )
     write_json_atomic(
-        config.data_dir / f"result-{session_id}.json",
+        result_file,
         {
+            "status": session.status,
             "final_sha256": result.final_sha256,
             "adapter_dir": str(adapter_dir),
             "accuracy": accuracy,

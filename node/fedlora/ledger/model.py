@@ -186,6 +186,7 @@ class Session:
     started_at: str
     final_adapter_sha256: str
     enrolment: str = ""
+    failure_reason: str = ""
 
     @property
     def session_id(self) -> str:
@@ -230,11 +231,14 @@ class Session:
             f.optional_text("startedAt"),
             f.optional_text("finalAdapterSha256"),
             f.optional_text("enrolment"),
+            f.optional_text("failureReason"),
         )
 
     def to_json(self) -> dict[str, Any]:
         """The JSON object."""
         extra = {"enrolment": self.enrolment} if self.enrolment else {}
+        if self.failure_reason:
+            extra["failureReason"] = self.failure_reason
         return (
             self.spec.to_json()
             | extra

@@ -62,6 +62,7 @@ class FakeLedger:
         self.endpoints = dict(endpoints)
         self.rounds = {1: FakeRound(1, sorted(session.participants))}
         self.log: list[tuple[str, str, int]] = []
+        self.known_updates: set[str] = set()  # the contract's channel-wide update-hash index
 
     def as_node(self, node_id: str) -> NodeView:
         return NodeView(self, node_id)
@@ -113,6 +114,9 @@ class NodeView:
         round_ = self.chain._round(number, "collecting")
         if self.node_id in round_.updates:
             raise FedloraError(f"[DUPLICATE] {self.node_id} already submitted")
+        if sha in self.chain.known_updates:
+            raise FedloraError(f"[DUPLICATE] adapter {sha} is already on the ledger")
+        self.chain.known_updates.add(sha)
         round_.updates[self.node_id] = FakeUpdate(sha, n, dict(metrics))
         self.chain.log.append(("submit", self.node_id, number))
         if len(round_.updates) == len(round_.participants):

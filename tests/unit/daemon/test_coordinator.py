@@ -52,11 +52,13 @@ class StoreFetcher:
         return data
 
 
-def build(tmp_path: Path, quorum: int = 3, rounds: int = 2, rule: str = "fedavg"):  # type: ignore[no-untyped-def]
+def build(  # type: ignore[no-untyped-def]
+    tmp_path: Path, quorum: int = 3, rounds: int = 2, rule: str = "fedavg", same_data=False
+):
     chain = FakeLedger(FakeSession("s1", NODES, rounds, quorum, rule_name=rule), {})
     stores = {node: ContentStore(tmp_path / node.replace("/", "_")) for node in NODES}
     fetcher = StoreFetcher(stores)
-    trainers = {node: FakeTrainer(i) for i, node in enumerate(NODES)}
+    trainers = {node: FakeTrainer(0 if same_data else i) for i, node in enumerate(NODES)}
     coordinators = []
     for node in NODES:
         view = chain.as_node(node)
@@ -136,3 +138,29 @@ def test_a_restarted_node_resubmits_its_recorded_update_without_training(tmp_pat
     first.step()  # after the "restart": the pending record is submitted as it was
     assert trainers[first.node_id].calls == 1
     assert first.node_id in chain.rounds[1].updates
+
+
+def test_sites_with_identical_data_submit_distinct_updates_and_complete(tmp_path: Path) -> None:
+    # Same shard, same seed, same tensors: the bytes still differ because each names its node.
+    chain, _, _, coordinators = build(tmp_path, rounds=2, same_data=True)
+    run_all(coordinators)
+    assert chain.session.status == "completed"
+    for number in (1, 2):
+        hashes = {update.sha256 for update in chain.rounds[number].updates.values()}
+        assert len(hashes) == len(NODES)
+
+
+def test_an_update_that_names_another_producer_is_left_out(tmp_path: Path) -> None:
+    chain, stores, _, coordinators = build(tmp_path, rounds=1, quorum=2)
+    honest, copier = coordinators[0], coordinators[2]
+    honest.step()
+    stolen = chain.rounds[1].updates[honest.node_id].sha256
+    data = stores[honest.node_id].get(stolen)
+    replay = data.replace(b"fedlora.node", b"fedlora.nodf")  # same tensors, re-hashed bytes
+    sha = stores[copier.node_id].put(replay)
+    chain.as_node(copier.node_id).submit_update("s1", 1, sha, 10, {"loss": 1.0})
+    run_all(coordinators)
+    round_ = chain.rounds[1]
+    assert chain.session.status == "completed"
+    assert round_.proposal is not None
+    assert copier.node_id not in dict(round_.proposal.inputs)
