@@ -4,6 +4,7 @@ the chaincode's own rejection, and follow the events."""
 from __future__ import annotations
 
 import json
+import threading
 
 import pytest
 
@@ -13,6 +14,7 @@ from fedlora.ledger.contract import ConsortiumContract, rejection_code
 from fedlora.network import NetworkLayout, UpResult
 
 pytestmark = pytest.mark.fabric
+EVENT_WAIT_S = 30.0
 
 
 def connect(network: UpResult, org_index: int) -> tuple[Gateway, ConsortiumContract, str]:
@@ -45,7 +47,14 @@ def test_events_include_the_registration(live_network: UpResult) -> None:
         contract.register_node("127.0.0.1:7998", "0e" * 32)
         network = gateway.network(live_network.state.plan.channel)
         with network.chaincode_events("fedlora", start_block=0) as events:
-            for event in events:
-                payload = json.loads(event.payload)
-                if event.event_name == "NodeRegistered" and payload.get("nodeId") == node_id:
-                    break
+            watchdog = threading.Timer(EVENT_WAIT_S, events.close)  # ends the stream if stuck
+            watchdog.start()
+            try:
+                for event in events:
+                    payload = json.loads(event.payload)
+                    if event.event_name == "NodeRegistered" and payload.get("nodeId") == node_id:
+                        break
+                else:
+                    pytest.fail(f"the event stream ended without {node_id}'s NodeRegistered")
+            finally:
+                watchdog.cancel()

@@ -11,9 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def make_ca(
-    folder: Path, name: str, not_before: dt.datetime | None = None
-) -> x509.Certificate:
+def make_ca(folder: Path, name: str, not_before: dt.datetime | None = None) -> x509.Certificate:
     """Write a self-signed CA the way cryptogen lays it out: <name>-cert.pem and priv_sk."""
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])

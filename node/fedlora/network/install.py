@@ -10,13 +10,13 @@ from fedlora.errors import FedloraError
 from fedlora.paths import cache_dir
 
 FABRIC_VERSION = "2.5.16"
-BINARIES = ("peer", "orderer", "configtxgen", "cryptogen", "osnadmin")
+BINARIES = ("peer", "orderer", "configtxgen", "cryptogen", "osnadmin", "configtxlator")
 BUILDER_PROGRAMS = ("detect", "build", "release")
 STAMP_NAME = ".complete"
 UNAVAILABLE_NAME = "UNAVAILABLE"
 SETUP_HINT = (
-    "run scripts/setup_fabric.sh (set FABRIC_BIN_DIR to a folder holding Fabric 2.5.x "
-    "binaries when they cannot be built here)"
+    "run scripts/setup_fabric.sh (set FABRIC_SRC to Fabric 2.5.16's source tarball with "
+    "vendor/, or FABRIC_BIN_DIR to a Fabric 2.5 release's bin/; README: Fabric binaries)"
 )
 
 
@@ -28,7 +28,7 @@ class FabricInstall:
 
     @property
     def bin_dir(self) -> Path:
-        """peer, orderer, configtxgen, cryptogen, osnadmin."""
+        """peer, orderer, configtxgen, cryptogen, osnadmin, configtxlator."""
         return self.root / "bin"
 
     @property

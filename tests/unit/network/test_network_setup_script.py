@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 from fedlora.network.install import locate_fabric, unavailable_reason
 
 SCRIPT = Path(__file__).resolve().parents[3] / "scripts" / "setup_fabric.sh"
-PROGRAMS = ("orderer", "configtxgen", "cryptogen", "osnadmin")
+PROGRAMS = ("orderer", "configtxgen", "cryptogen", "osnadmin", "configtxlator")
 
 
 def _release(folder: Path, peer_version: str) -> Path:
@@ -148,3 +149,80 @@ def test_go_module_build_pins_the_commit_and_takes_the_same_versions_sampleconfi
     assert "GOFLAGS=-mod=mod" in install
     monkeypatch.setenv("FEDLORA_CACHE", str(tmp_path / "cache"))
     assert (locate_fabric().config_dir / "orderer.yaml").read_text() == "General:\n"
+
+
+def _source_tarball(folder: Path) -> Path:
+    """A tarball shaped like Fabric's source with vendor/, and its SHA256SUMS beside it."""
+    tree = folder / "tree" / "fabric-2.5.16"
+    for sub in ("cmd/peer", "vendor", "sampleconfig"):
+        (tree / sub).mkdir(parents=True)
+    (tree / "vendor" / "modules.txt").write_text("# vendored\n")
+    (tree / "sampleconfig" / "core.yaml").write_text("vm:\n    endpoint: x\n")
+    (tree / "sampleconfig" / "orderer.yaml").write_text("General: {}\n")
+    tarball = folder / "fabric-2.5.16-src.tar.xz"
+    subprocess.run(["tar", "cJf", str(tarball), "-C", str(tree.parent), tree.name], check=True)
+    digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
+    (folder / "SHA256SUMS").write_text(f"{digest}  {tarball.name}\n")
+    return tarball
+
+
+def _vendor_building_go(folder: Path) -> str:
+    """A PATH whose `go build -o DIR/ ./cmd/X...` writes stand-in binaries, logging its env."""
+    folder.mkdir()
+    go = folder / "go"
+    go.write_text(
+        f"""#!/bin/sh
+echo "go $* GOFLAGS=$GOFLAGS GOPROXY=$GOPROXY GOTOOLCHAIN=$GOTOOLCHAIN" >> "{folder}/go.log"
+out=""; prev=""
+for arg in "$@"; do
+  [ "$prev" = "-o" ] && out="$arg"
+  case "$arg" in
+    ./cmd/*) name="${{arg##*/}}"
+             printf '#!/bin/sh\\necho " Version: 2.5.16"\\n' > "$out/$name"
+             chmod +x "$out/$name" ;;
+  esac
+  prev="$arg"
+done
+"""
+    )
+    go.chmod(0o755)
+    return f"{folder}{os.pathsep}{os.environ['PATH']}"
+
+
+def test_source_tarball_is_checked_then_built_offline_from_its_vendor_tree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tarball = _source_tarball(tmp_path / "shared")
+    path = _vendor_building_go(tmp_path / "tools")
+
+    done = _run(tmp_path / "cache", PATH=path, FABRIC_SRC=str(tarball))
+
+    assert done.returncode == 0, done.stderr
+    assert "checksum of fabric-2.5.16-src.tar.xz verified" in done.stdout
+    build = (tmp_path / "tools" / "go.log").read_text()
+    assert "GOFLAGS=-mod=vendor GOPROXY=off GOTOOLCHAIN=local" in build
+    assert "./cmd/peer" in build and "./cmd/configtxlator" in build
+    monkeypatch.setenv("FEDLORA_CACHE", str(tmp_path / "cache"))
+    install = locate_fabric()
+    assert (install.config_dir / "orderer.yaml").read_text() == "General: {}\n"
+    assert not list((tmp_path / "cache").glob(".fabric-*"))  # no staging folder left behind
+
+
+def test_a_tarball_that_fails_its_checksum_is_never_built(tmp_path: Path) -> None:
+    tarball = _source_tarball(tmp_path / "shared")
+    (tmp_path / "shared" / "SHA256SUMS").write_text(f"{'0' * 64}  {tarball.name}\n")
+    path = _vendor_building_go(tmp_path / "tools")
+
+    done = _run(tmp_path / "cache", PATH=path, FABRIC_SRC=str(tarball), FEDLORA_FABRIC_OPTIONAL="1")
+    required = _run(
+        tmp_path / "cache",
+        PATH=path,
+        FABRIC_SRC=str(tarball),
+        FEDLORA_FABRIC_OPTIONAL="1",
+        FEDLORA_REQUIRE_LIVE="1",
+    )
+
+    assert done.returncode == 0 and required.returncode == 1  # CI never runs without Fabric
+    assert f"expected {'0' * 64}" in done.stderr
+    assert not (tmp_path / "tools" / "go.log").exists()
+    assert not (tmp_path / "cache" / "fabric-2.5.16" / ".complete").exists()
