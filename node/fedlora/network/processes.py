@@ -77,6 +77,27 @@ def chaincode_spec(
     )
 
 
+def spec_by_name(
+    state: NetworkState, layout: NetworkLayout, install: FabricInstall, name: str
+) -> ProcessSpec:
+    """The spec of the network's process called ``name`` (``orderer``, ``peer0.org2``, ...).
+
+    Raises
+    ------
+    FedloraError
+        When the network has no such process (or its chaincode was never deployed).
+    """
+    if name == ORDERER:
+        return orderer_spec(state.plan, layout, install)
+    if name == CHAINCODE and state.package_id is not None:
+        return chaincode_spec(state.plan, layout, install, state.package_id)
+    for org in state.plan.orgs:
+        if org.peer_name == name:
+            return peer_spec(org, layout, install)
+    known = [ORDERER, *(org.peer_name for org in state.plan.orgs), CHAINCODE]
+    raise FedloraError(f"the network has no process {name!r}", f"use one of {', '.join(known)}")
+
+
 def launch(state: NetworkState, spec: ProcessSpec, layout: NetworkLayout) -> None:
     """Start ``spec``, record it in the state file at once, then wait until it is healthy.
 

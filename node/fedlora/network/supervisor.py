@@ -203,6 +203,26 @@ def stop_process(record: ProcessRecord, grace_s: float = 10.0, port_wait_s: floa
         if not _wait_exit(record, grace_s):
             _signal(record.pid, signal.SIGKILL)
             _wait_exit(record, 5.0)
+    _require_ports_freed(record, port_wait_s)
+
+
+def kill_process(record: ProcessRecord, port_wait_s: float = 5.0) -> None:
+    """SIGKILL the recorded PID at once (a crash, with no chance to shut down cleanly), then
+    check its ports are free; a record whose process is already gone is left alone.
+
+    Raises
+    ------
+    FedloraError
+        When the process outlives the signal or a port of it is still held afterwards.
+    """
+    if is_running(record):
+        _signal(record.pid, signal.SIGKILL)
+        if not _wait_exit(record, 5.0):
+            raise FedloraError(f"{record.name} (PID {record.pid}) survived SIGKILL", "see `ps`")
+    _require_ports_freed(record, port_wait_s)
+
+
+def _require_ports_freed(record: ProcessRecord, port_wait_s: float) -> None:
     held = wait_ports_free(record.ports, timeout_s=port_wait_s)
     if held:
         raise FedloraError(
