@@ -6,19 +6,17 @@ import json
 from dataclasses import dataclass
 
 from fedlora.fileio import write_atomic
-from fedlora.network.env import admin_environment, base_environment
+from fedlora.network.env import base_environment
 from fedlora.network.install import FabricInstall
 from fedlora.network.layout import NetworkLayout
 from fedlora.network.package import build_ccaas_package
+from fedlora.network.peer_cli import PeerCli, majority_with, orderer_flags, peer_flags
 from fedlora.network.render import PROFILE
 from fedlora.network.tools import ToolError, ToolResult, retry_tool, run_tool
 from fedlora.network.topology import NetworkPlan, OrgPlan
 
 # Retried while the orderer elects its Raft leader right after the channel join.
 _ORDERER_WARMUP = ("SERVICE_UNAVAILABLE", "no Raft leader", "connection refused")
-# The first invoke after a (re)start can fail in many transient ways (peers still dialling the
-# chaincode server, Raft electing, gossip converging); only an unknown function is final.
-_FINAL_INVOKE_ERRORS = ("not found in contract", "Unknown function", "unknown function")
 
 
 @dataclass(frozen=True)
@@ -32,20 +30,8 @@ class Deployer:
     def _tool(self, name: str) -> str:
         return str(self.install.binary(name))
 
-    def _orderer_flags(self) -> list[str]:
-        ca = str(self.layout.orderer_tls_ca(self.plan))
-        return ["-o", self.plan.orderer.address, "--tls", "--cafile", ca]
-
-    def _peer_flags(self, orgs: tuple[OrgPlan, ...]) -> list[str]:
-        flags: list[str] = []
-        for org in orgs:
-            flags += ["--peerAddresses", org.peer_address]
-            flags += ["--tlsRootCertFiles", str(self.layout.peer_tls_ca(org))]
-        return flags
-
     def _as_admin(self, org: OrgPlan, args: list[str], what: str) -> ToolResult:
-        env = admin_environment(org, self.layout, self.install)
-        return run_tool([self._tool("peer"), *args], env, what)
+        return PeerCli.admin(self.plan, self.layout, self.install, org).run(args, what)
 
     def generate_crypto(self) -> None:
         """cryptogen: MSP and TLS material of every organisation, node and user."""
@@ -105,7 +91,7 @@ class Deployer:
 
     def approve(self, org: OrgPlan, package_id: str, deadline_s: float = 30.0) -> None:
         """The org approves the chaincode definition (retried until Raft has a leader)."""
-        args = ["lifecycle", "chaincode", "approveformyorg", *self._orderer_flags()]
+        args = ["lifecycle", "chaincode", "approveformyorg", *orderer_flags(self.plan, self.layout)]
         args += [*self._definition_flags(), "--package-id", package_id, "--waitForEvent"]
         what = f"approve the chaincode for {org.name}"
         retry_tool(
@@ -116,8 +102,12 @@ class Deployer:
 
     def commit(self) -> None:
         """Commit the chaincode definition, endorsed by every org's peer."""
-        args = ["lifecycle", "chaincode", "commit", *self._orderer_flags()]
-        args += [*self._definition_flags(), *self._peer_flags(self.plan.orgs), "--waitForEvent"]
+        args = ["lifecycle", "chaincode", "commit", *orderer_flags(self.plan, self.layout)]
+        args += [
+            *self._definition_flags(),
+            *peer_flags(self.layout, self.plan.orgs),
+            "--waitForEvent",
+        ]
         what = "commit the chaincode definition"
         retry_tool(
             lambda: self._as_admin(self.plan.orgs[0], args, what),
@@ -139,23 +129,17 @@ class Deployer:
         return str(version) if version is not None else None
 
     def invoke(self, function: str, args: list[str], deadline_s: float) -> str:
-        """Submit one transaction through a majority of the peers and wait for its commit.
+        """Submit one transaction as Org1's admin through a majority of the peers, wait for its
+        commit, and return the CLI's result line (``status:200 ...``).
 
-        Retried while gossip warms up; returns the CLI's result line (``status:200 ...``).
+        The first invoke after a (re)start can fail in many transient ways (peers still dialling
+        the chaincode server, Raft electing, gossip converging), so it is retried until
+        ``deadline_s``.
         """
-        majority = self.plan.orgs[: len(self.plan.orgs) // 2 + 1]
-        call = json.dumps({"function": function, "Args": args})
-        cli = ["chaincode", "invoke", *self._orderer_flags(), "-C", self.plan.channel]
-        cli += ["-n", self.plan.chaincode.name, *self._peer_flags(majority)]
-        cli += ["-c", call, "--waitForEvent"]
-        what = f"invoke {function}"
-        result = retry_tool(
-            lambda: self._as_admin(self.plan.orgs[0], cli, what),
-            lambda error: not any(mark in error.output for mark in _FINAL_INVOKE_ERRORS),
-            deadline_s,
-        )
-        lines = [line for line in result.output.splitlines() if "result: status:" in line]
-        return lines[-1].split("result: ", 1)[1].strip() if lines else result.output.strip()
+        first = self.plan.orgs[0]
+        admin = PeerCli.admin(self.plan, self.layout, self.install, first)
+        endorsers = majority_with(self.plan, first)
+        return admin.invoke(function, *args, endorsers=endorsers, warmup_s=deadline_s).line
 
     def channel_height(self, org: OrgPlan) -> int:
         """Number of blocks in the org peer's copy of the channel."""

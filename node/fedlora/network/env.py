@@ -7,6 +7,7 @@ peer's operations port is the orderer's admin port), so every one is overridden 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from fedlora.network.install import FabricInstall
 from fedlora.network.layout import NetworkLayout
@@ -99,21 +100,29 @@ def peer_environment(org: OrgPlan, layout: NetworkLayout, install: FabricInstall
     return env
 
 
-def admin_environment(
-    org: OrgPlan, layout: NetworkLayout, install: FabricInstall
+def client_environment(
+    org: OrgPlan, msp_dir: Path, layout: NetworkLayout, install: FabricInstall
 ) -> dict[str, str]:
-    """Environment of a ``peer`` CLI call made as the org's admin against the org's peer."""
+    """Environment of a ``peer`` CLI call signed by the MSP in ``msp_dir`` (one of ``org``'s
+    identities) and answered by ``org``'s peer."""
     env = base_environment(install, layout)
     env.update(
         {
             "CORE_PEER_LOCALMSPID": org.msp_id,
-            "CORE_PEER_MSPCONFIGPATH": str(layout.admin_msp(org)),
+            "CORE_PEER_MSPCONFIGPATH": str(msp_dir),
             "CORE_PEER_ADDRESS": org.peer_address,
             "CORE_PEER_TLS_ENABLED": "true",
             "CORE_PEER_TLS_ROOTCERT_FILE": str(layout.peer_tls_ca(org)),
         }
     )
     return env
+
+
+def admin_environment(
+    org: OrgPlan, layout: NetworkLayout, install: FabricInstall
+) -> dict[str, str]:
+    """Environment of a ``peer`` CLI call made as the org's admin against the org's peer."""
+    return client_environment(org, layout.admin_msp(org), layout, install)
 
 
 def chaincode_environment(
