@@ -3,6 +3,10 @@ SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# Fabric's source tarball, where this workplace keeps one beside the checkout; setup builds
+# Fabric from it offline (README: Fabric binaries). Set FABRIC_SRC to use another.
+FABRIC_SRC ?= $(wildcard $(CURDIR)/../shared/fabric/fabric-2.5.16-src.tar.xz)
+export FABRIC_SRC
 
 .PHONY: setup setup-python setup-fabric chaincode proto lint test test-unit test-go demo bench clean
 

@@ -16,7 +16,7 @@ from fedlora.cli.audit import adapter_sha256
 from fedlora.config import load_node_config
 from fedlora.daemon import demo
 from fedlora.daemon.wiring import open_contract
-from fedlora.network import UpResult
+from fedlora.network import FabricInstall, UpResult, down, up
 
 pytestmark = pytest.mark.fabric
 
@@ -63,3 +63,35 @@ def test_two_rounds_with_three_nodes(live_network: UpResult, tmp_path: Path) -> 
             sha for peer in result["traffic"].values() for sha in peer["artifacts_received"]
         }
         assert received <= recorded  # only chain-recorded adapter artifacts crossed the wire
+
+
+def test_six_nodes_two_per_org_sharing_a_shard_complete(
+    fabric_install: FabricInstall, chaincode_server: Path, free_base_port: int, tmp_path: Path
+) -> None:
+    # The two nodes of an org train on the same shard with the same seed, so their tensors are
+    # identical; each update still has its own hash, and no round waits for a refused copy.
+    result = up(tmp_path / "network", orgs=3, base_port=free_base_port, install=fabric_install)
+    try:
+        settings = demo.DemoSettings(
+            tmp_path, model="tiny", rounds=2, steps=2, batch_size=4, top_layers=1,
+            session_id="six", nodes_per_org=2, quorum=4,
+        )  # fmt: skip
+        nodes = demo.create_nodes(settings, result.state, result.layout, print)
+        demo.start_session(settings, result.layout, result.state, nodes)
+        demo.run_nodes(settings, nodes, print)
+        gateway, contract, _ = open_contract(load_node_config(nodes[0].config_path))
+        with gateway:
+            trail = contract.export_trail("six")
+    finally:
+        down(tmp_path / "network", purge=True)
+    assert len(nodes) == 6 and trail.session.status == "completed"
+    for round_ in trail.rounds:
+        assert round_.phase == "final" and round_.attempt == 0  # no round lost to a refusal
+        assert len({u.sha256 for u in round_.updates.values()}) == 6
+        accepted = [e for e in round_.endorsements.values() if e.accept]
+        assert len(accepted) >= 4
+    for node in nodes:
+        outcome = json.loads(
+            (load_node_config(node.config_path).data_dir / "result-six.json").read_text()
+        )
+        assert outcome["final_sha256"] == trail.session.final_adapter_sha256

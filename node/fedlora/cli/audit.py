@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TextIO
 
 import typer
 from rich.table import Table
@@ -19,6 +20,7 @@ from rich.table import Table
 from fedlora.cli.common import NodeConfigOption, console, print_json, user_errors
 from fedlora.config import load_node_config
 from fedlora.errors import FedloraError
+from fedlora.fileio import write_atomic
 
 app = typer.Typer(help="Read the chain's audit trail and verify adapters.", no_args_is_help=True)
 
@@ -42,7 +44,7 @@ def history(
         if json_output:
             print_json(rows)
         elif csv_output:
-            _write_csv(rows)
+            _write_csv(rows, sys.stdout)
         else:
             console.print(_history_table(rows))
 
@@ -135,8 +137,22 @@ def _history_table(rows: list[dict[str, Any]]) -> Table:
     return table
 
 
-def _write_csv(rows: list[dict[str, Any]]) -> None:
+def write_history_csv(config: Path, session_id: str, out: Path) -> int:
+    """Write the session's audit history as `audit history --csv` prints it; returns the rows."""
+    from fedlora.daemon.wiring import open_contract
+
+    gateway, contract, _ = open_contract(load_node_config(config))
+    with gateway:
+        rows = _session_rows(contract, session_id)
+    rows.sort(key=lambda row: (row["timestamp"], row["key"]))
+    buffer = io.StringIO()
+    _write_csv(rows, buffer)
+    write_atomic(out, buffer.getvalue())
+    return len(rows)
+
+
+def _write_csv(rows: list[dict[str, Any]], stream: TextIO) -> None:
     fields = ["timestamp", "tx_id", "key", "status", "aggregator", "final_sha256"]
-    writer = csv.DictWriter(sys.stdout, fieldnames=fields)
+    writer = csv.DictWriter(stream, fieldnames=fields)
     writer.writeheader()
     writer.writerows(rows)

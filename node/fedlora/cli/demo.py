@@ -10,6 +10,8 @@ training and aggregation code (`fedlora simulate`), clearly labelled as such.
 from __future__ import annotations
 
 import math
+import statistics
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -67,22 +69,61 @@ def _networked(
     from fedlora.daemon import demo as run
     from fedlora.network import down
 
+    # A fresh session id per run: a second demo on the same network adds to its audit trail.
     settings = run.DemoSettings(
-        root.resolve(), model, rounds, steps, top_layers=top_layers, alpha=alpha, lr=lr
+        root.resolve(),
+        model,
+        rounds,
+        steps,
+        top_layers=top_layers,
+        alpha=alpha,
+        lr=lr,
+        session_id=time.strftime("demo-%Y%m%d-%H%M%S"),
     )
     report = console.print
+    started = time.monotonic()
     state, layout = run.start_network(settings, report)
+    report(f"network ready in {time.monotonic() - started:.1f} s")
     try:
         nodes = run.create_nodes(settings, state, layout, report)
         run.start_session(settings, layout, state, nodes)
-        report(f"session {settings.session_id} started: {rounds} rounds, 3 nodes")
+        report(f"session {settings.session_id} started: {rounds} rounds, {len(nodes)} nodes")
+        session_started = time.monotonic()
         run.run_nodes(settings, nodes, report)
-        console.print(results_table(run.collect_results(settings, nodes)))
-        console.print(f"audit trail: fedlora session status --id {settings.session_id} "
-                      f"--config {nodes[0].config_path}")  # fmt: skip
+        session_seconds = time.monotonic() - session_started
+        rows = run.collect_results(settings, nodes)
+        console.print(results_table(rows))
+        _report_timing(rows, session_seconds, time.monotonic() - started)
+        _report_where(settings, nodes, rows)
     finally:
         if not keep:
             down(settings.root / "network")
+
+
+def _report_timing(rows: list[dict[str, Any]], session_s: float, total_s: float) -> None:
+    """Wall time, and how much of the session the nodes spent outside training and evaluation."""
+    computing = [row["compute_seconds"] for row in rows]
+    outside = 1 - sum(computing) / len(computing) / session_s if computing else math.nan
+    console.print(
+        f"demo took {total_s / 60:.1f} min; the session {session_s:.0f} s, of which "
+        f"{outside:.0%} (mean over nodes) outside training and evaluation"
+    )
+
+
+def _report_where(settings: Any, nodes: list[Any], rows: list[dict[str, Any]]) -> None:
+    """Where the audit trail and the final adapters are, and how to check them."""
+    from fedlora.cli.audit import write_history_csv
+
+    config = nodes[0].config_path
+    trail = settings.root / f"audit-{settings.session_id}.csv"
+    count = write_history_csv(config, settings.session_id, trail)
+    console.print(f"audit trail: {trail} ({count} committed records)")
+    for row in rows:
+        console.print(f"final adapter of {row['node']}: {row['adapter_dir']}")
+    console.print(
+        f"check one: fedlora audit verify {rows[0]['adapter_dir']} --config {config}\n"
+        f"rounds as recorded: fedlora session status --id {settings.session_id} --config {config}"
+    )
 
 
 def results_table(rows: list[dict[str, Any]]) -> Table:
@@ -94,10 +135,9 @@ def results_table(rows: list[dict[str, Any]]) -> Table:
         change = row["after"] - row["before"]
         table.add_row(row["site"], row["node"], f"{row['before']:.1%}", f"{row['after']:.1%}",
                       f"{change:+.1%}")  # fmt: skip
-    afters = [row["after"] for row in rows]
-    if afters and not any(math.isnan(a) for a in afters):
-        table.add_row("average", "", "", f"{sum(afters) / len(afters):.1%}", "")
-        table.add_row("worst", "", "", f"{min(afters):.1%}", "")
+    for label, pick in (("average", statistics.fmean), ("worst", min)):
+        before, after = pick(r["before"] for r in rows), pick(r["after"] for r in rows)
+        table.add_row(label, "", f"{before:.1%}", f"{after:.1%}", f"{after - before:+.1%}")
     return table
 
 

@@ -9,6 +9,7 @@ it reads the per-site accuracy each node measured before and after, and the audi
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from fedlora.config import load_node_config
+from fedlora.daemon.demo_progress import RoundProgress, short_node
 from fedlora.daemon.nodefiles import init_node_folder, request_for_org
 from fedlora.daemon.wiring import node_tls, open_contract
 from fedlora.errors import FedloraError
@@ -40,6 +42,8 @@ class DemoSettings:
     rule: str = "fedlora"
     session_id: str = "demo"
     deadline_seconds: int = 900
+    nodes_per_org: int = 1  # the nodes of one org (hospital) share its site's shard
+    quorum: int = 2
 
 
 @dataclass(frozen=True)
@@ -63,18 +67,21 @@ def start_network(settings: DemoSettings, report: Report) -> tuple[NetworkState,
 def create_nodes(
     settings: DemoSettings, state: NetworkState, layout: NetworkLayout, report: Report
 ) -> list[DemoNode]:
-    """One node per org, each assigned the matching site of the demo split, registered on chain."""
+    """``nodes_per_org`` nodes per org, on the org's site of the demo split, registered on chain."""
     nodes = []
     for index, org in enumerate(state.plan.orgs):
-        folder = settings.root / "nodes" / org.name.lower()
         site = f"client-{index}"  # the partitioner names sites client-0, client-1, ...
-        if not (folder / "node.toml").is_file():
-            request = request_for_org(
-                state, layout, index + 1, "node1", model=settings.model, site=site
-            )
-            init_node_folder(request, folder)
-            _set_training(folder / "node.toml", settings)
-        nodes.append(_register(folder / "node.toml", site, report))
+        for number in range(1, settings.nodes_per_org + 1):
+            name = f"node{number}"
+            folder = settings.root / "nodes" / org.name.lower() / name
+            if not (folder / "node.toml").is_file():
+                port = state.plan.base_port + 400 + (index + 1) * 10 + number - 1
+                request = request_for_org(
+                    state, layout, index + 1, name, f"127.0.0.1:{port}", settings.model, site
+                )
+                init_node_folder(request, folder)
+                _set_training(folder / "node.toml", settings)
+            nodes.append(_register(folder / "node.toml", site, report))
     return nodes
 
 
@@ -102,10 +109,10 @@ def start_session(
     admin = layout.admin_msp(state.plan.orgs[0])
     command = [
         "session", "create", "--id", settings.session_id, "--config", str(nodes[0].config_path),
-        "--admin-msp", str(admin), "--rounds", str(settings.rounds), "--quorum", "2",
-        "--rule", settings.rule, "--model", settings.model,
+        "--admin-msp", str(admin), "--rounds", str(settings.rounds),
+        "--quorum", str(settings.quorum), "--rule", settings.rule, "--model", settings.model,
         "--top-layers", str(settings.top_layers),
-        "--dataset", f"icd10:dirichlet:{settings.alpha}:3:0", "--deadline",
+        "--dataset", f"icd10:dirichlet:{settings.alpha}:{len(state.plan.orgs)}:0", "--deadline",
         str(settings.deadline_seconds), "--participants", ",".join(n.node_id for n in nodes),
     ]  # fmt: skip
     _fedlora(command)
@@ -114,38 +121,43 @@ def start_session(
 
 
 def run_nodes(settings: DemoSettings, nodes: list[DemoNode], report: Report) -> None:
-    """One `fedlora node start` process per node; wait for all, reporting their progress."""
+    """One `fedlora node start` process per node; wait for all, reporting the chain's progress."""
     logs = settings.root / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     processes = []
     for node in nodes:
-        log = (logs / f"{node.site}.log").open("w")
+        log = (logs / f"{short_node(node.node_id)}.log".replace("/", "-")).open("w")
         command = [*_cli(), "node", "start", "--config", str(node.config_path),
                    "--session", settings.session_id]  # fmt: skip
         processes.append((node, subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)))
     try:
-        _wait(processes, logs, report)
+        session = _watch(settings, nodes[0], [process for _, process in processes], report)
     finally:
         for _, process in processes:
             if process.poll() is None:
                 process.terminate()
-
-
-def _wait(processes: list[tuple[DemoNode, Any]], logs: Path, report: Report) -> None:
-    seen: dict[str, int] = {}
-    while any(process.poll() is None for _, process in processes):
-        for node, _ in processes:
-            lines = (logs / f"{node.site}.log").read_text(errors="replace").splitlines()
-            for line in lines[seen.get(node.site, 0) :]:
-                if line.startswith("round "):
-                    report(f"{node.site}: {line}")
-            seen[node.site] = len(lines)
-        time.sleep(1.0)
-    failed = [node.site for node, process in processes if process.returncode != 0]
+    if session.status != "completed":
+        reason = session.failure_reason or f"the chain records it as {session.status}"
+        raise FedloraError(f"session {settings.session_id} failed: {reason}", f"see {logs}")
+    failed = [short_node(node.node_id) for node, process in processes if process.returncode != 0]
     if failed:
         raise FedloraError(
-            f"node(s) {', '.join(failed)} failed", f"see {logs}/<site>.log for the reason"
+            f"node(s) {', '.join(failed)} failed", f"see {logs}/<org>-<node>.log for the reason"
         )
+
+
+def _watch(settings: DemoSettings, reader: DemoNode, processes: list[Any], report: Report) -> Any:
+    """Report each change of the current round, as the chain records it, until the nodes exit.
+
+    Returns the session as the chain holds it at the end.
+    """
+    gateway, contract, _ = open_contract(load_node_config(reader.config_path))
+    progress = RoundProgress(settings.rounds, report)
+    with gateway:
+        while any(process.poll() is None for process in processes):
+            progress.observe(contract, settings.session_id)
+            time.sleep(1.0)
+        return progress.observe(contract, settings.session_id)
 
 
 def collect_results(settings: DemoSettings, nodes: list[DemoNode]) -> list[dict[str, Any]]:
@@ -161,8 +173,18 @@ def collect_results(settings: DemoSettings, nodes: list[DemoNode]) -> list[dict[
             (node_config.data_dir / f"result-{settings.session_id}.json").read_text()
         )
         after = next(iter(result["accuracy"].values()))
-        before = first.updates[node.node_id].metrics.get("global_accuracy", float("nan"))
-        rows.append({"site": node.site, "node": node.node_id, "before": before, "after": after})
+        update = first.updates.get(node.node_id)
+        before = update.metrics.get("global_accuracy", math.nan) if update else math.nan
+        rows.append(
+            {
+                "site": node.site,
+                "node": node.node_id,
+                "before": before,
+                "after": after,
+                "adapter_dir": result["adapter_dir"],
+                "compute_seconds": result.get("compute_seconds", math.nan),
+            }
+        )
     return rows
 
 

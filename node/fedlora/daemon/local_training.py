@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import shutil
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,6 +77,7 @@ class NodeTrainer:
             load_model(settings.model), self._lora, prompt, data.num_labels, TrainerOptions()
         )
         self._initial = self._trainer.get_adapter()
+        self.compute_seconds = 0.0  # time spent training and evaluating, for the demo's report
 
     def initial_adapter(self, seed: int) -> Tensors:
         """The seeded initial adapter (identical on every node with the same settings)."""
@@ -83,6 +85,7 @@ class NodeTrainer:
 
     def train(self, global_tensors: Tensors, round_number: int, proximal_mu: float) -> LocalUpdate:
         """Evaluate the incoming global adapter, then train from it on the local split."""
+        started = time.perf_counter()
         self._trainer.set_adapter(global_tensors)
         accuracy_before, _ = self._trainer.evaluate(self._data.test)
         result = self._trainer.train(
@@ -98,6 +101,7 @@ class NodeTrainer:
         _log.info(
             "round %d: trained %d steps, loss %.4f", round_number, result.num_examples, result.loss
         )
+        self.compute_seconds += time.perf_counter() - started
         return LocalUpdate(self._trainer.get_adapter(), len(self._data.train), metrics)
 
     def save_peft(self, tensors: Tensors, out_dir: Path) -> None:
@@ -114,8 +118,11 @@ class NodeTrainer:
 
     def evaluate(self, tensors: Tensors) -> float:
         """Accuracy of ``tensors`` on this node's test split."""
+        started = time.perf_counter()
         self._trainer.set_adapter(tensors)
-        return self._trainer.evaluate(self._data.test)[0]
+        accuracy = self._trainer.evaluate(self._data.test)[0]
+        self.compute_seconds += time.perf_counter() - started
+        return accuracy
 
 
 def load_local_data(settings: TrainingConfig, dataset_tag: str) -> LocalData:

@@ -161,6 +161,7 @@ def _finish(
             "final_sha256": result.final_sha256,
             "adapter_dir": str(adapter_dir),
             "accuracy": accuracy,
+            "compute_seconds": round(trainer.compute_seconds, 3),
             "traffic": result.traffic,
         },
     )
