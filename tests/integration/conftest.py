@@ -8,7 +8,6 @@ recorded in its UNAVAILABLE file. Everything else that is missing is a failure.
 from __future__ import annotations
 
 import os
-import random
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ from fedlora.errors import FedloraError
 from fedlora.network import FabricInstall, UpResult, down, locate_fabric, up
 from fedlora.network.install import fabric_root, unavailable_reason
 from fedlora.network.processes import chaincode_binary
-from fedlora.network.topology import PORT_SPAN, port_is_free
+from fedlora.network.topology import find_free_base_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -62,15 +61,7 @@ def chaincode_server(fabric_install: FabricInstall) -> Path:
 
 def free_port_block(avoid: set[int] | None = None) -> int:
     """A base port whose whole block is unused on 127.0.0.1 right now."""
-    rng = random.Random()
-    for _ in range(100):
-        base = rng.randrange(20000, 60000, 100)
-        block = set(range(base, base + PORT_SPAN))
-        if block & (avoid or set()):
-            continue
-        if all(port_is_free(port) for port in block):
-            return base
-    raise RuntimeError("no free block of ports for a test network")
+    return find_free_base_port(avoid)
 
 
 @pytest.fixture

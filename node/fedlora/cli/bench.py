@@ -11,7 +11,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from fedlora.cli.common import console, print_json, user_errors
+from fedlora.cli.common import console, err_console, print_json, user_errors
+from fedlora.daemon.ledger_bench import LedgerBenchReport, TargetCheck, Throughput
 
 app = typer.Typer(help="Benchmarks: training throughput, round time, memory.", no_args_is_help=True)
 
@@ -155,3 +156,69 @@ def transfer(
                 f"{row['sha256_seconds']:.3f}",
             )
         console.print(table)
+
+
+@app.command()
+def ledger(
+    network_dir: Annotated[
+        Path | None,
+        typer.Option(help="A running network (`fedlora network up --dir`); default: a new one."),
+    ] = None,
+    evaluations: Annotated[int, typer.Option(min=1, help="Timed queries per client.")] = 30,
+    submits: Annotated[int, typer.Option(min=1, help="Timed writes per client.")] = 20,
+    transactions: Annotated[int, typer.Option(min=1, help="Writes of the tx/s run.")] = 480,
+    submitters: Annotated[int, typer.Option(min=1, help="Concurrent Gateway submitters.")] = 16,
+    baseline: Annotated[int, typer.Option(min=1, help="Writes of the 1-submitter run.")] = 30,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Gateway client vs the peer CLI on one live network: query, submit, committed tx/s."""
+    from fedlora.daemon.ledger_bench_run import LedgerBenchOptions, run_ledger_bench
+
+    with user_errors():
+        options = LedgerBenchOptions(
+            network_dir, evaluations, submits, transactions, baseline, submitters
+        )
+        report = run_ledger_bench(options, lambda step: err_console.print(f"[dim]{step}[/]"))
+        if json_output:
+            print_json(report.to_json())
+            return
+        console.print(_ledger_table(report))
+        for check in report.targets():
+            console.print(f"target {check.name}: {check.describe()}")
+
+
+def _ledger_table(report: LedgerBenchReport) -> Table:
+    identity = report.setting["identity"]
+    table = Table(title=f"Gateway client vs peer CLI, same network, same identity ({identity})")
+    for column in ("measurement", "Gateway", "peer CLI", "ratio", "target", "result"):
+        table.add_column(column, justify="left" if column == "measurement" else "right")
+    checks = report.targets()
+    for latency, check in zip((report.evaluate, report.submit), checks, strict=False):
+        table.add_row(
+            f"{latency.operation}, median of {len(latency.gateway.samples_ms)}",
+            f"{latency.gateway.median_ms:.1f} ms",
+            f"{latency.cli.median_ms:.1f} ms",
+            f"{latency.ratio:.3f}x",
+            check.requirement,
+            _verdict(check),
+        )
+    one, many, rate = report.baseline, report.concurrent, checks[2]
+    table.add_row(_rate_label(one), f"{one.tx_per_s:.1f} tx/s", "", "", "", "")
+    table.add_row(
+        _rate_label(many),
+        f"{many.tx_per_s:.1f} tx/s",
+        "",
+        f"{many.tx_per_s / one.tx_per_s:.1f}x 1 sub.",
+        rate.requirement,
+        _verdict(rate),
+    )
+    return table
+
+
+def _rate_label(run: Throughput) -> str:
+    failed = f", {len(run.errors)} failed" if run.errors else ""
+    return f"committed tx/s: {run.submitters} submitter(s), {run.transactions} tx{failed}"
+
+
+def _verdict(check: TargetCheck) -> str:
+    return "met" if check.met else "MISSED"

@@ -7,6 +7,7 @@ uses, stored in the network's state file and read back by `status` and `down`.
 from __future__ import annotations
 
 import errno
+import random
 import socket
 import tomllib
 from collections.abc import Callable
@@ -253,6 +254,26 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
                 return False
             raise
     return True
+
+
+def find_free_base_port(avoid: set[int] | None = None, attempts: int = 100) -> int:
+    """A base port (a multiple of 100 in 20000..59900) whose whole block is unused right now.
+
+    For networks started in a temporary folder (tests, benchmarks) next to others on the same
+    machine; nothing is reserved, so a port can still be taken before ``up`` binds it.
+    """
+    rng = random.Random()
+    for _ in range(attempts):
+        base = rng.randrange(20000, 60000, 100)
+        block = set(range(base, base + PORT_SPAN))
+        if block & (avoid or set()):
+            continue
+        if all(port_is_free(port) for port in block):
+            return base
+    raise FedloraError(
+        f"no free block of {PORT_SPAN} ports found in {attempts} tries",
+        "stop other local networks, or pass a base port explicitly",
+    )
 
 
 def busy_ports(
