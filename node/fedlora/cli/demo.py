@@ -42,6 +42,9 @@ def demo(
         bool, typer.Option(help="Fail instead of running the in-process part alone.")
     ] = False,
     keep: Annotated[bool, typer.Option(help="Leave the network running at the end.")] = False,
+    base_port: Annotated[
+        int | None, typer.Option(help="First port of the network's block (default 27050).")
+    ] = None,
 ) -> None:
     """Run the demo end to end and print the per-site results and the audit trail."""
     with user_errors():
@@ -53,33 +56,27 @@ def demo(
             err_console.print(f"[yellow]network part skipped:[/] {missing}")
             _learning_only(root, model, rounds, steps, top_layers, alpha, lr)
             return
-        _networked(root, model, rounds, steps, top_layers, alpha, lr, keep)
+        from fedlora.daemon.demo import DemoSettings
+
+        # A fresh session id per run: a second demo on the same network adds to its audit trail.
+        settings = DemoSettings(
+            root.resolve(),
+            model,
+            rounds,
+            steps,
+            top_layers=top_layers,
+            alpha=alpha,
+            lr=lr,
+            session_id=time.strftime("demo-%Y%m%d-%H%M%S"),
+            base_port=base_port,
+        )
+        _networked(settings, keep)
 
 
-def _networked(
-    root: Path,
-    model: str,
-    rounds: int,
-    steps: int,
-    top_layers: int,
-    alpha: float,
-    lr: float,
-    keep: bool,
-) -> None:
+def _networked(settings: Any, keep: bool) -> None:
     from fedlora.daemon import demo as run
     from fedlora.network import down
 
-    # A fresh session id per run: a second demo on the same network adds to its audit trail.
-    settings = run.DemoSettings(
-        root.resolve(),
-        model,
-        rounds,
-        steps,
-        top_layers=top_layers,
-        alpha=alpha,
-        lr=lr,
-        session_id=time.strftime("demo-%Y%m%d-%H%M%S"),
-    )
     report = console.print
     started = time.monotonic()
     state, layout = run.start_network(settings, report)
@@ -87,7 +84,9 @@ def _networked(
     try:
         nodes = run.create_nodes(settings, state, layout, report)
         run.start_session(settings, layout, state, nodes)
-        report(f"session {settings.session_id} started: {rounds} rounds, {len(nodes)} nodes")
+        report(
+            f"session {settings.session_id} started: {settings.rounds} rounds, {len(nodes)} nodes"
+        )
         session_started = time.monotonic()
         run.run_nodes(settings, nodes, report)
         session_seconds = time.monotonic() - session_started
@@ -117,13 +116,14 @@ def _report_where(settings: Any, nodes: list[Any], rows: list[dict[str, Any]]) -
     config = nodes[0].config_path
     trail = settings.root / f"audit-{settings.session_id}.csv"
     count = write_history_csv(config, settings.session_id, trail)
-    console.print(f"audit trail: {trail} ({count} committed records)")
-    for row in rows:
-        console.print(f"final adapter of {row['node']}: {row['adapter_dir']}")
-    console.print(
-        f"check one: fedlora audit verify {rows[0]['adapter_dir']} --config {config}\n"
-        f"rounds as recorded: fedlora session status --id {settings.session_id} --config {config}"
-    )
+    lines = [f"audit trail: {trail} ({count} committed records)"]
+    lines += [f"final adapter of {row['node']}: {row['adapter_dir']}" for row in rows]
+    lines += [
+        f"check one: fedlora audit verify {rows[0]['adapter_dir']} --config {config}",
+        f"rounds as recorded: fedlora session status --id {settings.session_id} --config {config}",
+    ]
+    for line in lines:  # paths stay whole, so they can be copied
+        console.print(line, soft_wrap=True, highlight=False)
 
 
 def results_table(rows: list[dict[str, Any]]) -> Table:

@@ -44,6 +44,7 @@ class DemoSettings:
     deadline_seconds: int = 900
     nodes_per_org: int = 1  # the nodes of one org (hospital) share its site's shard
     quorum: int = 2
+    base_port: int | None = None  # the network's port block; None: the default
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ Report = Callable[[str], None]
 
 def start_network(settings: DemoSettings, report: Report) -> tuple[NetworkState, NetworkLayout]:
     """Bring up (or restart) the demo's 3-org network."""
-    result = up(settings.root / "network", orgs=3, report=report)
+    result = up(settings.root / "network", orgs=3, base_port=settings.base_port, report=report)
     return result.state, result.layout
 
 
