@@ -22,6 +22,7 @@ from fedlora.artifacts import Tensors
 from fedlora.daemon.decide import Action, decide
 from fedlora.daemon.rounds import RoundExecutor, RoundKey
 from fedlora.errors import FedloraError
+from fedlora.ledger.retry import is_unreachable
 
 _log = logging.getLogger("fedlora.daemon")
 
@@ -60,6 +61,7 @@ class Coordinator:
         self._executor, self._ledger, self._clock = executor, ledger, clock
         self._state_dir = state_dir
         self._wake = threading.Event()
+        self._round_number = 0  # the last round read from the chain, for progress reports
         self.final_adapter: Tensors | None = None
 
     @property
@@ -86,10 +88,24 @@ class Coordinator:
                 self._wake.clear()
 
     def step(self) -> StepOutcome:
-        """Read the chain once, take the next action, and report what was done."""
+        """Read the chain once, take the next action, and report what was done.
+
+        When the ledger is unreachable for now (the peer or orderer restarting), the step waits:
+        the next one reads the chain again and redoes whatever did not reach it.
+        """
+        try:
+            return self._step()
+        except FedloraError as error:
+            if not is_unreachable(error):
+                raise
+            _log.warning("ledger unreachable, reading the chain again shortly: %s", error)
+            return StepOutcome(Action.WAIT, self._round_number, f"ledger unreachable: {error}")
+
+    def _step(self) -> StepOutcome:
         session = self._ledger.get_session(self.session_id)
         if session.status == "open":
             return StepOutcome(Action.WAIT, 0, "session not started")
+        self._round_number = session.current_round
         round_ = self._ledger.get_round(self.session_id, session.current_round)
         action = decide(self.node_id, session.status, round_, self._clock())
         key = RoundKey(self.session_id, session.current_round)

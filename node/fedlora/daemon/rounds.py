@@ -33,6 +33,7 @@ from fedlora.artifacts import (
 from fedlora.daemon.ports import FetchPort, LedgerPort, Proposal, TrainerPort
 from fedlora.errors import FedloraError
 from fedlora.fileio import write_json_atomic
+from fedlora.ledger.retry import is_unreachable
 
 _log = logging.getLogger("fedlora.daemon")
 
@@ -118,6 +119,8 @@ class RoundExecutor:
             mine = self._record(result, inputs, strategy_for(session))
             reason = _difference(mine, proposed)
         except FedloraError as error:  # an input that does not validate is a reason to reject
+            if is_unreachable(error):
+                raise  # this node's ledger is down, not the proposal wrong: endorse later
             reason = f"cannot recompute: {error}"
         accept = not reason
         self._ledger.endorse_aggregate(
@@ -156,6 +159,8 @@ class RoundExecutor:
             try:
                 data = self._fetcher.fetch(holder, sha256)
             except FedloraError as error:
+                if is_unreachable(error):
+                    raise  # no holder can be looked up until this node's ledger is back
                 failures.append(f"{holder}: {error}")
                 continue
             self._store.put_verified(data, sha256)
@@ -187,7 +192,7 @@ class RoundExecutor:
             try:
                 updates.append(self._load_update(session, round_, key, (node, sha), global_tensors))
             except FedloraError as error:
-                if not skip_unusable:
+                if not skip_unusable or is_unreachable(error):
                     raise
                 _log.warning("leaving out the update of %s: %s", node, error)
                 continue

@@ -10,6 +10,8 @@ Retried, always with a NEW proposal (new nonce, new tx id):
 
 Never retried: a chaincode rejection (it would say the same again), a failed Submit (the
 envelope may already be ordered, and re-sending it blindly is wrong), an unknown commit status.
+Those last two, and retries that ran out, are "unreachable for now" (:func:`is_unreachable`):
+the node's coordinator then reads the chain again instead of stopping.
 """
 
 from __future__ import annotations
@@ -55,6 +57,23 @@ def is_transient(error: LedgerError) -> bool:
         texts = [error.grpc_message, *(detail.message for detail in error.details)]
         return any(marker in text for text in texts for marker in _WARM_UP_MARKERS)
     return False
+
+
+_UNREACHABLE_CODES = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+
+
+def is_unreachable(error: BaseException) -> bool:
+    """True when the ledger could not be reached or did not answer in time, and nothing refused.
+
+    The node's peer, or the orderer behind it, is down or restarting (also after this client's
+    own retries ran out), or a submitted transaction's commit status did not come in time. The
+    transaction may or may not have been ordered, so the answer is never to re-send it blindly:
+    the caller reads the chain again later and acts on what it then says (the contract refuses
+    a duplicate). A rejection by the chaincode is never "unreachable".
+    """
+    if not isinstance(error, LedgerError) or error.grpc_code not in _UNREACHABLE_CODES:
+        return False
+    return not (isinstance(error, GatewayError) and error.chaincode is not None)
 
 
 def call_with_retry(

@@ -1,0 +1,54 @@
+"""Which ledger failures mean "unreachable for now" (wait and read the chain again)."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+
+from fedlora.errors import FedloraError
+from fedlora.ledger.errors import (
+    CommitError,
+    CommitStatusError,
+    EndorseError,
+    ErrorDetail,
+    EvaluateError,
+    LedgerDataError,
+    SubmitError,
+)
+from fedlora.ledger.retry import is_unreachable
+
+UNAVAILABLE, DEADLINE = grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED
+
+
+def _refused(code: grpc.StatusCode) -> EndorseError:
+    detail = ErrorDetail("127.0.0.1:7051", "Org1MSP", "chaincode response 500, [DUPLICATE] again")
+    return EndorseError("SubmitUpdate", code, "failed to endorse", (detail,))
+
+
+@pytest.mark.parametrize(
+    ("error", "unreachable"),
+    [
+        # the node's peer is down (after the client's own retries)
+        (EvaluateError("GetSession", UNAVAILABLE, "connection refused"), True),
+        (EndorseError("SubmitUpdate", UNAVAILABLE, "connection refused"), True),
+        (EvaluateError("GetSession", DEADLINE, "evaluate timeout expired"), True),
+        # the orderer is down or has no Raft leader yet (the Gateway's answer to both)
+        (SubmitError("SubmitUpdate", UNAVAILABLE, "no orderers could successfully process"), True),
+        (SubmitError("SubmitUpdate", DEADLINE, "submit timeout expired"), True),
+        # ordered or not, the commit status did not come in time
+        (CommitStatusError("SubmitUpdate", DEADLINE, "deadline exceeded"), True),
+        # refusals: the chaincode, the orderer (4xx), the validation of a committed transaction
+        (_refused(grpc.StatusCode.ABORTED), False),
+        (_refused(UNAVAILABLE), False),
+        (SubmitError("SubmitUpdate", grpc.StatusCode.ABORTED, "status=BAD_REQUEST"), False),
+        (CommitError("SubmitUpdate", "tx", 10, "ENDORSEMENT_POLICY_FAILURE", 9), False),
+        (EvaluateError("GetSession", grpc.StatusCode.PERMISSION_DENIED, "access denied"), False),
+        (LedgerDataError("not JSON"), False),
+        (FedloraError("artifact could not be obtained"), False),
+        (TimeoutError("not a ledger error"), False),
+    ],
+)
+def test_unreachable_means_no_answer_and_never_a_refusal(
+    error: BaseException, unreachable: bool
+) -> None:
+    assert is_unreachable(error) is unreachable
