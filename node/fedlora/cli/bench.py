@@ -185,6 +185,10 @@ def ledger(
         console.print(_ledger_table(report))
         for check in report.targets():
             console.print(f"target {check.name}: {check.describe()}")
+        cpu = report.setting["cpu_seconds_of_concurrent_run"]
+        spent = ", ".join(f"{name} {seconds:.2f}" for name, seconds in cpu.items())
+        load = report.setting["load_average_1min_at_end"]
+        console.print(f"CPU seconds during the concurrent run: {spent}; load average {load}")
 
 
 def _ledger_table(report: LedgerBenchReport) -> Table:

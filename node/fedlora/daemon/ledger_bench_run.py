@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 from fedlora.daemon.ledger_bench import (
+    LatencyComparison,
     LedgerBenchReport,
     compare_latency,
     measure_throughput,
@@ -111,35 +114,60 @@ def _measure(
     prefix = f"bench-{uuid.uuid4().hex[:8]}"  # sessions of earlier runs stay on the ledger
     with Gateway.connect(org.peer_address, tls_ca, msp.identity, msp.signer()) as gateway:
         contract = gateway.network(plan.channel).contract(plan.chaincode.name)
-        probe = f"{prefix}-probe"
-        contract.submit("CreateSession", session_spec_json(probe))  # the session evaluated
-        report(f"evaluate GetSession x{options.evaluations}: Gateway vs peer chaincode query")
-        evaluate = compare_latency(
-            "evaluate (GetSession)",
-            lambda _: contract.evaluate("GetSession", probe),
-            lambda _: cli.query("GetSession", probe),
-            options.evaluations,
-        )
-        report(f"submit CreateSession x{options.submits}: Gateway vs peer chaincode invoke")
-        submit = compare_latency(
-            "submit to commit (CreateSession)",
-            _creator(contract, f"{prefix}-gw"),
-            lambda i: cli.invoke("CreateSession", session_spec_json(f"{prefix}-cli-{i}")),
-            options.submits,
-        )
+        evaluate, submit = _latencies(contract, cli, prefix, options, report)
         report(f"{options.baseline_transactions} transactions, 1 Gateway submitter")
         baseline = measure_throughput(
             _creator(contract, f"{prefix}-t1"), options.baseline_transactions, 1
         )
         report(f"{options.transactions} transactions, {options.submitters} Gateway submitters")
+        cpu_before = _cpu_seconds(state)
         concurrent = measure_throughput(
             _creator(contract, f"{prefix}-tn"), options.transactions, options.submitters
         )
-    return LedgerBenchReport(evaluate, submit, baseline, concurrent, _setting(state, options))
+        cpu_after = _cpu_seconds(state)
+    cpu = {name: round(cpu_after[name] - cpu_before[name], 2) for name in cpu_after}
+    setting = _setting(state, options) | {"cpu_seconds_of_concurrent_run": cpu}
+    return LedgerBenchReport(evaluate, submit, baseline, concurrent, setting)
+
+
+def _latencies(
+    contract: Contract, cli: PeerCli, prefix: str, options: LedgerBenchOptions, report: Report
+) -> tuple[LatencyComparison, LatencyComparison]:
+    """The same query, then the same kind of write, through both clients."""
+    probe = f"{prefix}-probe"
+    # The session both clients read; right after `up` this first Gateway submit also waits
+    # (retrying) until the peers' discovery can plan an endorsement.
+    contract.submit("CreateSession", session_spec_json(probe))
+    report(f"evaluate GetSession x{options.evaluations}: Gateway vs peer chaincode query")
+    evaluate = compare_latency(
+        "evaluate (GetSession)",
+        lambda _: contract.evaluate("GetSession", probe),
+        lambda _: cli.query("GetSession", probe),
+        options.evaluations,
+    )
+    report(f"submit CreateSession x{options.submits}: Gateway vs peer chaincode invoke")
+    submit = compare_latency(
+        "submit to commit (CreateSession)",
+        _creator(contract, f"{prefix}-gw"),
+        lambda i: cli.invoke("CreateSession", session_spec_json(f"{prefix}-cli-{i}")),
+        options.submits,
+    )
+    return evaluate, submit
 
 
 def _creator(contract: Contract, prefix: str) -> Callable[[int], object]:
     return lambda i: contract.submit("CreateSession", session_spec_json(f"{prefix}-{i}"))
+
+
+def _cpu_seconds(state: NetworkState) -> dict[str, float]:
+    """CPU seconds used so far by this process (the client) and each Fabric process.
+
+    The difference over the concurrent run says where a shortfall comes from: a client that
+    spends little CPU per transaction is not what limits the rate.
+    """
+    processes = {"bench client": psutil.Process()}
+    processes |= {name: psutil.Process(record.pid) for name, record in state.processes.items()}
+    return {name: sum(process.cpu_times()[:2]) for name, process in processes.items()}
 
 
 def _setting(state: NetworkState, options: LedgerBenchOptions) -> dict[str, Any]:
@@ -153,6 +181,7 @@ def _setting(state: NetworkState, options: LedgerBenchOptions) -> dict[str, Any]
         "peer_cli_endorsers": endorsers,
         "network": str(options.network_dir) if options.network_dir else "started for this run",
         "cpus": os.cpu_count(),
+        "load_average_1min_at_end": round(os.getloadavg()[0], 1),
         "write": "CreateSession (new session id per call)",
         "read": "GetSession",
     }

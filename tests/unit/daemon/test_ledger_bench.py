@@ -60,7 +60,11 @@ def _report(
         comparison("submit to commit CreateSession", submit_ms),
         run(1, tx_per_s[0]),
         run(16, tx_per_s[1]),
-        {"identity": "Org1MSP admin"},
+        {
+            "identity": "Org1MSP admin",
+            "cpu_seconds_of_concurrent_run": {"bench client": 0.8, "peer0.org1": 1.9},
+            "load_average_1min_at_end": 2.5,
+        },
     )
 
 
@@ -152,5 +156,6 @@ def test_the_command_prints_the_table_and_json_and_names_misses(
     # Assert
     assert table.exit_code == 0, table.output
     assert "MISSED" in table.output and "0.025x" in table.output
+    assert "bench client 0.80, peer0.org1 1.90" in " ".join(table.output.split())
     assert seen[0].network_dir == tmp_path and seen[1].submitters == 8
     assert json.loads(document.output)["throughput"][1]["tx_per_s"] == 120.0
