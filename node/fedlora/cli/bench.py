@@ -13,6 +13,7 @@ from rich.table import Table
 
 from fedlora.cli.common import console, err_console, print_json, user_errors
 from fedlora.daemon.ledger_bench import LedgerBenchReport, TargetCheck, Throughput
+from fedlora.errors import FedloraError
 
 app = typer.Typer(help="Benchmarks: training throughput, round time, memory.", no_args_is_help=True)
 
@@ -226,3 +227,51 @@ def _rate_label(run: Throughput) -> str:
 
 def _verdict(check: TargetCheck) -> str:
     return "met" if check.met else "MISSED"
+
+
+@app.command("round")
+def round_(
+    nodes_per_org: Annotated[
+        list[int] | None,
+        typer.Option("--nodes-per-org", help="Nodes per org of one run (repeatable)."),
+    ] = None,
+    orgs: Annotated[
+        list[int] | None, typer.Option("--orgs", help="Orgs of each run, paired with the above.")
+    ] = None,
+    rounds: Annotated[int, typer.Option(min=2, help="Rounds per session.")] = 4,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """A round's coordination on a fresh live network: last update committed to round final."""
+    import dataclasses
+
+    from fedlora.daemon.round_bench import bench_round
+
+    with user_errors():
+        org_counts, per_org_counts = orgs or [3, 5], nodes_per_org or [1, 2]
+        if len(org_counts) != len(per_org_counts):
+            raise FedloraError(
+                "--orgs and --nodes-per-org must be given the same number of times",
+                "pair them, e.g. --orgs 3 --nodes-per-org 1 --orgs 5 --nodes-per-org 2",
+            )
+        shapes = list(zip(org_counts, per_org_counts, strict=True))
+        results = []
+        for org_count, per_org in shapes:
+            err_console.print(f"[dim]session of {org_count * per_org} nodes on {org_count} orgs[/]")
+            with tempfile.TemporaryDirectory() as folder:
+                results.append(bench_round(Path(folder), org_count, per_org, rounds))
+        if json_output:
+            print_json([dataclasses.asdict(result) for result in results])
+            return
+        table = Table(title=f"round coordination, tiny model, median of rounds 2..{rounds}")
+        for column in ("nodes", "aggregate s", "endorse s", "critical path s", "failovers"):
+            table.add_column(column, justify="right")
+        for result in results:
+            median = result.median()
+            table.add_row(
+                str(result.nodes),
+                f"{median.aggregate_s:.2f}",
+                f"{median.endorse_s:.2f}",
+                f"{median.critical_path_s:.2f}",
+                str(median.failovers),
+            )
+        console.print(table)

@@ -45,6 +45,7 @@ class DemoSettings:
     nodes_per_org: int = 1  # the nodes of one org (hospital) share its site's shard
     quorum: int = 2
     base_port: int | None = None  # the network's port block; None: the default
+    orgs: int = 3
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,9 @@ Report = Callable[[str], None]
 
 
 def start_network(settings: DemoSettings, report: Report) -> tuple[NetworkState, NetworkLayout]:
-    """Bring up (or restart) the demo's 3-org network."""
-    result = up(settings.root / "network", orgs=3, base_port=settings.base_port, report=report)
+    """Bring up (or restart) the demo's network (3 orgs unless the settings say otherwise)."""
+    folder = settings.root / "network"
+    result = up(folder, orgs=settings.orgs, base_port=settings.base_port, report=report)
     return result.state, result.layout
 
 
