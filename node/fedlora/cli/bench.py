@@ -275,3 +275,26 @@ def round_(
                 str(median.failovers),
             )
         console.print(table)
+
+
+@app.command()
+def network(
+    orgs: Annotated[int, typer.Option(min=1, max=9, help="Member organisations.")] = 3,
+    idle_s: Annotated[float, typer.Option(help="Seconds idle before memory is read.")] = 10.0,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Network up to the first committed transaction (fresh, restart) and its idle memory."""
+    import dataclasses
+
+    from fedlora.network.bench import bench_network
+
+    with user_errors(), tempfile.TemporaryDirectory() as folder:
+        result = bench_network(Path(folder) / "network", orgs, idle_s)
+        if json_output:
+            print_json(dataclasses.asdict(result))
+            return
+        console.print(f"fresh `network up` to first committed tx: {result.fresh_up_s:.1f} s")
+        console.print(f"restart on its ledgers to first committed tx: {result.restart_up_s:.1f} s")
+        for name, mib in result.idle_rss_mib.items():
+            console.print(f"idle RSS {name}: {mib:.0f} MiB")
+        console.print(f"idle RSS of the whole network: {result.total_idle_rss_mib:.0f} MiB")
