@@ -24,6 +24,8 @@ const (
 	CodeDeadlinePassed    Code = "DEADLINE_PASSED"
 	CodeBadArgument       Code = "BAD_ARGUMENT"
 	CodeHashMismatch      Code = "HASH_MISMATCH"
+	// CodeClockSkew: the transaction's timestamp is too far from the endorsing peer's clock.
+	CodeClockSkew Code = "CLOCK_SKEW"
 	// CodeInternal marks a failure of the ledger itself (stub error, recovered panic), not a broken rule.
 	CodeInternal Code = "INTERNAL"
 )

@@ -34,27 +34,39 @@ var (
 // ledger runs contract transactions against a fake stub, one at a time,
 // committing the writes of successful ones only, like a peer would.
 type ledger struct {
-	t      *testing.T
-	stub   *fakeStub
-	cc     *contract.Contract
-	now    time.Time
-	seq    int
-	events []contract.Event
+	t    *testing.T
+	stub *fakeStub
+	cc   *contract.Contract
+	now  time.Time
+	// clientSkew is added to the transaction timestamp the submitter puts on its
+	// proposals; the endorsing peer's clock stays at now.
+	clientSkew time.Duration
+	seq        int
+	events     []contract.Event
 }
 
 func newLedger(t *testing.T) *ledger {
 	t.Helper()
-	return &ledger{t: t, stub: newFakeStub(), cc: contract.New(), now: start}
+	l := &ledger{t: t, stub: newFakeStub(), cc: contract.New(), now: start}
+	t.Cleanup(contract.SetPeerClock(func() time.Time { return l.now }))
+	return l
 }
 
-// advance moves the transaction clock forward.
+// advance moves the peers' clock, and with it the transaction clock, forward.
 func (l *ledger) advance(d time.Duration) { l.now = l.now.Add(d) }
+
+// dated runs fn with the submitter's clock off by skew from the peers'.
+func (l *ledger) dated(skew time.Duration, fn func()) {
+	l.clientSkew = skew
+	defer func() { l.clientSkew = 0 }()
+	fn()
+}
 
 // call invokes transaction tx as who with string arguments, as the peer would.
 func (l *ledger) call(who identity, tx string, args ...string) (string, error) {
 	l.t.Helper()
 	l.seq++
-	l.stub.begin(fmt.Sprintf("tx%04d", l.seq), l.now, append([]string{tx}, args...))
+	l.stub.begin(fmt.Sprintf("tx%04d", l.seq), l.now.Add(l.clientSkew), append([]string{tx}, args...))
 	method := reflect.ValueOf(l.cc).MethodByName(tx)
 	require.True(l.t, method.IsValid(), "no transaction %s", tx)
 	in := []reflect.Value{reflect.ValueOf(fakeContext{stub: l.stub, identity: fakeIdentity{id: who}})}

@@ -51,6 +51,7 @@ type peerSim struct {
 }
 
 func newPeerSim(t *testing.T) *peerSim {
+	t.Cleanup(contract.SetPeerClock(func() time.Time { return start }))
 	return &peerSim{t: t, stub: newFakeStub()}
 }
 

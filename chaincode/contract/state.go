@@ -107,7 +107,19 @@ func readAll[T any](stub shim.ChaincodeStubInterface, kind string, parts ...stri
 	return values, nil
 }
 
-// txTime is the transaction timestamp, the contract's only clock.
+// MaxClockSkew bounds how far a transaction's timestamp may lie from the
+// endorsing peer's own clock. The submitter chooses the timestamp, and every
+// deadline is judged by it: unchecked, one member could date a ReportTimeout a
+// day ahead, back-date a late update, or store a deadline no one can parse.
+const MaxClockSkew = 30 * time.Second
+
+// peerClock is this chaincode process's clock. It is read only to check the
+// transaction timestamp, never written to the ledger, so endorsements stay
+// deterministic: peers whose clocks agree within the skew agree on the result.
+var peerClock = time.Now
+
+// txTime is the transaction timestamp, the contract's only clock for what it
+// stores and decides, once it is known to be within MaxClockSkew of the peer's.
 func txTime(stub shim.ChaincodeStubInterface) (time.Time, error) {
 	ts, err := stub.GetTxTimestamp()
 	if err != nil {
@@ -116,7 +128,12 @@ func txTime(stub shim.ChaincodeStubInterface) (time.Time, error) {
 	if ts == nil {
 		return time.Time{}, fail(CodeInternal, "the transaction has no timestamp")
 	}
-	return ts.AsTime().UTC(), nil
+	at, own := ts.AsTime().UTC(), peerClock().UTC()
+	if skew := at.Sub(own); skew > MaxClockSkew || skew < -MaxClockSkew {
+		return time.Time{}, fail(CodeClockSkew, "transaction time %s is %s from the endorsing peer's clock (%s); the limit is %s: synchronise the submitter's clock (NTP)",
+			at.Format(time.RFC3339Nano), skew.Round(time.Second), own.Format(time.RFC3339), MaxClockSkew)
+	}
+	return at, nil
 }
 
 // formatTime renders t as RFC 3339 UTC with whole seconds.

@@ -11,6 +11,9 @@ import enum
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+# How long after a phase deadline a node waits before reporting the timeout.
+TIMEOUT_GRACE = dt.timedelta(seconds=2)
+
 
 class Action(enum.Enum):
     """The next step for this node."""
@@ -56,13 +59,14 @@ def decide(node_id: str, session_status: str, round_: RoundView, now: dt.datetim
         return Action.ADVANCE
     if round_.phase == "failed":
         return Action.STOP
-    overdue = now > parse_timestamp(round_.phase_deadline)
+    deadline = parse_timestamp(round_.phase_deadline)
     own_move = _own_move(node_id, round_)
-    if own_move is not None and not (overdue and own_move is Action.TRAIN):
+    if own_move is not None and not (now > deadline and own_move is Action.TRAIN):
         return own_move
     # A straggler that missed the collection deadline does not train for nothing: the chain
-    # would refuse its late update. It helps move the round on instead.
-    return Action.REPORT_TIMEOUT if overdue else Action.WAIT
+    # would refuse its late update. It helps move the round on instead, a little after the
+    # deadline, so that a clock running slightly fast does not cut a phase short.
+    return Action.REPORT_TIMEOUT if now > deadline + TIMEOUT_GRACE else Action.WAIT
 
 
 def _own_move(node_id: str, round_: RoundView) -> Action | None:

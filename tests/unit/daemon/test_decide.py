@@ -13,6 +13,7 @@ from fedlora.daemon.decide import Action, decide
 DEADLINE = "2026-01-01T12:00:00Z"
 BEFORE = dt.datetime(2026, 1, 1, 11, 59, tzinfo=dt.UTC)
 AFTER = dt.datetime(2026, 1, 1, 12, 1, tzinfo=dt.UTC)
+JUST_AFTER = dt.datetime(2026, 1, 1, 12, 0, 1, tzinfo=dt.UTC)  # within the grace
 ME, OTHER = "Org1MSP/node1@org1", "Org2MSP/node1@org2"
 
 
@@ -36,6 +37,8 @@ class FakeRound:
         (FakeRound("aggregating", aggregator=ME), AFTER, Action.AGGREGATE),  # still its duty
         (FakeRound("aggregating"), BEFORE, Action.WAIT),
         (FakeRound("aggregating"), AFTER, Action.REPORT_TIMEOUT),
+        (FakeRound("aggregating"), JUST_AFTER, Action.WAIT),  # a fast clock does not cut it short
+        (FakeRound("collecting"), JUST_AFTER, Action.WAIT),  # too late to train or report
         (FakeRound("endorsing"), BEFORE, Action.ENDORSE),
         (FakeRound("endorsing", endorsements={ME: 1}), BEFORE, Action.WAIT),
         (FakeRound("endorsing", endorsements={ME: 1}), AFTER, Action.REPORT_TIMEOUT),
