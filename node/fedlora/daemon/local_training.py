@@ -99,7 +99,11 @@ class NodeTrainer:
         )
         metrics = {"loss": result.loss, "global_accuracy": accuracy_before}
         _log.info(
-            "round %d: trained %d steps, loss %.4f", round_number, result.num_examples, result.loss
+            "round %d: trained %d steps of %d examples, loss %.4f",
+            round_number,
+            self._settings.steps,
+            self._settings.batch_size,
+            result.loss,
         )
         self.compute_seconds += time.perf_counter() - started
         return LocalUpdate(self._trainer.get_adapter(), len(self._data.train), metrics)
