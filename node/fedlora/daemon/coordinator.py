@@ -129,10 +129,10 @@ class Coordinator:
             self._ledger.report_timeout(key.session_id, key.round_number)
             return "deadline passed"
         if action is Action.ADVANCE:
-            self._executor.advance(round_)
+            self._executor.advance(session, round_)
             return str(round_.final_sha256)
         if action is Action.STOP and session.status == "completed":
-            self.final_adapter = self._executor.advance(round_)
+            self.final_adapter = self._executor.advance(session, round_)
             return str(round_.final_sha256)
         return ""
 

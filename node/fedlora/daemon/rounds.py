@@ -129,9 +129,13 @@ class RoundExecutor:
         self._on_event("endorsed", {"round": key.round_number, "accept": accept, "reason": reason})
         return accept
 
-    def advance(self, round_: Any) -> Tensors:
-        """Fetch the round's final aggregate (if needed) and return it as the new global adapter."""
-        return decode_adapter(self.obtain(round_.final_sha256, [round_.aggregator]))
+    def advance(self, session: Any, round_: Any) -> Tensors:
+        """Fetch the round's final aggregate (if needed) and return it as the new global adapter.
+
+        Its aggregator is asked first, then every other participant: a node whose verdict was
+        not needed for the quorum may come for it after the aggregator has already left.
+        """
+        return decode_adapter(self.obtain(round_.final_sha256, _holders(session, round_)))
 
     # -- inputs ------------------------------------------------------------------------------
 
