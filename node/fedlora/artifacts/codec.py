@@ -25,8 +25,9 @@ from fedlora.errors import FedloraError
 Tensors = dict[str, torch.Tensor]
 
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
-# safetensors itself refuses headers above 100 MB; a LoRA header is a few hundred kB at most.
-MAX_HEADER_BYTES = 100 * 1024 * 1024
+# A LoRA header is a few hundred kB at most (a SmolLM2 adapter's is 25 kB); parsing a header
+# costs several times its size in memory, so a peer may not send more than this.
+MAX_HEADER_BYTES = 4 * 1024 * 1024
 METADATA_KEY = "__metadata__"
 
 # Only floating-point tensors are adapters; integer or bool payloads are refused.
@@ -128,15 +129,19 @@ def _parse_header(data: bytes) -> dict[str, Any]:
         )
     (header_len,) = struct.unpack("<Q", data[:8])
     if header_len > MAX_HEADER_BYTES:
-        raise MalformedAdapterError(f"adapter header length {header_len} exceeds the 100 MB limit")
+        raise MalformedAdapterError(
+            f"adapter header length {header_len} exceeds the {MAX_HEADER_BYTES}-byte limit"
+        )
     if header_len > len(data) - 8:
         raise MalformedAdapterError(
             f"adapter header length {header_len} goes beyond the {len(data) - 8} bytes that follow"
         )
     try:
         header = json.loads(data[8 : 8 + header_len].decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise MalformedAdapterError(f"adapter header is not valid JSON ({error})") from None
+    except (ValueError, RecursionError) as error:  # also: 5,000-digit numbers, deep nesting
+        raise MalformedAdapterError(
+            f"adapter header is not valid JSON ({type(error).__name__}: {str(error)[:200]})"
+        ) from None
     if not isinstance(header, dict):
         raise MalformedAdapterError("adapter header is JSON but not an object")
     return header
@@ -155,7 +160,7 @@ def _check_entry(name: str, entry: Any, data_len: int) -> tuple[int, int]:
     dtype = entry.get("dtype")
     shape = entry.get("shape")
     offsets = entry.get("data_offsets")
-    if dtype not in _ITEM_SIZES:
+    if not isinstance(dtype, str) or dtype not in _ITEM_SIZES:
         raise MalformedAdapterError(
             f"adapter tensor {name!r} has unsupported dtype {dtype!r}",
             "only F16, BF16, F32 and F64 adapters are accepted",

@@ -100,6 +100,10 @@ def test_encode_refuses_integer_tensors_and_bad_metadata() -> None:
         encode_adapter({"w": torch.ones(1)}, {"round": 3})  # type: ignore[dict-item]
 
 
+def _header_bytes(header: bytes) -> bytes:
+    return struct.pack("<Q", len(header)) + header
+
+
 @pytest.mark.parametrize(
     ("payload", "problem"),
     [
@@ -109,6 +113,9 @@ def test_encode_refuses_integer_tensors_and_bad_metadata() -> None:
         (struct.pack("<Q", 4) + b"{{{{", "not valid JSON"),
         (struct.pack("<Q", 2) + b"[]", "not an object"),
         (struct.pack("<Q", 2) + b"\xff\xfe", "not valid JSON"),
+        (_header_bytes(b"[" * 200_000 + b"]" * 200_000), "RecursionError"),
+        (_header_bytes(b'{"w": {"shape": [' + b"9" * 5000 + b"]}}"), "not valid JSON"),
+        (struct.pack("<Q", 5 * 2**20) + bytes(5 * 2**20), "exceeds the 4194304-byte limit"),
     ],
 )
 def test_decode_refuses_broken_headers(payload: bytes, problem: str) -> None:
@@ -128,6 +135,9 @@ def test_decode_refuses_broken_headers(payload: bytes, problem: str) -> None:
         ({"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}, bytes(8), "expected 0"),
         ({"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}, bytes(8), "cover 4"),
         ("F32", bytes(4), "not an object"),
+        ({"dtype": [], "shape": [1], "data_offsets": [0, 4]}, bytes(4), "unsupported dtype"),
+        ({"dtype": {}, "shape": [1], "data_offsets": [0, 4]}, bytes(4), "unsupported dtype"),
+        ({"dtype": "F32", "shape": [10**40], "data_offsets": [0, 4]}, bytes(4), "needs"),
     ],
 )
 def test_decode_refuses_bad_tensor_entries(entry: object, data: bytes, problem: str) -> None:
@@ -186,3 +196,32 @@ def test_corrupted_valid_adapters_decode_or_fail_cleanly(noise: bytes, position:
     except MalformedAdapterError:
         return
     assert all(tensor.dtype.is_floating_point for tensor in decoded.values())
+
+
+_json_leaf = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
+_json = st.recursive(
+    _json_leaf,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=12), _json, max_size=4), st.binary(max_size=32))
+def test_any_json_header_is_decoded_or_refused_cleanly(
+    header: dict[str, object], data: bytes
+) -> None:
+    # Headers of every shape a peer could send: wrong types in every field, nested values.
+    payload = _header_bytes(json.dumps(header).encode()) + data
+    with contextlib.suppress(MalformedAdapterError):
+        decode_adapter(payload)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_json, _json, _json)
+def test_any_values_in_a_tensor_entry_are_refused_cleanly(
+    dtype: object, shape: object, offsets: object
+) -> None:
+    entry = {"dtype": dtype, "shape": shape, "data_offsets": offsets}
+    with contextlib.suppress(MalformedAdapterError):
+        decode_adapter(_raw({"w": entry}, bytes(8)))
