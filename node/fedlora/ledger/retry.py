@@ -6,7 +6,11 @@ Retried, always with a NEW proposal (new nonce, new tx id):
 - FAILED_PRECONDITION "no combination of peers" / "no peers available" while discovery warms up
   after a network start;
 - a commit status of MVCC_READ_CONFLICT or PHANTOM_READ_CONFLICT (another transaction changed
-  what this one read; simulating again gives a fresh read set).
+  what this one read; simulating again gives a fresh read set);
+- ABORTED endorsement whose endorsers' "ProposalResponsePayloads do not match": the peers
+  simulated at different block heights (one has not committed the latest block yet); once
+  they agree again the same transaction endorses (a chaincode that is not deterministic keeps
+  failing and runs out of attempts).
 
 Never retried: a chaincode rejection (it would say the same again), a failed Submit (the
 envelope may already be ordered, and re-sending it blindly is wrong), an unknown commit status.
@@ -27,6 +31,7 @@ from fedlora.backoff import Backoff
 from fedlora.ledger.errors import (
     CommitError,
     CommitStatusError,
+    EndorseError,
     GatewayError,
     LedgerError,
     SubmitError,
@@ -37,6 +42,7 @@ T = TypeVar("T")
 
 _WARM_UP_MARKERS = ("no combination of peers", "no peers available")
 _RETRYABLE_COMMIT_CODES = frozenset({"MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT"})
+_PAYLOAD_MISMATCH = "ProposalResponsePayloads do not match"
 
 
 # The ledger's retry policy is plain exponential backoff; its defaults suit a local network.
@@ -53,6 +59,8 @@ def is_transient(error: LedgerError) -> bool:
         return False
     if error.code == grpc.StatusCode.UNAVAILABLE:
         return True
+    if isinstance(error, EndorseError) and error.code == grpc.StatusCode.ABORTED:
+        return any(_PAYLOAD_MISMATCH in detail.message for detail in error.details)
     if error.code == grpc.StatusCode.FAILED_PRECONDITION:
         texts = [error.grpc_message, *(detail.message for detail in error.details)]
         return any(marker in text for text in texts for marker in _WARM_UP_MARKERS)

@@ -1,4 +1,5 @@
-"""Which ledger failures mean "unreachable for now" (wait and read the chain again)."""
+"""Which ledger failures mean "unreachable for now" (wait and read the chain again), and which
+endorsement failures the client retries at once."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from fedlora.ledger.errors import (
     LedgerDataError,
     SubmitError,
 )
-from fedlora.ledger.retry import is_unreachable
+from fedlora.ledger.retry import is_transient, is_unreachable
 
 UNAVAILABLE, DEADLINE = grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED
 
@@ -52,3 +53,21 @@ def test_unreachable_means_no_answer_and_never_a_refusal(
     error: BaseException, unreachable: bool
 ) -> None:
     assert is_unreachable(error) is unreachable
+
+
+def _endorsers_disagree(*messages: str) -> EndorseError:
+    details = tuple(ErrorDetail(f"peer{i}:7051", f"Org{i}MSP", m) for i, m in enumerate(messages))
+    text = "failed to collect enough transaction endorsements, see attached details for more info"
+    return EndorseError("SubmitUpdate", grpc.StatusCode.ABORTED, text, details)
+
+
+def test_endorsers_at_different_block_heights_are_retried_but_a_refusal_is_not() -> None:
+    # Seen live under load: a retry after MVCC_READ_CONFLICT reached one peer that had
+    # committed the conflicting block and two that had not; their simulations differed.
+    mismatch = "ProposalResponsePayloads do not match"
+    assert is_transient(_endorsers_disagree(mismatch, mismatch))
+    assert is_transient(_endorsers_disagree(mismatch, "connection refused"))
+    refused = "chaincode response 500, [WRONG_PHASE] the round is not collecting"
+    assert not is_transient(_endorsers_disagree(mismatch, refused))
+    assert not is_transient(_endorsers_disagree("access denied"))
+    assert not is_unreachable(_endorsers_disagree(mismatch))  # nothing the coordinator waits out
