@@ -17,7 +17,7 @@ from fedlora.aggregation.strategy import (
     strategy_from_name,
 )
 from fedlora.aggregation.validate import AdapterMismatchError, validate_update
-from fedlora.aggregation.weights import client_weights
+from fedlora.aggregation.weights import check_report, client_weights
 from fedlora.artifacts.codec import Tensors
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "Tensors",
     "aggregate",
     "apply_server_optimizer",
+    "check_report",
     "client_weights",
     "is_lora_a",
     "state_keys",

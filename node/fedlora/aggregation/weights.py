@@ -7,6 +7,41 @@ from collections.abc import Sequence
 
 from fedlora.errors import FedloraError
 
+# A language model's cross-entropy loss is a few units; anything near this is a lie or a bug,
+# and raised to a fairness power it would overflow the weights.
+MAX_REPORTED_LOSS = 1e4
+# The contract refuses larger declarations; the same bound here keeps weights finite.
+MAX_REPORTED_EXAMPLES = 10**12
+
+
+def check_report(client_id: str, num_examples: object, loss: object) -> None:
+    """Refuse a client's reported example count or loss that no honest client could send.
+
+    Raises
+    ------
+    FedloraError
+        Naming the client and the number.
+    """
+    if (
+        isinstance(num_examples, bool)
+        or not isinstance(num_examples, int)
+        or not 0 < num_examples <= MAX_REPORTED_EXAMPLES
+    ):
+        raise FedloraError(
+            f"client {client_id!r} reports num_examples={num_examples!r}",
+            f"it must be an int in 1..{MAX_REPORTED_EXAMPLES}",
+        )
+    if (
+        isinstance(loss, bool)
+        or not isinstance(loss, int | float)
+        or not math.isfinite(loss)
+        or not 0 <= loss <= MAX_REPORTED_LOSS
+    ):
+        raise FedloraError(
+            f"client {client_id!r} reports loss={loss!r}",
+            f"it must be a finite number in 0..{MAX_REPORTED_LOSS:g}",
+        )
+
 
 def client_weights(
     client_ids: Sequence[str],
@@ -24,7 +59,7 @@ def client_weights(
     Parameters
     ----------
     client_ids, num_examples, losses : sequences of equal length
-        One entry per client; ids must be unique, counts positive, losses finite and >= 0.
+        One entry per client; ids must be unique, counts and losses within check_report's bounds.
     fairness_q : float
         Sharpening exponent, >= 0.
 
@@ -48,14 +83,7 @@ def client_weights(
         raise FedloraError(f"fairness_q={fairness_q!r} is invalid", "use a finite q >= 0")
     entries = sorted(zip(client_ids, num_examples, losses, strict=True))
     for client_id, count, loss in entries:
-        if isinstance(count, bool) or not isinstance(count, int) or count <= 0:
-            raise FedloraError(
-                f"client {client_id!r} reports num_examples={count!r}", "it must be an int > 0"
-            )
-        if not math.isfinite(loss) or loss < 0:
-            raise FedloraError(
-                f"client {client_id!r} reports loss={loss!r}", "it must be finite and >= 0"
-            )
+        check_report(client_id, count, loss)
     sharpen = fairness_q > 0 and any(loss > 0 for _, _, loss in entries)
     raw = [
         float(count) * float(loss) ** fairness_q if sharpen else float(count)

@@ -20,7 +20,7 @@ from typing import Any
 
 from fedlora.artifacts import Tensors
 from fedlora.daemon.decide import Action, decide
-from fedlora.daemon.rounds import RoundExecutor, RoundKey
+from fedlora.daemon.rounds import PeerInputError, RoundExecutor, RoundKey
 from fedlora.errors import FedloraError
 from fedlora.ledger.retry import is_unreachable
 
@@ -111,6 +111,11 @@ class Coordinator:
         key = RoundKey(self.session_id, session.current_round)
         try:
             detail = self._act(action, session, round_, key)
+        except PeerInputError as error:
+            # Another member's input is missing or bad: wait, read the chain again; the round
+            # moves on by its deadline if this node cannot act.
+            _log.warning("round %d: %s: %s", key.round_number, action.value, error)
+            return StepOutcome(Action.WAIT, key.round_number, f"peer input unusable: {error}")
         except FedloraError as error:
             if any(code in str(error) for code in BENIGN_CODES):
                 _log.warning("round %d: %s refused: %s", key.round_number, action.value, error)

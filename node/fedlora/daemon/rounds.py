@@ -20,6 +20,7 @@ from fedlora.aggregation import (
     ClientUpdate,
     StrategyConfig,
     aggregate,
+    check_report,
     strategy_from_name,
     validate_update,
 )
@@ -36,6 +37,14 @@ from fedlora.fileio import write_json_atomic
 from fedlora.ledger.retry import is_unreachable
 
 _log = logging.getLogger("fedlora.daemon")
+
+
+class PeerInputError(FedloraError):
+    """What other members sent, or failed to send, cannot be used: this node goes on.
+
+    The aggregator leaves such an input out, an endorser rejects a proposal built on it, and a
+    node that cannot get an artifact at all waits and reads the chain again; none of them exits.
+    """
 
 
 @dataclass(frozen=True)
@@ -169,7 +178,7 @@ class RoundExecutor:
                 continue
             self._store.put_verified(data, sha256)
             return data
-        raise FedloraError(
+        raise PeerInputError(
             f"artifact {sha256[:12]} could not be obtained from any holder",
             "; ".join(failures) or "no other node holds it",
         )
@@ -202,7 +211,7 @@ class RoundExecutor:
                 continue
             used.append((node, sha))
         if not updates:
-            raise FedloraError("no update of this round could be obtained", "check the peers")
+            raise PeerInputError("no update of this round could be used", "check the peers")
         state = self.prior_server_state(session, key.round_number)
         return aggregate(global_tensors, updates, strategy_for(session), state), used
 
@@ -214,22 +223,39 @@ class RoundExecutor:
         submitted: tuple[str, str],
         global_tensors: Tensors,
     ) -> ClientUpdate:
-        """One submitted update, fetched, hash-checked against the chain and validated."""
+        """One submitted update, fetched, hash-checked against the chain and validated.
+
+        Everything here comes from another member; whatever is wrong with it, the error is a
+        PeerInputError naming the member.
+        """
         node, sha = submitted
         reported = round_.updates.get(node)
         if reported is None or reported.sha256 != sha:
-            raise FedloraError(f"input of {node} is not the update it submitted", "reject")
+            raise PeerInputError(f"input of {node} is not the update it submitted", "reject")
+        loss = reported.metrics.get("loss", 1.0)
+        try:
+            check_report(node, reported.num_examples, loss)
+        except FedloraError as error:
+            raise PeerInputError(error.what, "reject") from None
         data = self.obtain(sha, [node, *_participants(session)])
+        try:
+            tensors = self._checked_tensors(data, node, key, global_tensors)
+        except PeerInputError:
+            raise
+        except Exception as error:  # hostile bytes: any failure to read them is theirs
+            raise PeerInputError(f"update {sha[:12]} of {node} is unusable: {error}") from None
+        return ClientUpdate(node, tensors, int(reported.num_examples), float(loss))
+
+    def _checked_tensors(
+        self, data: bytes, node: str, key: RoundKey, global_tensors: Tensors
+    ) -> Tensors:
+        """Decode an update and check it names its producer and round and fits the adapter."""
         claimed = decode_metadata(data)
-        expected = _provenance_of(node, key)
-        if any(claimed.get(name) != value for name, value in expected.items()):
-            raise FedloraError(
-                f"update {sha[:12]} of {node} names another producer or round", "reject"
-            )
+        if any(claimed.get(name) != value for name, value in _provenance_of(node, key).items()):
+            raise PeerInputError(f"an update of {node} names another producer or round", "reject")
         tensors = decode_adapter(data)
         validate_update(global_tensors, tensors)
-        loss = float(reported.metrics.get("loss", 1.0))
-        return ClientUpdate(node, tensors, int(reported.num_examples), loss)
+        return tensors
 
     def _provenance(self, key: RoundKey) -> dict[str, str]:
         return _provenance_of(self.node_id, key)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import pytest
 import torch
 from tests.unit.daemon.test_coordinator import NODES, FakeTrainer, StoreFetcher, build, run_all
 
-from fedlora.artifacts import Tensors
+from fedlora.artifacts import Tensors, encode_adapter
 from fedlora.daemon.decide import Action
 from fedlora.daemon.ports import LocalUpdate
 from fedlora.errors import FedloraError
@@ -109,3 +110,61 @@ def test_an_aggregator_replaced_while_aggregating_waits_instead_of_failing(
     outcome = slow.step()  # the chain answers [NOT_AGGREGATOR] to its proposal
     assert outcome.action is Action.WAIT and "NOT_AGGREGATOR" in outcome.detail
     assert chain.rounds[1].attempt == 1 and chain.rounds[1].aggregator != slow.node_id
+
+
+def _submit_as(chain, stores, node: str, data: bytes, n: object, loss: object) -> None:  # type: ignore[no-untyped-def]
+    sha = stores[node].put(data)
+    chain.as_node(node).submit_update("s1", 1, sha, n, {"loss": loss})
+
+
+def _crafted_header(header: bytes) -> bytes:
+    return struct.pack("<Q", len(header)) + header
+
+
+@pytest.mark.parametrize(
+    ("num_examples", "loss"),
+    [(10, -1.0), (10, 1e300), (10, float("nan")), (10**13, 0.5), (0, 0.5)],
+)
+def test_a_lying_report_is_left_out_and_no_node_stops(
+    tmp_path: Path, num_examples: int, loss: float
+) -> None:
+    chain, stores, _, coordinators = build(tmp_path, quorum=2, rounds=1, rule="fedlora")
+    liar = next(c for c in coordinators if c.node_id != chain.rounds[1].aggregator)
+    honest = [c for c in coordinators if c is not liar]
+    trained = FakeTrainer(0).train(FakeTrainer(0).initial_adapter(0), 1, 0.0).tensors
+    data = encode_adapter(trained, _provenance(liar.node_id))
+    _submit_as(chain, stores, liar.node_id, data, num_examples, loss)
+    run_all(honest)
+    used = {node for node, _ in chain.rounds[1].proposal.inputs}
+    assert chain.session.status == "completed" and used == {c.node_id for c in honest}
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b'{"w": {"dtype": [], "shape": [1], "data_offsets": [0, 4]}}',
+        b"[" * 200_000 + b"]" * 200_000,
+        b'{"w": {"dtype": "F32", "shape": [' + b"9" * 5000 + b"]}}",
+    ],
+)
+def test_crafted_headers_are_left_out_and_no_node_stops(tmp_path: Path, header: bytes) -> None:
+    chain, stores, _, coordinators = build(tmp_path, quorum=2, rounds=1)
+    attacker = next(c for c in coordinators if c.node_id != chain.rounds[1].aggregator)
+    honest = [c for c in coordinators if c is not attacker]
+    _submit_as(chain, stores, attacker.node_id, _crafted_header(header) + bytes(4), 10, 1.0)
+    run_all(honest)
+    used = {node for node, _ in chain.rounds[1].proposal.inputs}
+    assert chain.session.status == "completed" and attacker.node_id not in used
+
+
+def test_an_aggregator_with_no_usable_update_waits_instead_of_exiting(tmp_path: Path) -> None:
+    chain, stores, _, coordinators = build(tmp_path, quorum=2, rounds=1)
+    for index, coordinator in enumerate(coordinators):
+        _submit_as(chain, stores, coordinator.node_id, bytes([index]) * 12, 10, 1.0)
+    aggregator = next(c for c in coordinators if c.node_id == chain.rounds[1].aggregator)
+    outcome = aggregator.step()
+    assert outcome.action is Action.WAIT and "peer input unusable" in outcome.detail
+
+
+def _provenance(node: str) -> dict[str, str]:
+    return {"fedlora.node": node, "fedlora.round": "1", "fedlora.session": "s1"}
