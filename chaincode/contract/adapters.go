@@ -1,17 +1,32 @@
 package contract
 
 import (
+	"strings"
+
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 )
 
-// The adapter index maps a hash to the round that produced it, for AdapterLineage.
-// Update hashes must be new: re-submitting known bytes (someone else's update,
-// or an earlier aggregate) would claim a contribution that was never made.
-// Aggregate and optimizer-state hashes point at their latest proposal.
+// The adapter index maps a hash to the round that produced it, for
+// AdapterLineage. It is kept per session (key adapter/sha256/sessionId), so
+// nothing done in one session can block, overwrite or claim a record of
+// another: an update front-run into another session, or an aggregator of an
+// unrelated session proposing a known hash, only writes that session's own
+// record. Within a session:
+//   - an update hash must be new to the session: re-submitting known bytes
+//     (another node's update, an earlier aggregate) would claim a
+//     contribution that was never made;
+//   - an aggregate takes over the record of its own round (an update with the
+//     same bytes, as with a single input, or the same aggregate proposed again
+//     after a failover) and is refused (DUPLICATE) when its hash is the record
+//     of an earlier round, whose round is final and whose record is never
+//     overwritten;
+//   - an optimizer state only ever writes a free entry or one of its own
+//     round: its bytes may repeat an earlier round's state, which keeps its
+//     first record.
 
-// indexUpdate records the caller's update hash, refusing a hash already on the ledger.
+// indexUpdate records the caller's update hash, refusing a hash this session already knows.
 func (rs *roundState) indexUpdate(sha256 string) error {
-	existing, found, err := readAdapter(rs.stub, sha256)
+	existing, found, err := readAdapter(rs.stub, sha256, rs.session.SessionID)
 	if err != nil {
 		return err
 	}
@@ -23,28 +38,42 @@ func (rs *roundState) indexUpdate(sha256 string) error {
 }
 
 // indexAggregate records the proposal's aggregate and optimizer-state hashes.
-// An optimizer state never hides an update or aggregate with the same bytes.
 func (rs *roundState) indexAggregate(input ProposalInput) error {
+	existing, found, err := readAdapter(rs.stub, input.SHA256, rs.session.SessionID)
+	if err != nil {
+		return err
+	}
+	if found && existing.Round != rs.round.Round {
+		return fail(CodeDuplicate, "adapter %s is already the %s of %s in round %d of session %s; a record of an earlier round is never overwritten, so propose a fresh aggregate",
+			input.SHA256, existing.Kind, existing.Producer, existing.Round, existing.SessionID)
+	}
 	if err := writeAdapter(rs.stub, rs.adapterRecord(KindAggregate, input.SHA256)); err != nil {
 		return err
 	}
-	if input.OptimizerStateSHA256 == "" || input.OptimizerStateSHA256 == input.SHA256 {
+	return rs.indexOptimizerState(input)
+}
+
+// indexOptimizerState records the state hash unless its entry holds an update,
+// an aggregate or another round's state.
+func (rs *roundState) indexOptimizerState(input ProposalInput) error {
+	state := input.OptimizerStateSHA256
+	if state == "" || state == input.SHA256 {
 		return nil
 	}
-	existing, found, err := readAdapter(rs.stub, input.OptimizerStateSHA256)
-	if err != nil || (found && existing.Kind != KindOptimizerState) {
+	existing, found, err := readAdapter(rs.stub, state, rs.session.SessionID)
+	if err != nil || (found && (existing.Kind != KindOptimizerState || existing.Round != rs.round.Round)) {
 		return err
 	}
-	return writeAdapter(rs.stub, rs.adapterRecord(KindOptimizerState, input.OptimizerStateSHA256))
+	return writeAdapter(rs.stub, rs.adapterRecord(KindOptimizerState, state))
 }
 
 func (rs *roundState) adapterRecord(kind, sha256 string) AdapterRecord {
 	return AdapterRecord{Kind: kind, Producer: rs.who.id, Round: rs.round.Round, SessionID: rs.session.SessionID, SHA256: sha256}
 }
 
-func readAdapter(stub shim.ChaincodeStubInterface, sha256 string) (AdapterRecord, bool, error) {
+func readAdapter(stub shim.ChaincodeStubInterface, sha256, sessionID string) (AdapterRecord, bool, error) {
 	var record AdapterRecord
-	key, err := adapterKey(stub, sha256)
+	key, err := adapterKey(stub, sha256, sessionID)
 	if err != nil {
 		return record, false, err
 	}
@@ -52,12 +81,56 @@ func readAdapter(stub shim.ChaincodeStubInterface, sha256 string) (AdapterRecord
 	return record, found, err
 }
 
+// readAdapterRecords returns the records of one hash in every session, sorted by session id.
+func readAdapterRecords(stub shim.ChaincodeStubInterface, sha256 string) ([]AdapterRecord, error) {
+	return readAll[AdapterRecord](stub, adapterKeyType, sha256)
+}
+
 func writeAdapter(stub shim.ChaincodeStubInterface, record AdapterRecord) error {
-	key, err := adapterKey(stub, record.SHA256)
+	key, err := adapterKey(stub, record.SHA256, record.SessionID)
 	if err != nil {
 		return err
 	}
 	return writeJSON(stub, key, record)
+}
+
+// explainAdapter builds the lineage of one record from the round that produced it.
+func explainAdapter(stub shim.ChaincodeStubInterface, record AdapterRecord) (Lineage, error) {
+	round, _, err := readRound(stub, record.SessionID, record.Round)
+	if err != nil {
+		return Lineage{}, err
+	}
+	if round, err = withRejected(stub, round); err != nil {
+		return Lineage{}, err
+	}
+	return lineageOf(record, round), nil
+}
+
+// chooseLineage picks the answer among one hash's records in several sessions:
+// the only one, or else the only final one. An attacker can record known bytes
+// in a session of its own, but cannot make that record final alone, so a
+// final record is the one an auditor means; two final records are refused
+// rather than answered with either.
+func chooseLineage(sha256 string, lineages []Lineage) (Lineage, error) {
+	if len(lineages) == 1 {
+		return lineages[0], nil
+	}
+	if len(lineages) == 0 {
+		return Lineage{}, fail(CodeNotFound, "adapter %s is not on the ledger (in the session asked for)", sha256)
+	}
+	var final []Lineage
+	sessions := make([]string, 0, len(lineages))
+	for _, lineage := range lineages {
+		sessions = append(sessions, lineage.SessionID)
+		if lineage.Final {
+			final = append(final, lineage)
+		}
+	}
+	if len(final) == 1 {
+		return final[0], nil
+	}
+	return Lineage{}, fail(CodeBadArgument, "adapter %s is recorded in sessions %s; pass the session id as the second argument",
+		sha256, strings.Join(sessions, ", "))
 }
 
 // lineageOf explains an indexed adapter from the round that produced it.

@@ -5,7 +5,7 @@ func parseUpdate(sha256, numExamples, metricsJSON string) (Update, error) {
 	if err := checkSHA256("sha256", sha256); err != nil {
 		return Update{}, err
 	}
-	examples, err := parsePositive("numExamples", numExamples, maxExamples)
+	examples, err := parsePositive("numExamples", numExamples, maxExamplesLimit)
 	if err != nil {
 		return Update{}, err
 	}
@@ -20,7 +20,7 @@ func parseUpdate(sha256, numExamples, metricsJSON string) (Update, error) {
 // An empty optimizerStateSha256 means the rule keeps no server-side state.
 func parseProposal(raw string) (ProposalInput, error) {
 	var input ProposalInput
-	if err := decodeStrict("proposal", raw, &input); err != nil {
+	if err := decodeStrict("proposal", raw, maxProposalBytes, &input); err != nil {
 		return input, err
 	}
 	if err := checkSHA256("proposal sha256", input.SHA256); err != nil {

@@ -42,7 +42,7 @@ func NewChaincode() (*contractapi.ContractChaincode, error) {
 
 // GetEvaluateTransactions marks the read-only queries in the contract metadata.
 func (c *Contract) GetEvaluateTransactions() []string {
-	return []string{"GetNode", "ListNodes", "GetSession", "ListSessions", "GetRound", "History", "AdapterLineage", "ExportTrail"}
+	return []string{"GetNode", "ListNodes", "ListNodesPage", "GetSession", "ListSessions", "ListSessionsPage", "GetRound", "History", "AdapterLineage", "ExportTrail"}
 }
 
 // recoverPanic turns a panic inside a transaction into an INTERNAL error.

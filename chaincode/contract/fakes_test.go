@@ -11,6 +11,7 @@ import (
 	"github.com/hyperledger/fabric-chaincode-go/v2/pkg/cid"
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
 	"github.com/hyperledger/fabric-protos-go-apiv2/ledger/queryresult"
+	"github.com/hyperledger/fabric-protos-go-apiv2/peer"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -105,6 +106,32 @@ func (s *fakeStub) GetStateByPartialCompositeKey(objectType string, attributes [
 	// Deliberately unsorted input order: the contract must not depend on it.
 	sort.Slice(rows, func(i, j int) bool { return rows[i].Key > rows[j].Key })
 	return &kvIterator{rows: rows}, nil
+}
+
+// GetStateByPartialCompositeKeyWithPagination pages like the peer's LevelDB
+// state: the bookmark is the start key, and the next page's bookmark is the key
+// after the page, or "" after the last one.
+func (s *fakeStub) GetStateByPartialCompositeKeyWithPagination(objectType string, attributes []string, pageSize int32, bookmark string) (shim.StateQueryIteratorInterface, *peer.QueryResponseMetadata, error) {
+	prefix, err := shim.CreateCompositeKey(objectType, attributes)
+	if err != nil {
+		return nil, nil, err
+	}
+	var keys []string
+	for key := range s.committed {
+		if strings.HasPrefix(key, prefix) && key >= bookmark {
+			keys = append(keys, key)
+		}
+	}
+	sort.Strings(keys)
+	next := ""
+	if len(keys) > int(pageSize) {
+		keys, next = keys[:pageSize], keys[pageSize]
+	}
+	rows := make([]*queryresult.KV, 0, len(keys))
+	for _, key := range keys {
+		rows = append(rows, &queryresult.KV{Key: key, Value: s.committed[key]})
+	}
+	return &kvIterator{rows: rows}, &peer.QueryResponseMetadata{FetchedRecordsCount: int32(len(rows)), Bookmark: next}, nil
 }
 
 func (s *fakeStub) GetHistoryForKey(key string) (shim.HistoryQueryIteratorInterface, error) {

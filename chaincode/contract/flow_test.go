@@ -12,16 +12,15 @@ import (
 
 // Four participants sorted: Org1MSP/node-a, Org1MSP/node-d, Org2MSP/node-b, Org3MSP/node-c.
 // Round 1 attempt 0 elects index 1 (node-d); attempt 1 elects index 2 (node-b).
+// Quorum must be a majority: 3 or 4 of 4.
 func TestQuorumArithmetic(t *testing.T) {
 	cases := []struct {
 		name     string
 		quorum   int
-		verdicts []bool // from the non-aggregators, in sorted order
+		verdicts []bool // from the non-aggregators, in sorted order: node-a, node-b, node-c
 		events   []string
 	}{
-		{"quorum 1 is final on the proposal", 1, nil, []string{"RoundFinalized"}},
-		{"quorum 2 needs one more acceptance", 2, []bool{true}, []string{"AggregateProposed", "RoundFinalized"}},
-		{"quorum 2 survives two rejections of four", 2, []bool{false, false, true}, []string{"AggregateProposed", "AggregateRejected", "AggregateRejected", "RoundFinalized"}},
+		{"quorum 3 needs two more acceptances", 3, []bool{true, true}, []string{"AggregateProposed", "AggregateEndorsed", "RoundFinalized"}},
 		{"quorum 3 after a rejection", 3, []bool{true, false, true}, []string{"AggregateProposed", "AggregateEndorsed", "AggregateRejected", "RoundFinalized"}},
 		{"quorum 3 out of reach after two rejections", 3, []bool{false, false}, []string{"AggregateProposed", "AggregateRejected", "AggregatorFailedOver"}},
 		{"quorum 4 needs everyone", 4, []bool{true, true, true}, []string{"AggregateProposed", "AggregateEndorsed", "AggregateEndorsed", "RoundFinalized"}},
@@ -186,16 +185,18 @@ func TestRoundsAdvanceAndOldRoundsCannotBeReplayed(t *testing.T) {
 
 func TestSessionCompletesAfterItsLastRound(t *testing.T) {
 	l := newLedger(t)
-	p := l.session("s1", 1, 2, nodeA, nodeB)
+	p := l.session("s1", 2, 2, nodeA, nodeB)
 	for _, step := range []struct {
-		round      int
-		aggregator identity
-	}{{1, p[1]}, {2, p[0]}} {
+		round                int
+		aggregator, endorser identity
+	}{{1, p[1], p[0]}, {2, p[0], p[1]}} {
+		agg := hash(fmt.Sprint("agg ", step.round))
 		l.submitAll("s1", step.round, p...)
-		l.ok(step.aggregator, "ProposeAggregate", "s1", fmt.Sprint(step.round), proposal(t, hash(fmt.Sprint("agg ", step.round)), l.round("s1", step.round)))
+		l.ok(step.aggregator, "ProposeAggregate", "s1", fmt.Sprint(step.round), proposal(t, agg, l.round("s1", step.round)))
+		l.ok(step.endorser, "EndorseAggregate", "s1", fmt.Sprint(step.round), agg, "true", "")
 	}
 	require.Equal(t, contract.Event{
-		Event: "SessionCompleted", SessionID: "s1", Round: 2, Phase: "final", Aggregator: p[0].nodeID(), NodeID: p[0].nodeID(), SHA256: hash("agg 2"), TxID: l.lastTxID(),
+		Event: "SessionCompleted", SessionID: "s1", Round: 2, Phase: "final", Aggregator: p[0].nodeID(), NodeID: p[1].nodeID(), SHA256: hash("agg 2"), TxID: l.lastTxID(),
 	}, l.lastEvent())
 	session := decode[contract.Session](t, l.ok(nodeA, "GetSession", "s1"))
 	require.Equal(t, "completed", session.Status)
@@ -208,7 +209,7 @@ func TestSessionCompletesAfterItsLastRound(t *testing.T) {
 
 func TestDeactivatedParticipantCannotAct(t *testing.T) {
 	l := newLedger(t)
-	p := l.session("s1", 1, 1, nodeA, nodeB)
+	p := l.session("s1", 2, 1, nodeA, nodeB)
 	l.ok(admin1, "DeactivateNode", nodeA.nodeID())
 	msg := l.fails(contract.CodeNotRegistered, nodeA, "SubmitUpdate", "s1", "1", updateHash("s1", 1, nodeA), "1", "{}")
 	require.Contains(t, msg, "inactive")

@@ -21,10 +21,11 @@ func (c *Contract) GetNode(ctx contractapi.TransactionContextInterface, nodeID s
 	return toJSON(node)
 }
 
-// ListNodes returns every registered Node, active or not, sorted by node id.
+// ListNodes returns every registered Node, active or not, sorted by node id;
+// more than maxListedNodes are refused (LIMIT_EXCEEDED): use ListNodesPage.
 func (c *Contract) ListNodes(ctx contractapi.TransactionContextInterface) (out string, err error) {
 	defer recoverPanic("ListNodes", &out, &err)
-	nodes, err := readAll[Node](ctx.GetStub(), nodeKeyType)
+	nodes, err := readUpTo[Node](ctx.GetStub(), maxListedNodes, nodeKeyType)
 	if err != nil {
 		return "", err
 	}
@@ -42,10 +43,11 @@ func (c *Contract) GetSession(ctx contractapi.TransactionContextInterface, sessi
 	return toJSON(session)
 }
 
-// ListSessions returns every Session, sorted by session id.
+// ListSessions returns every Session, sorted by session id; more than
+// maxListedSessions are refused (LIMIT_EXCEEDED): use ListSessionsPage.
 func (c *Contract) ListSessions(ctx contractapi.TransactionContextInterface) (out string, err error) {
 	defer recoverPanic("ListSessions", &out, &err)
-	sessions, err := readAll[Session](ctx.GetStub(), sessionKeyType)
+	sessions, err := readUpTo[Session](ctx.GetStub(), maxListedSessions, sessionKeyType)
 	if err != nil {
 		return "", err
 	}
@@ -62,10 +64,14 @@ func (c *Contract) GetRound(ctx contractapi.TransactionContextInterface, session
 	}
 	found := false
 	var state Round
-	if state, found, err = readRound(ctx.GetStub(), sessionID, r); err == nil && !found {
+	stub := ctx.GetStub()
+	if state, found, err = readRound(stub, sessionID, r); err == nil && !found {
 		err = fail(CodeNotFound, "session %s has no round %d", sessionID, r)
 	}
 	if err != nil {
+		return "", err
+	}
+	if state, err = withRejected(stub, state); err != nil {
 		return "", err
 	}
 	return toJSON(state)
@@ -78,13 +84,7 @@ func (c *Contract) GetRound(ctx contractapi.TransactionContextInterface, session
 func (c *Contract) History(ctx contractapi.TransactionContextInterface, kind string) (out string, err error) {
 	defer recoverPanic("History", &out, &err)
 	stub := ctx.GetStub()
-	// contractapi passes declared parameters only; the id parts are the rest.
-	_, args := stub.GetFunctionAndParameters()
-	var parts []string
-	if len(args) > 1 {
-		parts = args[1:]
-	}
-	key, err := historyKey(stub, kind, parts)
+	key, err := historyKey(stub, kind, extraArgs(stub, 1))
 	if err != nil {
 		return "", err
 	}
@@ -97,25 +97,41 @@ func (c *Contract) History(ctx contractapi.TransactionContextInterface, kind str
 
 // AdapterLineage explains an adapter hash: its kind, session, round and
 // producer, and for aggregates (and optimizer states) the inputs, weights,
-// rule and endorsements of the proposal, and whether it became final.
+// rule and endorsements of the proposal, and whether it became final. Each
+// session keeps its own record of a hash, so the same bytes may be recorded
+// in several sessions: an optional second argument names the session; without
+// it the answer is the only record, or else the only final one, and a hash
+// that stays ambiguous is refused with the sessions listed.
 func (c *Contract) AdapterLineage(ctx contractapi.TransactionContextInterface, sha256 string) (out string, err error) {
 	defer recoverPanic("AdapterLineage", &out, &err)
 	if err := checkSHA256("sha256", sha256); err != nil {
 		return "", err
 	}
 	stub := ctx.GetStub()
-	record, found, err := readAdapter(stub, sha256)
-	if err == nil && !found {
-		err = fail(CodeNotFound, "adapter %s is not on the ledger", sha256)
-	}
+	sessionID, err := optionalArg(stub, 1, "AdapterLineage(sha256, [sessionId])")
 	if err != nil {
 		return "", err
 	}
-	round, _, err := readRound(stub, record.SessionID, record.Round)
+	records, err := readAdapterRecords(stub, sha256)
 	if err != nil {
 		return "", err
 	}
-	return toJSON(lineageOf(record, round))
+	lineages := make([]Lineage, 0, len(records))
+	for _, record := range records {
+		if sessionID != "" && record.SessionID != sessionID {
+			continue
+		}
+		lineage, err := explainAdapter(stub, record)
+		if err != nil {
+			return "", err
+		}
+		lineages = append(lineages, lineage)
+	}
+	chosen, err := chooseLineage(sha256, lineages)
+	if err != nil {
+		return "", err
+	}
+	return toJSON(chosen)
 }
 
 // ExportTrail returns a session with all its rounds and its participants' nodes.
@@ -128,6 +144,9 @@ func (c *Contract) ExportTrail(ctx contractapi.TransactionContextInterface, sess
 	}
 	rounds, err := readAll[Round](stub, roundKeyType, sessionID)
 	if err != nil {
+		return "", err
+	}
+	if rounds, err = withSessionRejected(stub, sessionID, rounds); err != nil {
 		return "", err
 	}
 	nodes := make([]Node, 0, len(session.Participants))
@@ -180,4 +199,27 @@ func readHistory(stub shim.ChaincodeStubInterface, key string) ([]HistoryEntry, 
 		entries = append(entries, entry)
 	}
 	return entries, nil
+}
+
+// extraArgs returns the arguments after the first declared ones: contractapi
+// passes declared parameters only, and tolerates more, which stay readable
+// through the stub. Queries use them for optional and variable arguments.
+func extraArgs(stub shim.ChaincodeStubInterface, declared int) []string {
+	_, args := stub.GetFunctionAndParameters()
+	if len(args) <= declared {
+		return nil
+	}
+	return args[declared:]
+}
+
+// optionalArg returns the one optional argument after the declared ones, or "".
+func optionalArg(stub shim.ChaincodeStubInterface, declared int, usage string) (string, error) {
+	extra := extraArgs(stub, declared)
+	if len(extra) > 1 {
+		return "", fail(CodeBadArgument, "too many arguments; call %s", usage)
+	}
+	if len(extra) == 0 {
+		return "", nil
+	}
+	return extra[0], nil
 }

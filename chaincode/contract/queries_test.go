@@ -92,10 +92,11 @@ func TestAdapterLineage(t *testing.T) {
 
 func TestExportTrail(t *testing.T) {
 	l := newLedger(t)
-	p := l.session("s1", 1, 2, nodeA, nodeB)
+	p := l.session("s1", 2, 2, nodeA, nodeB)
 	l.submitAll("s1", 1, p...)
 	l.ok(p[1], "ProposeAggregate", "s1", "1", proposal(t, hash("agg"), l.round("s1", 1)))
-	l.ok(admin1, "CreateSession", encode(t, sessionSpec("s10", 1, 1, nodeA)))
+	l.ok(p[0], "EndorseAggregate", "s1", "1", hash("agg"), "true", "")
+	l.ok(admin1, "CreateSession", encode(t, sessionSpec("s10", 2, 1, nodeA, nodeB)))
 	l.ok(admin1, "StartSession", "s10")
 
 	trail := decode[contract.Trail](t, l.ok(outside, "ExportTrail", "s1"))
@@ -109,7 +110,7 @@ func TestExportTrail(t *testing.T) {
 
 func TestResultsUseEmptyListsAndExplicitNulls(t *testing.T) {
 	l := newLedger(t)
-	l.session("s1", 1, 1, nodeA)
+	l.session("s1", 2, 1, nodeA, nodeB)
 	var raw map[string]json.RawMessage
 	require.NoError(t, json.Unmarshal([]byte(l.ok(nodeA, "GetRound", "s1", "1")), &raw))
 	require.Equal(t, "null", string(raw["proposal"]))

@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"maps"
 	"math"
 	"sort"
 
@@ -86,10 +87,14 @@ func (rs *roundState) requireAggregator() error {
 	return rs.requireOpenPhase(PhaseAggregating, "ProposeAggregate")
 }
 
-// checkProposal matches a proposal against the session's rule and the round's updates.
+// checkProposal matches a proposal against the session's rule (name and
+// parameters) and the round's updates.
 func (rs *roundState) checkProposal(input *ProposalInput) error {
-	if input.Rule.Name != rs.session.Rule.Name {
-		return fail(CodeBadArgument, "proposal rule %q differs from the session's rule %q", input.Rule.Name, rs.session.Rule.Name)
+	// Endorsers recompute with the session's rule; a proposal recording other
+	// parameters would leave an audit trail that does not say what was done.
+	if input.Rule.Name != rs.session.Rule.Name || !maps.Equal(input.Rule.Params, rs.session.Rule.Params) {
+		return fail(CodeBadArgument, "proposal rule %q with params %v differs from the session's rule %q with params %v; propose with the session's rule and parameters",
+			input.Rule.Name, input.Rule.Params, rs.session.Rule.Name, rs.session.Rule.Params)
 	}
 	if len(input.Inputs) == 0 {
 		return fail(CodeBadArgument, "the proposal lists no inputs; aggregate at least one submitted update")

@@ -21,6 +21,9 @@ type roundState struct {
 	now     time.Time
 	session Session
 	round   Round
+	// retired is the proposal this transaction rejected, if any; it is stored
+	// under its own key, which reads of this transaction cannot see yet.
+	retired []RejectedProposal
 }
 
 // openRound writes round r of session in "collecting" with its first aggregator.
@@ -49,23 +52,33 @@ func (rs *roundState) startAggregation() {
 	rs.enterPhase(PhaseAggregating, rs.session.Deadlines.AggregateSeconds)
 }
 
-// failover retires the current proposal, if any, and elects the next aggregator.
-func (rs *roundState) failover(cause string) error {
+// failover retires the current proposal, if any, and elects the next
+// aggregator. Once the round has used maxAttempts, it fails instead, so that
+// proposals that never pass cannot keep a round (and its ledger records)
+// growing. It returns the event name.
+func (rs *roundState) failover(cause string) (string, error) {
 	round := &rs.round
 	if round.Proposal != nil {
-		round.RejectedProposals = append(round.RejectedProposals, RejectedProposal{
-			Proposal: *round.Proposal, Cause: cause, Endorsements: round.Endorsements, RejectedAt: formatTime(rs.now),
-		})
+		rejected := RejectedProposal{Proposal: *round.Proposal, Cause: cause, Endorsements: round.Endorsements, RejectedAt: formatTime(rs.now)}
+		if err := saveRejected(rs.stub, round.SessionID, round.Round, rejected); err != nil {
+			return "", err
+		}
+		rs.retired = append(rs.retired, rejected)
 	}
 	round.Proposal, round.Endorsements = nil, map[string]Endorsement{}
+	if limit := maxAttempts(len(rs.session.Participants)); round.Attempt+1 >= limit {
+		reason := fmt.Sprintf("round %d: no aggregate passed in %d attempts (the last ended by %s); every participant had the aggregator role %d times",
+			round.Round, limit, cause, attemptsPerParticipant)
+		return "RoundFailed", rs.failRound(reason)
+	}
 	round.Attempt++
 	aggregator, err := ElectAggregator(rs.session.Participants, round.Round, round.Attempt)
 	if err != nil {
-		return fail(CodeInternal, "session %s: %v", rs.session.SessionID, err)
+		return "", fail(CodeInternal, "session %s: %v", rs.session.SessionID, err)
 	}
 	round.Aggregator = aggregator
 	rs.startAggregation()
-	return nil
+	return "AggregatorFailedOver", nil
 }
 
 // finalize makes the current proposal the round's result and either opens the
@@ -84,47 +97,36 @@ func (rs *roundState) finalize() (string, error) {
 	return "RoundFinalized", saveSession(rs.stub, rs.session)
 }
 
-// failRound ends the round and the session: too few updates arrived in time.
-func (rs *roundState) failRound() error {
+// failRound ends the round and the session for the given reason.
+func (rs *roundState) failRound(reason string) error {
 	rs.round.Phase, rs.round.PhaseDeadline = PhaseFailed, ""
-	rs.session.Status = SessionFailed
-	rs.session.FailureReason = fmt.Sprintf("round %d: %d of %d participants submitted an update before the collect deadline; quorum is %d",
-		rs.round.Round, len(rs.round.Updates), len(rs.session.Participants), rs.session.Quorum)
+	rs.session.Status, rs.session.FailureReason = SessionFailed, reason
 	return saveSession(rs.stub, rs.session)
 }
 
-// tally counts accepting and rejecting verdicts on the current proposal.
-func (rs *roundState) tally() (accepts, rejects int) {
-	for _, nodeID := range sortedKeys(rs.round.Endorsements) {
-		verdict := rs.round.Endorsements[nodeID]
-		switch {
-		case verdict.SHA256 != rs.round.Proposal.SHA256:
-			continue
-		case verdict.Accept:
-			accepts++
-		default:
-			rejects++
-		}
-	}
-	return accepts, rejects
+// failCollection fails the round whose collect deadline passed with too few updates.
+func (rs *roundState) failCollection() error {
+	return rs.failRound(fmt.Sprintf("round %d: %d of %d participants submitted an update before the collect deadline; quorum is %d",
+		rs.round.Round, len(rs.round.Updates), len(rs.session.Participants), rs.session.Quorum))
 }
 
-// settle decides the round after a verdict: final at quorum, failover when
-// quorum can no longer be reached, otherwise keep endorsing. It returns the
+// settle decides the round after a verdict: final once the accepting verdicts
+// pass (quorum, from two orgs), failover once the participants that have not
+// rejected can no longer pass it, otherwise keep endorsing. It returns the
 // event name; fallback names the event when nothing is decided.
 func (rs *roundState) settle(fallback string) (string, error) {
-	accepts, rejects := rs.tally()
-	participants := len(rs.session.Participants)
+	votes := rs.countVerdicts()
 	switch {
-	case accepts >= rs.session.Quorum:
+	case votes.passes(rs.session.Quorum):
 		return rs.finalize()
-	case participants-rejects < rs.session.Quorum:
-		return "AggregatorFailedOver", rs.failover(causeRejected)
+	case !votes.reachable(rs.session.Quorum):
+		return rs.failover(causeRejected)
 	}
 	return fallback, nil
 }
 
-// commit saves the round and emits its event; it returns the round as JSON.
+// commit saves the round and emits its event; it returns the round as JSON,
+// with its rejected proposals, as GetRound would show it after the commit.
 func (rs *roundState) commit(event, sha256 string) (string, error) {
 	if err := saveRound(rs.stub, rs.round); err != nil {
 		return "", err
@@ -132,7 +134,12 @@ func (rs *roundState) commit(event, sha256 string) (string, error) {
 	if err := emit(rs.stub, roundEvent(event, rs.who.id, rs.round, sha256)); err != nil {
 		return "", err
 	}
-	return toJSON(rs.round)
+	result, err := withRejected(rs.stub, rs.round)
+	if err != nil {
+		return "", err
+	}
+	result.RejectedProposals = append(result.RejectedProposals, rs.retired...)
+	return toJSON(result)
 }
 
 // roundEvent builds the payload that lets a node act without another query.
@@ -157,10 +164,12 @@ func readRound(stub shim.ChaincodeStubInterface, sessionID string, r int) (Round
 	return round, found, err
 }
 
+// saveRound stores a round without its rejected proposals, which have keys of their own.
 func saveRound(stub shim.ChaincodeStubInterface, round Round) error {
 	key, err := roundKey(stub, round.SessionID, round.Round)
 	if err != nil {
 		return err
 	}
+	round.RejectedProposals = []RejectedProposal{}
 	return writeJSON(stub, key, round)
 }

@@ -4,13 +4,11 @@ import (
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
 
-// maxExamples bounds numExamples, far above any real shard size.
-const maxExamples = 1_000_000_000_000
-
 // SubmitUpdate records the caller's local adapter for the current round: once
 // per participant, while the round is collecting and before its deadline. The
-// hash must be new to the ledger. When every participant has submitted, the
-// round moves to "aggregating". Returns the Round; emits UpdateSubmitted or
+// hash must be new to the session, and numExamples at most the session's
+// maxExamples. When every participant has submitted, the round moves to
+// "aggregating". Returns the Round; emits UpdateSubmitted or
 // AggregationStarted.
 func (c *Contract) SubmitUpdate(ctx contractapi.TransactionContextInterface, sessionID, round, sha256, numExamples, metricsJSON string) (out string, err error) {
 	defer recoverPanic("SubmitUpdate", &out, &err)
@@ -24,6 +22,9 @@ func (c *Contract) SubmitUpdate(ctx contractapi.TransactionContextInterface, ses
 	}
 	if err := rs.requireOpenPhase(PhaseCollecting, "SubmitUpdate"); err != nil {
 		return "", err
+	}
+	if update.NumExamples > rs.session.MaxExamples {
+		return "", fail(CodeBadArgument, "numExamples %d exceeds the %d examples session %s admits per update", update.NumExamples, rs.session.MaxExamples, sessionID)
 	}
 	if previous, done := rs.round.Updates[rs.who.id]; done {
 		return "", fail(CodeDuplicate, "%s already submitted %s for round %d of session %s", rs.who.id, previous.SHA256, rs.round.Round, sessionID)
@@ -43,9 +44,9 @@ func (c *Contract) SubmitUpdate(ctx contractapi.TransactionContextInterface, ses
 
 // ProposeAggregate records the elected aggregator's result: the aggregate hash,
 // the exact inputs and weights, the rule and the optimizer-state hash. The
-// proposal counts as the aggregator's own acceptance, so with quorum 1 it is
-// final at once. Returns the Round; emits AggregateProposed, RoundFinalized or
-// SessionCompleted.
+// proposal counts as the aggregator's own acceptance; the rule, name and
+// parameters, must be the session's. Returns the Round; emits
+// AggregateProposed.
 func (c *Contract) ProposeAggregate(ctx contractapi.TransactionContextInterface, sessionID, round, proposalJSON string) (out string, err error) {
 	defer recoverPanic("ProposeAggregate", &out, &err)
 	input, err := parseProposal(proposalJSON)
@@ -71,19 +72,18 @@ func (c *Contract) ProposeAggregate(ctx contractapi.TransactionContextInterface,
 		ProposedAt: at, Rule: input.Rule, SHA256: input.SHA256, TxID: txID, Weights: input.Weights,
 	}
 	rs.round.Endorsements = map[string]Endorsement{rs.who.id: {Accept: true, At: at, Reason: "proposed", SHA256: input.SHA256, TxID: txID}}
+	// One acceptance from one org never passes (see minFinalOrgs), so the
+	// round always waits for the other participants' verdicts.
 	rs.enterPhase(PhaseEndorsing, rs.session.Deadlines.EndorseSeconds)
-	event, err := rs.settle("AggregateProposed")
-	if err != nil {
-		return "", err
-	}
-	return rs.commit(event, input.SHA256)
+	return rs.commit("AggregateProposed", input.SHA256)
 }
 
 // EndorseAggregate records a participant's verdict on the current proposal.
 // The hash must be the proposed one. The round is final once quorum accepted
-// it; once so many rejected that quorum is out of reach, the next aggregator
-// takes over. Returns the Round; emits AggregateEndorsed, AggregateRejected,
-// RoundFinalized, SessionCompleted or AggregatorFailedOver.
+// it (from at least two orgs); once so many rejected that this is out of
+// reach, the next aggregator takes over (or the round fails after its last
+// attempt). Returns the Round; emits AggregateEndorsed, AggregateRejected,
+// RoundFinalized, SessionCompleted, AggregatorFailedOver or RoundFailed.
 func (c *Contract) EndorseAggregate(ctx contractapi.TransactionContextInterface, sessionID, round, sha256, accept, reason string) (out string, err error) {
 	defer recoverPanic("EndorseAggregate", &out, &err)
 	verdict, err := parseVerdict(sha256, accept, reason)
@@ -116,8 +116,10 @@ func (c *Contract) EndorseAggregate(ctx contractapi.TransactionContextInterface,
 // ReportTimeout acts on a passed phase deadline (by transaction time). While
 // collecting: with at least quorum updates the round moves to aggregating,
 // with fewer the round and the session fail. While aggregating or endorsing:
-// the next aggregator takes over. Any participant may call it. Returns the
-// Round; emits AggregationStarted, RoundFailed or AggregatorFailedOver.
+// the next aggregator takes over, or, once the round has used all its
+// attempts, the round and the session fail. Any participant may call it.
+// Returns the Round; emits AggregationStarted, RoundFailed or
+// AggregatorFailedOver.
 func (c *Contract) ReportTimeout(ctx contractapi.TransactionContextInterface, sessionID, round string) (out string, err error) {
 	defer recoverPanic("ReportTimeout", &out, &err)
 	rs, err := loadRound(ctx, sessionID, round)
@@ -129,13 +131,13 @@ func (c *Contract) ReportTimeout(ctx contractapi.TransactionContextInterface, se
 	}
 	switch {
 	case rs.round.Phase != PhaseCollecting:
-		err = rs.failover(causeTimeout)
-		return commitOrFail(rs, "AggregatorFailedOver", err)
+		event, err := rs.failover(causeTimeout)
+		return commitOrFail(rs, event, err)
 	case len(rs.round.Updates) >= rs.session.Quorum:
 		rs.startAggregation()
 		return rs.commit("AggregationStarted", "")
 	default:
-		return commitOrFail(rs, "RoundFailed", rs.failRound())
+		return commitOrFail(rs, "RoundFailed", rs.failCollection())
 	}
 }
 

@@ -110,7 +110,7 @@ func TestProposalCountsAsTheAggregatorsAcceptance(t *testing.T) {
 	aggregator := p[1]
 	// Inputs may be a subset of the updates, listed in any order; they are stored sorted.
 	subset := encode(t, map[string]any{
-		"sha256": hash("agg"), "optimizerStateSha256": "", "rule": map[string]any{"name": "fedavg"},
+		"sha256": hash("agg"), "optimizerStateSha256": "", "rule": map[string]any{"name": "fedavg", "params": map[string]float64{"serverLr": 1}},
 		"inputs":  []map[string]string{{"nodeId": p[2].nodeID(), "sha256": updateHash("s1", 1, p[2])}, {"nodeId": p[0].nodeID(), "sha256": updateHash("s1", 1, p[0])}},
 		"weights": map[string]float64{p[0].nodeID(): 0.75, p[2].nodeID(): 0.25},
 	})
@@ -121,7 +121,7 @@ func TestProposalCountsAsTheAggregatorsAcceptance(t *testing.T) {
 	require.Equal(t, stamp(start.Add(5*time.Second+120*time.Second)), round.PhaseDeadline)
 	require.Equal(t, []contract.Input{{NodeID: p[0].nodeID(), SHA256: updateHash("s1", 1, p[0])}, {NodeID: p[2].nodeID(), SHA256: updateHash("s1", 1, p[2])}}, round.Proposal.Inputs)
 	require.Equal(t, aggregator.nodeID(), round.Proposal.Aggregator)
-	require.Equal(t, map[string]float64{}, round.Proposal.Rule.Params)
+	require.Equal(t, map[string]float64{"serverLr": 1}, round.Proposal.Rule.Params)
 	require.Equal(t, map[string]contract.Endorsement{
 		aggregator.nodeID(): {Accept: true, At: stamp(start.Add(5 * time.Second)), Reason: "proposed", SHA256: hash("agg"), TxID: l.lastTxID()},
 	}, round.Endorsements)

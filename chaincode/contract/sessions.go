@@ -1,6 +1,7 @@
 package contract
 
 import (
+	"strings"
 	"time"
 
 	"github.com/hyperledger/fabric-chaincode-go/v2/shim"
@@ -64,7 +65,7 @@ func (c *Contract) JoinSession(ctx contractapi.TransactionContextInterface, sess
 	if session.Status != SessionOpen {
 		return "", fail(CodeWrongPhase, "session %s is %s; nodes can join only while it is open", sessionID, session.Status)
 	}
-	if err := checkJoinable(session, who.id); err != nil {
+	if err := checkJoinable(session, who); err != nil {
 		return "", err
 	}
 	session.Participants = insertSorted(session.Participants, who.id)
@@ -79,8 +80,10 @@ func (c *Contract) JoinSession(ctx contractapi.TransactionContextInterface, sess
 
 // StartSession fixes the participants and opens round 1 in "collecting".
 // Only the session's creator may start it; every participant must be an
-// active registered node and the quorum must not exceed their number.
-// Returns the Session; emits SessionStarted.
+// active registered node, the participants must come from at least two orgs,
+// and the quorum must not exceed their number. A join-mode session's quorum is
+// raised to a majority of those who joined. Returns the Session; emits
+// SessionStarted.
 func (c *Contract) StartSession(ctx contractapi.TransactionContextInterface, sessionID string) (out string, err error) {
 	defer recoverPanic("StartSession", &out, &err)
 	who, err := callerOf(ctx)
@@ -98,7 +101,7 @@ func (c *Contract) StartSession(ctx contractapi.TransactionContextInterface, ses
 	if session.Status != SessionOpen {
 		return "", fail(CodeWrongPhase, "session %s is %s; only an open session can start", sessionID, session.Status)
 	}
-	if err := checkStartable(stub, session); err != nil {
+	if err := prepareStart(stub, &session); err != nil {
 		return "", err
 	}
 	now, err := txTime(stub)
@@ -125,31 +128,39 @@ func newSession(spec SessionSpec, who caller, now time.Time) Session {
 		enrolment = EnrolmentList
 	}
 	return Session{
-		BaseModel: spec.BaseModel, BaseModelSHA256: spec.BaseModelSHA256, CreatedAt: formatTime(now),
+		AllowedOrgs: spec.AllowedOrgs, BaseModel: spec.BaseModel, BaseModelSHA256: spec.BaseModelSHA256, CreatedAt: formatTime(now),
 		Creator: who.id, CreatorMSP: who.mspID, DatasetTag: spec.DatasetTag, Deadlines: spec.Deadlines,
-		Enrolment: enrolment, Lora: spec.Lora, Participants: spec.Participants, Quorum: spec.Quorum,
-		Rounds: spec.Rounds, Rule: spec.Rule, SessionID: spec.SessionID, Status: SessionOpen,
+		Enrolment: enrolment, Lora: spec.Lora, MaxExamples: spec.MaxExamples, MaxNodesPerOrg: spec.MaxNodesPerOrg,
+		Participants: spec.Participants, Quorum: spec.Quorum, Rounds: spec.Rounds, Rule: spec.Rule,
+		SessionID: spec.SessionID, Status: SessionOpen,
 	}
 }
 
 // checkJoinable explains why a node cannot join, or returns nil.
-func checkJoinable(session Session, nodeID string) error {
-	listed := contains(session.Participants, nodeID)
+func checkJoinable(session Session, who caller) error {
+	listed := contains(session.Participants, who.id)
 	switch {
 	case session.Enrolment == EnrolmentList && listed:
-		return fail(CodeDuplicate, "%s is already a participant of session %s by its spec; no need to join", nodeID, session.SessionID)
+		return fail(CodeDuplicate, "%s is already a participant of session %s by its spec; no need to join", who.id, session.SessionID)
 	case session.Enrolment == EnrolmentList:
-		return fail(CodeNotParticipant, "node %s is not in the participant list of session %s", nodeID, session.SessionID)
+		return fail(CodeNotParticipant, "node %s is not in the participant list of session %s", who.id, session.SessionID)
 	case listed:
-		return fail(CodeDuplicate, "%s has already joined session %s", nodeID, session.SessionID)
-	case len(session.Participants) >= maxSpecParticipant:
-		return fail(CodeBadArgument, "session %s already has %d participants, the maximum", session.SessionID, maxSpecParticipant)
+		return fail(CodeDuplicate, "%s has already joined session %s", who.id, session.SessionID)
+	case len(session.AllowedOrgs) > 0 && !contains(session.AllowedOrgs, who.mspID):
+		return fail(CodeNotParticipant, "org %s may not join session %s; it admits nodes of %s", who.mspID, session.SessionID, strings.Join(session.AllowedOrgs, ", "))
+	case len(session.Participants) >= maxParticipants:
+		return fail(CodeLimitExceeded, "session %s already has %d participants, the maximum", session.SessionID, maxParticipants)
+	case session.MaxNodesPerOrg > 0 && countOrg(session.Participants, who.mspID) >= session.MaxNodesPerOrg:
+		return fail(CodeLimitExceeded, "session %s already has %d nodes of %s, the most it admits from one org", session.SessionID, session.MaxNodesPerOrg, who.mspID)
 	}
 	return nil
 }
 
-// checkStartable validates the participants and quorum at start.
-func checkStartable(stub shim.ChaincodeStubInterface, session Session) error {
+// prepareStart validates the participants at start and, for a join-mode
+// session, raises the quorum to a majority of them: the creator could not
+// know how many would join, and a quorum below a majority would let a
+// minority of them decide a round.
+func prepareStart(stub shim.ChaincodeStubInterface, session *Session) error {
 	if len(session.Participants) == 0 {
 		return fail(CodeBadArgument, "session %s has no participants; nodes must call JoinSession first", session.SessionID)
 	}
@@ -157,6 +168,12 @@ func checkStartable(stub shim.ChaincodeStubInterface, session Session) error {
 		if _, err := requireActiveNode(stub, nodeID); err != nil {
 			return err
 		}
+	}
+	if err := checkOrgSpread(session.SessionID, session.Participants); err != nil {
+		return err
+	}
+	if session.Enrolment == EnrolmentJoin {
+		session.Quorum = max(session.Quorum, majority(len(session.Participants)))
 	}
 	return checkQuorum(session.Quorum, len(session.Participants))
 }

@@ -90,7 +90,7 @@ func TestJoinSessionEnrolsActiveNodesWhileOpen(t *testing.T) {
 func TestJoinSessionWithAnExplicitList(t *testing.T) {
 	l := newLedger(t)
 	l.register(nodeA, nodeB, nodeC)
-	l.ok(admin1, "CreateSession", encode(t, sessionSpec("s1", 1, 1, nodeB, nodeA)))
+	l.ok(admin1, "CreateSession", encode(t, sessionSpec("s1", 2, 1, nodeB, nodeA)))
 	session := decode[contract.Session](t, l.ok(nodeA, "GetSession", "s1"))
 	require.Equal(t, "list", session.Enrolment)
 	require.Equal(t, []string{nodeA.nodeID(), nodeB.nodeID()}, session.Participants)

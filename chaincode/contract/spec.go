@@ -8,20 +8,28 @@ import (
 
 // Bounds on a session spec; generous, but they keep keys and loops small.
 const (
-	maxSessionRounds   = 10000
-	maxPhaseSeconds    = 7 * 24 * 3600
-	maxLoraRank        = 4096
-	maxTargetModules   = 64
-	maxSpecParticipant = 1000
+	maxSessionRounds = 10000
+	maxPhaseSeconds  = 7 * 24 * 3600
+	maxLoraRank      = 4096
+	maxTargetModules = 64
+	// maxParticipants bounds a session's participants, and so the Round value
+	// every round transaction rewrites (one update and one verdict each).
+	maxParticipants = 100
+	// maxExamplesLimit bounds a session's maxExamples, far above any real shard.
+	maxExamplesLimit = 1_000_000_000_000
+	// defaultMaxExamples caps declared shard sizes when the spec names no cap:
+	// a declaration weights the node's update, so an unbounded one would let
+	// one node outweigh everyone else.
+	defaultMaxExamples = 1_000_000
 )
 
 // parseSpec decodes and validates the JSON argument of CreateSession, sorting its lists.
 func parseSpec(raw string) (SessionSpec, error) {
 	var spec SessionSpec
-	if err := decodeStrict("session spec", raw, &spec); err != nil {
+	if err := decodeStrict("session spec", raw, maxSpecBytes, &spec); err != nil {
 		return spec, err
 	}
-	checks := []func(*SessionSpec) error{checkSpecIdentity, checkSpecLora, checkSpecDeadlines, checkSpecRule, checkSpecParticipants, checkSpecCounts}
+	checks := []func(*SessionSpec) error{checkSpecIdentity, checkSpecLora, checkSpecDeadlines, checkSpecRule, checkSpecParticipants, checkSpecJoinRules, checkSpecCounts}
 	for _, check := range checks {
 		if err := check(&spec); err != nil {
 			return spec, err
@@ -104,11 +112,41 @@ func checkSpecParticipants(spec *SessionSpec) error {
 			return fail(CodeBadArgument, "participant %q is not a node id; use <mspId>/<certificate CN>", id)
 		}
 	}
-	participants, err := sortedUnique("participants", spec.Participants, maxSpecParticipant)
+	participants, err := sortedUnique("participants", spec.Participants, maxParticipants)
 	if err != nil {
 		return err
 	}
 	spec.Participants = participants
+	return checkOrgSpread(spec.SessionID, participants)
+}
+
+// checkSpecJoinRules validates allowedOrgs and maxNodesPerOrg, which only
+// restrict JoinSession and so only make sense without a participant list.
+func checkSpecJoinRules(spec *SessionSpec) error {
+	listed := len(spec.Participants) > 0
+	if listed && (len(spec.AllowedOrgs) > 0 || spec.MaxNodesPerOrg != 0) {
+		return fail(CodeBadArgument, "allowedOrgs and maxNodesPerOrg restrict JoinSession; a session with a participant list takes neither")
+	}
+	if spec.MaxNodesPerOrg < 0 || spec.MaxNodesPerOrg > maxParticipants {
+		return fail(CodeBadArgument, "maxNodesPerOrg %d is invalid; pass 0 (no per-org cap) or 1..%d", spec.MaxNodesPerOrg, maxParticipants)
+	}
+	if len(spec.AllowedOrgs) == 0 {
+		spec.AllowedOrgs = []string{}
+		return nil
+	}
+	orgs, err := sortedUnique("allowedOrgs", spec.AllowedOrgs, maxParticipants)
+	if err != nil {
+		return err
+	}
+	for _, msp := range orgs {
+		if strings.Contains(msp, "/") {
+			return fail(CodeBadArgument, "allowedOrgs entry %q is not an MSP id", msp)
+		}
+	}
+	if len(orgs) < minFinalOrgs {
+		return fail(CodeBadArgument, "allowedOrgs names %d org; a round needs verdicts from %d orgs, so list at least %d", len(orgs), minFinalOrgs, minFinalOrgs)
+	}
+	spec.AllowedOrgs = orgs
 	return nil
 }
 
@@ -116,18 +154,13 @@ func checkSpecCounts(spec *SessionSpec) error {
 	if spec.Rounds < 1 || spec.Rounds > maxSessionRounds {
 		return fail(CodeBadArgument, "rounds %d is invalid; pass 1..%d", spec.Rounds, maxSessionRounds)
 	}
+	if spec.MaxExamples == 0 {
+		spec.MaxExamples = defaultMaxExamples
+	}
+	if spec.MaxExamples < 1 || spec.MaxExamples > maxExamplesLimit {
+		return fail(CodeBadArgument, "maxExamples %d is invalid; pass 1..%d, or leave it out for %d", spec.MaxExamples, maxExamplesLimit, defaultMaxExamples)
+	}
 	return checkQuorum(spec.Quorum, len(spec.Participants))
-}
-
-// checkQuorum enforces 1 <= quorum <= n; n == 0 means participants are not known yet.
-func checkQuorum(quorum, participants int) error {
-	if quorum < 1 {
-		return fail(CodeBadArgument, "quorum %d is invalid; it must be at least 1", quorum)
-	}
-	if participants > 0 && quorum > participants {
-		return fail(CodeBadArgument, "quorum %d exceeds the %d participants; lower the quorum or add participants", quorum, participants)
-	}
-	return nil
 }
 
 // sortedUnique sorts a list of non-empty strings and rejects duplicates.

@@ -2,7 +2,6 @@ package contract
 
 import (
 	"encoding/json"
-	"fmt"
 	"sort"
 	"time"
 
@@ -11,10 +10,11 @@ import (
 
 // Composite-key object types of the world state.
 const (
-	nodeKeyType    = "node"
-	sessionKeyType = "session"
-	roundKeyType   = "round"
-	adapterKeyType = "adapter"
+	nodeKeyType     = "node"
+	sessionKeyType  = "session"
+	roundKeyType    = "round"
+	adapterKeyType  = "adapter"
+	rejectedKeyType = "rejected"
 )
 
 // roundKeyDigits zero-pads round numbers so that keys sort in round order.
@@ -32,11 +32,11 @@ func sessionKey(stub shim.ChaincodeStubInterface, sessionID string) (string, err
 }
 
 func roundKey(stub shim.ChaincodeStubInterface, sessionID string, round int) (string, error) {
-	return compositeKey(stub, roundKeyType, sessionID, fmt.Sprintf("%0*d", roundKeyDigits, round))
+	return compositeKey(stub, roundKeyType, sessionID, padded(round))
 }
 
-func adapterKey(stub shim.ChaincodeStubInterface, sha256 string) (string, error) {
-	return compositeKey(stub, adapterKeyType, sha256)
+func adapterKey(stub shim.ChaincodeStubInterface, sha256, sessionID string) (string, error) {
+	return compositeKey(stub, adapterKeyType, sha256, sessionID)
 }
 
 func compositeKey(stub shim.ChaincodeStubInterface, kind string, parts ...string) (string, error) {
@@ -76,17 +76,36 @@ func writeJSON(stub shim.ChaincodeStubInterface, key string, v any) error {
 
 // readAll decodes every value stored under a partial composite key, in key order.
 func readAll[T any](stub shim.ChaincodeStubInterface, kind string, parts ...string) ([]T, error) {
+	return readUpTo[T](stub, 0, kind, parts...)
+}
+
+// readUpTo is readAll that refuses (LIMIT_EXCEEDED) to return more than limit
+// values, reading at most one more; limit 0 means no limit.
+func readUpTo[T any](stub shim.ChaincodeStubInterface, limit int, kind string, parts ...string) ([]T, error) {
 	iter, err := stub.GetStateByPartialCompositeKey(kind, parts)
 	if err != nil {
 		return nil, internal(err, "failed to scan %s keys", kind)
 	}
 	defer func() { _ = iter.Close() }()
+	rows, err := decodeRows[T](iter, kind, limit)
+	if err != nil {
+		return nil, err
+	}
+	if limit > 0 && len(rows) > limit {
+		return nil, fail(CodeLimitExceeded, "there are more than %d %s records; read them page by page", limit, kind)
+	}
+	return rows, nil
+}
+
+// decodeRows decodes the values of a range iterator in key order, stopping
+// after limit+1 rows when limit is positive.
+func decodeRows[T any](iter shim.StateQueryIteratorInterface, kind string, limit int) ([]T, error) {
 	type keyed struct {
 		key   string
 		value T
 	}
 	var rows []keyed
-	for iter.HasNext() {
+	for iter.HasNext() && (limit <= 0 || len(rows) <= limit) {
 		kv, err := iter.Next()
 		if err != nil {
 			return nil, internal(err, "failed to scan %s keys", kind)

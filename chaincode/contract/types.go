@@ -77,22 +77,31 @@ type Rule struct {
 	Params map[string]float64 `json:"params"`
 }
 
-// SessionSpec is the input of CreateSession.
+// SessionSpec is the input of CreateSession. AllowedOrgs, MaxExamples and
+// MaxNodesPerOrg are optional (absent means: any org, the default cap, no
+// per-org cap).
 type SessionSpec struct {
+	// AllowedOrgs lists the MSP ids whose nodes may JoinSession (join mode only; empty: any member org).
+	AllowedOrgs     []string   `json:"allowedOrgs"`
 	BaseModel       string     `json:"baseModel"`
 	BaseModelSHA256 string     `json:"baseModelSha256"`
 	DatasetTag      string     `json:"datasetTag"`
 	Deadlines       Deadlines  `json:"deadlines"`
 	Lora            LoraConfig `json:"lora"`
-	Participants    []string   `json:"participants"`
-	Quorum          int        `json:"quorum"`
-	Rounds          int        `json:"rounds"`
-	Rule            Rule       `json:"rule"`
-	SessionID       string     `json:"sessionId"`
+	// MaxExamples caps the numExamples an update may declare (0: defaultMaxExamples).
+	MaxExamples int64 `json:"maxExamples"`
+	// MaxNodesPerOrg caps how many nodes of one org may join (join mode only; 0: no per-org cap).
+	MaxNodesPerOrg int      `json:"maxNodesPerOrg"`
+	Participants   []string `json:"participants"`
+	Quorum         int      `json:"quorum"`
+	Rounds         int      `json:"rounds"`
+	Rule           Rule     `json:"rule"`
+	SessionID      string   `json:"sessionId"`
 }
 
 // Session is one federated fine-tuning job.
 type Session struct {
+	AllowedOrgs     []string  `json:"allowedOrgs"`
 	BaseModel       string    `json:"baseModel"`
 	BaseModelSHA256 string    `json:"baseModelSha256"`
 	CreatedAt       string    `json:"createdAt"`
@@ -106,6 +115,8 @@ type Session struct {
 	FailureReason      string     `json:"failureReason"`
 	FinalAdapterSHA256 string     `json:"finalAdapterSha256"`
 	Lora               LoraConfig `json:"lora"`
+	MaxExamples        int64      `json:"maxExamples"`
+	MaxNodesPerOrg     int        `json:"maxNodesPerOrg"`
 	Participants       []string   `json:"participants"`
 	Quorum             int        `json:"quorum"`
 	Rounds             int        `json:"rounds"`

@@ -1,8 +1,6 @@
 package contract
 
 import (
-	"bytes"
-	"encoding/json"
 	"math"
 	"net"
 	"regexp"
@@ -16,6 +14,18 @@ var (
 )
 
 const maxTextLength = 256
+
+// Size bounds on caller-supplied JSON and named numbers. Metrics and rule
+// parameters end up in the Round and Session values that later transactions
+// read and rewrite, so their size is bounded per entry and in total.
+const (
+	maxNamedNumbers     = 16
+	maxNumberNameLength = 64
+	maxNumberMagnitude  = 1e15
+	maxMetricsBytes     = 2 << 10
+	maxSpecBytes        = 64 << 10
+	maxProposalBytes    = 64 << 10
+)
 
 // checkSHA256 accepts exactly 64 lowercase hex digits.
 func checkSHA256(field, value string) error {
@@ -78,26 +88,13 @@ func parseBool(field, value string) (bool, error) {
 	return false, fail(CodeBadArgument, "%s %q is invalid; pass \"true\" or \"false\"", field, value)
 }
 
-// decodeStrict unmarshals one JSON value and rejects unknown fields and trailing data.
-func decodeStrict(field, raw string, out any) error {
-	decoder := json.NewDecoder(bytes.NewReader([]byte(raw)))
-	decoder.DisallowUnknownFields()
-	if err := decoder.Decode(out); err != nil {
-		return fail(CodeBadArgument, "%s is not valid JSON of the expected shape: %v", field, err)
-	}
-	if decoder.More() {
-		return fail(CodeBadArgument, "%s has data after its JSON value", field)
-	}
-	return nil
-}
-
 // parseMetrics reads a JSON object of metric name to finite number.
 func parseMetrics(raw string) (map[string]float64, error) {
 	metrics := map[string]float64{}
 	if raw == "" {
 		return metrics, nil
 	}
-	if err := decodeStrict("metrics", raw, &metrics); err != nil {
+	if err := decodeStrict("metrics", raw, maxMetricsBytes, &metrics); err != nil {
 		return nil, err
 	}
 	if metrics == nil {
@@ -106,15 +103,36 @@ func parseMetrics(raw string) (map[string]float64, error) {
 	return metrics, checkNumbers("metrics", metrics)
 }
 
-// checkNumbers rejects empty names and non-finite values (JSON cannot carry them,
-// but a value beyond float64 range would decode as an error or infinity).
+// checkNumbers bounds a map of named numbers (metrics, rule parameters): a
+// few entries, short printable names, finite values of moderate size. They are
+// stored in values every later transaction rewrites, so one caller must not be
+// able to make them large.
 func checkNumbers(field string, values map[string]float64) error {
+	if len(values) > maxNamedNumbers {
+		return fail(CodeBadArgument, "%s has %d entries; the limit is %d", field, len(values), maxNamedNumbers)
+	}
 	for _, name := range sortedKeys(values) {
-		if name == "" || math.IsNaN(values[name]) || math.IsInf(values[name], 0) {
-			return fail(CodeBadArgument, "%s entry %q must have a name and a finite value", field, name)
+		if !printableName(name, maxNumberNameLength) {
+			return fail(CodeBadArgument, "%s name %q is invalid; use 1..%d printable ASCII characters", field, name, maxNumberNameLength)
+		}
+		if value := values[name]; math.IsNaN(value) || math.Abs(value) > maxNumberMagnitude {
+			return fail(CodeBadArgument, "%s entry %q is %v; pass a finite number within +-%g", field, name, value, maxNumberMagnitude)
 		}
 	}
 	return nil
+}
+
+// printableName accepts 1..limit characters of printable ASCII (space to '~').
+func printableName(name string, limit int) bool {
+	if name == "" || len(name) > limit {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if name[i] < 0x20 || name[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // sortedKeys returns the keys of m in ascending order, so loops never depend on map order.
