@@ -113,11 +113,15 @@ func TestAllowedOrgsRestrictWhoMayJoin(t *testing.T) {
 	l.ok(nodeB, "JoinSession", "s1")
 
 	for name, mutate := range map[string]func(map[string]any){
-		"one org":            func(s map[string]any) { s["allowedOrgs"] = []string{"Org1MSP"} },
-		"a node id":          func(s map[string]any) { s["allowedOrgs"] = []string{"Org1MSP", nodeB.nodeID()} },
-		"with a list":        func(s map[string]any) { s["participants"] = []string{nodeA.nodeID(), nodeB.nodeID()} },
-		"negative share":     func(s map[string]any) { s["maxNodesPerOrg"] = -1 },
-		"share with a list":  func(s map[string]any) { s["allowedOrgs"] = nil; s["maxNodesPerOrg"] = 1; s["participants"] = []string{nodeA.nodeID(), nodeB.nodeID()} },
+		"one org":        func(s map[string]any) { s["allowedOrgs"] = []string{"Org1MSP"} },
+		"a node id":      func(s map[string]any) { s["allowedOrgs"] = []string{"Org1MSP", nodeB.nodeID()} },
+		"with a list":    func(s map[string]any) { s["participants"] = []string{nodeA.nodeID(), nodeB.nodeID()} },
+		"negative share": func(s map[string]any) { s["maxNodesPerOrg"] = -1 },
+		"share with a list": func(s map[string]any) {
+			s["allowedOrgs"] = nil
+			s["maxNodesPerOrg"] = 1
+			s["participants"] = []string{nodeA.nodeID(), nodeB.nodeID()}
+		},
 		"an org named twice": func(s map[string]any) { s["allowedOrgs"] = []string{"Org1MSP", "Org1MSP"} },
 	} {
 		bad := sessionSpec("bad", 2, 1)
