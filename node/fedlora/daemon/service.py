@@ -21,6 +21,7 @@ from fedlora.aggregation import strategy_from_name
 from fedlora.artifacts import ContentStore
 from fedlora.config import NodeConfig
 from fedlora.daemon.coordinator import Coordinator, StepOutcome
+from fedlora.daemon.linger import latecomers, serve_latecomers
 from fedlora.daemon.local_training import NodeTrainer, SessionLora, load_local_data
 from fedlora.daemon.rounds import RoundExecutor
 from fedlora.daemon.wiring import (
@@ -100,6 +101,10 @@ def run_node(
         with server:
             _follow_events(gateway, config, session_id, coordinator)
             coordinator.run(on_step=on_step)
+            session = ledger.get_session(session_id)
+            final_round = ledger.get_round(session_id, session.current_round)
+            waiting = latecomers(node_id, session, final_round)
+            serve_latecomers(waiting, final_round.final_sha256, traffic)
         return _finish(config, session_id, coordinator, trainer, ledger, traffic)
 
 
