@@ -53,7 +53,7 @@ class Deployer:
         """osnadmin: the orderer joins the channel (channel participation API, no TLS)."""
         args = ["channel", "join", "--channelID", self.plan.channel]
         args += ["--config-block", str(self.layout.channel_block(self.plan))]
-        args += ["-o", f"127.0.0.1:{self.plan.orderer.admin_port}"]
+        args += ["-o", self.plan.orderer.admin_address]
         env = base_environment(self.install, self.layout)
         run_tool([self._tool("osnadmin"), *args], env, "join the orderer to the channel")
 

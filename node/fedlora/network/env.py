@@ -41,7 +41,7 @@ def orderer_environment(
     env = base_environment(install, layout)
     env.update(
         {
-            "ORDERER_GENERAL_LISTENADDRESS": "127.0.0.1",
+            "ORDERER_GENERAL_LISTENADDRESS": plan.orderer.ip,
             "ORDERER_GENERAL_LISTENPORT": str(plan.orderer.port),
             "ORDERER_GENERAL_LOCALMSPID": plan.orderer.msp_id,
             "ORDERER_GENERAL_LOCALMSPDIR": str(node / "msp"),
@@ -57,8 +57,8 @@ def orderer_environment(
             "ORDERER_FILELEDGER_LOCATION": str(data / "ledger"),
             "ORDERER_CONSENSUS_WALDIR": str(data / "etcdraft" / "wal"),
             "ORDERER_CONSENSUS_SNAPDIR": str(data / "etcdraft" / "snapshot"),
-            "ORDERER_OPERATIONS_LISTENADDRESS": f"127.0.0.1:{plan.orderer.operations_port}",
-            "ORDERER_ADMIN_LISTENADDRESS": f"127.0.0.1:{plan.orderer.admin_port}",
+            "ORDERER_OPERATIONS_LISTENADDRESS": plan.orderer.operations_address,
+            "ORDERER_ADMIN_LISTENADDRESS": plan.orderer.admin_address,
             "ORDERER_ADMIN_TLS_ENABLED": "false",
             "ORDERER_METRICS_PROVIDER": "disabled",
         }
@@ -77,8 +77,8 @@ def peer_environment(org: OrgPlan, layout: NetworkLayout, install: FabricInstall
             "CORE_PEER_ID": org.peer_host,
             "CORE_PEER_ADDRESS": org.peer_address,
             "CORE_PEER_LISTENADDRESS": org.peer_address,
-            "CORE_PEER_CHAINCODEADDRESS": f"127.0.0.1:{org.chaincode_listen_port}",
-            "CORE_PEER_CHAINCODELISTENADDRESS": f"127.0.0.1:{org.chaincode_listen_port}",
+            "CORE_PEER_CHAINCODEADDRESS": org.chaincode_listen_address,
+            "CORE_PEER_CHAINCODELISTENADDRESS": org.chaincode_listen_address,
             # One peer per org: it bootstraps gossip from itself and is reached by the others
             # through its anchor-peer entry in the channel configuration.
             "CORE_PEER_GOSSIP_BOOTSTRAP": org.peer_address,
@@ -92,7 +92,7 @@ def peer_environment(org: OrgPlan, layout: NetworkLayout, install: FabricInstall
             "CORE_PEER_TLS_ROOTCERT_FILE": str(tls / "ca.crt"),
             "CORE_PEER_FILESYSTEMPATH": str(data),
             "CORE_LEDGER_SNAPSHOTS_ROOTDIR": str(data / "snapshots"),
-            "CORE_OPERATIONS_LISTENADDRESS": f"127.0.0.1:{org.operations_port}",
+            "CORE_OPERATIONS_LISTENADDRESS": org.operations_address,
             "CORE_METRICS_PROVIDER": "disabled",
             "CORE_PEER_PROFILE_ENABLED": "false",
         }
@@ -136,7 +136,7 @@ def chaincode_environment(
     env = base_environment(install, layout)
     env.update(
         {
-            "CHAINCODE_SERVER_ADDRESS": f"127.0.0.1:{plan.chaincode_port}",
+            "CHAINCODE_SERVER_ADDRESS": plan.chaincode_address,
             "CORE_CHAINCODE_ID_NAME": package_id,
             "CHAINCODE_ID": package_id,
             # The package's connection.json says tls_required: false; the server must agree.

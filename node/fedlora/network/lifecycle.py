@@ -23,7 +23,13 @@ from fedlora.network.processes import (
 from fedlora.network.render import write_configs
 from fedlora.network.state import NetworkState, load_state, save_state
 from fedlora.network.supervisor import crashed_error, is_running
-from fedlora.network.topology import NetworkPlan, check_ports_free, load_defaults, plan_network
+from fedlora.network.topology import (
+    NetworkPlan,
+    Placement,
+    check_ports_free,
+    load_defaults,
+    plan_network,
+)
 
 # Called with the title of each step as it begins, so a front end can show progress.
 StepReporter = Callable[[str], None]
@@ -58,12 +64,15 @@ def up(
     base_port: int | None = None,
     report: StepReporter = _quiet,
     install: FabricInstall | None = None,
+    placement: Placement | None = None,
 ) -> UpResult:
     """Create and start a network in ``directory``, or restart the stopped one there.
 
     Returns only once a transaction through the peers has committed. On failure everything
     this call started is stopped; a new network's files are removed (its logs stay), so the
-    next `up` starts clean.
+    next `up` starts clean. ``placement`` (each peer's address and network namespace, the
+    orderer's address) applies to a new network; a restart keeps the one in its state file,
+    so the namespaces it names must exist again.
 
     Raises
     ------
@@ -74,7 +83,7 @@ def up(
     existing = load_state(layout.state_file)
     # Arguments and ports are checked before the toolchain, so a typo is reported as such.
     if existing is None:
-        state = NetworkState(_fresh_plan(orgs, channel, base_port))
+        state = NetworkState(_fresh_plan(orgs, channel, base_port, placement))
         _check_folder_is_free(layout)
     else:
         _check_stopped(existing, layout)
@@ -87,13 +96,16 @@ def up(
     return _guarded(state, layout, toolchain, report, fresh=existing is None)
 
 
-def _fresh_plan(orgs: int | None, channel: str | None, base_port: int | None) -> NetworkPlan:
+def _fresh_plan(
+    orgs: int | None, channel: str | None, base_port: int | None, placement: Placement | None
+) -> NetworkPlan:
     defaults = load_defaults()
     return plan_network(
         orgs if orgs is not None else defaults.orgs,
         base_port if base_port is not None else defaults.base_port,
         channel if channel is not None else defaults.channel,
         defaults,
+        placement,
     )
 
 

@@ -51,10 +51,10 @@ def build_ccaas_package(plan: NetworkPlan) -> bytes:
     """The package: metadata.json (type ccaas) and code.tar.gz holding connection.json.
 
     connection.json tells every peer where the chaincode server listens; the server runs
-    without TLS on the loopback interface.
+    without TLS, on the loopback interface unless the plan places it elsewhere.
     """
     connection = {
-        "address": f"127.0.0.1:{plan.chaincode_port}",
+        "address": plan.chaincode_address,
         "dial_timeout": "10s",
         "tls_required": False,
     }

@@ -1,4 +1,9 @@
-"""The network's long-running processes: orderer, one peer per org, the chaincode server."""
+"""The network's long-running processes: orderer, one peer per org, the chaincode server.
+
+A peer whose org the plan puts in a network namespace of its own is started there with
+``ip netns exec``, which enters the namespace and then executes the peer: the recorded PID is
+the peer's own, so stopping it by PID works as for any other process.
+"""
 
 from __future__ import annotations
 
@@ -45,22 +50,30 @@ def orderer_spec(plan: NetworkPlan, layout: NetworkLayout, install: FabricInstal
         env=orderer_environment(plan, layout, install),
         log=layout.log_file(ORDERER),
         ports=(orderer.port, orderer.admin_port, orderer.operations_port),
-        health_url=f"http://127.0.0.1:{orderer.operations_port}/healthz",
+        health_url=f"http://{orderer.operations_address}/healthz",
         cwd=layout.root,
+        host=orderer.ip,
     )
 
 
 def peer_spec(org: OrgPlan, layout: NetworkLayout, install: FabricInstall) -> ProcessSpec:
     """One org's peer, healthy when its operations endpoint says OK."""
+    command = [str(install.binary("peer")), "node", "start"]
     return ProcessSpec(
         name=org.peer_name,
-        command=[str(install.binary("peer")), "node", "start"],
+        command=in_namespace(org.netns, command),
         env=peer_environment(org, layout, install),
         log=layout.log_file(org.peer_name),
         ports=(org.peer_port, org.chaincode_listen_port, org.operations_port),
-        health_url=f"http://127.0.0.1:{org.operations_port}/healthz",
+        health_url=f"http://{org.operations_address}/healthz",
         cwd=layout.root,
+        host=org.ip,
     )
+
+
+def in_namespace(netns: str | None, command: list[str]) -> list[str]:
+    """``command`` run inside network namespace ``netns`` (as is when None); needs root."""
+    return command if netns is None else ["ip", "netns", "exec", netns, *command]
 
 
 def chaincode_spec(
@@ -74,6 +87,7 @@ def chaincode_spec(
         log=layout.log_file(CHAINCODE),
         ports=(plan.chaincode_port,),
         cwd=layout.root,
+        host=plan.orderer.ip,
     )
 
 

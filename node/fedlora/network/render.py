@@ -10,7 +10,7 @@ from fedlora.errors import FedloraError
 from fedlora.fileio import write_atomic
 from fedlora.network.install import FabricInstall
 from fedlora.network.layout import NetworkLayout
-from fedlora.network.topology import NetworkPlan, templates_root
+from fedlora.network.topology import LOOPBACK, NetworkPlan, templates_root
 from fedlora.network.yamlpatch import replace_block, set_scalar
 
 PROFILE = "FedloraChannel"
@@ -33,14 +33,28 @@ def _fill(template: Template, name: str, values: Mapping[str, object]) -> str:
         ) from None
 
 
+def san_lines(ip: str, indent: int) -> str:
+    """The YAML list of a node's TLS SANs: localhost, the loopback address and the node's own
+    address, so every address it is dialled at verifies without a host name resolving."""
+    names = dict.fromkeys(["localhost", LOOPBACK, ip])
+    return "\n".join(f"{' ' * indent}- {name}" for name in names)
+
+
 def render_crypto_config(plan: NetworkPlan, templates: Path | None = None) -> str:
     """cryptogen's crypto-config.yaml: the orderer org plus one org per member, NodeOUs on."""
     org_template = _template("crypto-config-org.yaml.tmpl", templates)
     orgs = "".join(
         _fill(org_template, "crypto-config-org.yaml.tmpl", values)
-        for values in ({"org_name": o.name, "org_domain": o.domain} for o in plan.orgs)
+        for values in (
+            {"org_name": o.name, "org_domain": o.domain, "sans": san_lines(o.ip, 8)}
+            for o in plan.orgs
+        )
     )
-    values = {"orderer_domain": plan.orderer.domain, "peer_orgs": orgs.rstrip("\n")}
+    values = {
+        "orderer_domain": plan.orderer.domain,
+        "orderer_sans": san_lines(plan.orderer.ip, 10),
+        "peer_orgs": orgs.rstrip("\n"),
+    }
     main = _template("crypto-config.yaml.tmpl", templates)
     return _fill(main, "crypto-config.yaml.tmpl", values)
 
@@ -56,6 +70,7 @@ def render_configtx(plan: NetworkPlan, layout: NetworkLayout, templates: Path | 
                 "org_name": org.name,
                 "msp_id": org.msp_id,
                 "msp_dir": layout.org_dir(org) / "msp",
+                "peer_ip": org.ip,
                 "peer_port": org.peer_port,
             },
         )
@@ -65,6 +80,7 @@ def render_configtx(plan: NetworkPlan, layout: NetworkLayout, templates: Path | 
     values = {
         "orderer_msp_id": plan.orderer.msp_id,
         "orderer_msp_dir": layout.orderer_org_dir(plan) / "msp",
+        "orderer_ip": plan.orderer.ip,
         "orderer_port": plan.orderer.port,
         "orderer_tls_cert": layout.orderer_node_dir(plan) / "tls" / "server.crt",
         "member_orgs": member_orgs.rstrip("\n"),

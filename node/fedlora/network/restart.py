@@ -59,7 +59,7 @@ def start_one(directory: Path, name: str, install: FabricInstall | None = None) 
     if record is not None and is_running(record):
         raise FedloraError(f"{name} is already running (PID {record.pid})", "stop it first")
     spec = spec_by_name(state, layout, install or locate_fabric(), name)
-    held = [port for port in spec.ports if not port_is_free(port)]
+    held = [port for port in spec.ports if not port_is_free(port, spec.host)]
     if held:
         raise FedloraError(
             f"port {held[0]} of {name} is in use",

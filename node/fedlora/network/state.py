@@ -9,7 +9,7 @@ from typing import Any
 
 from fedlora.errors import FedloraError
 from fedlora.fileio import write_atomic
-from fedlora.network.topology import NetworkPlan, plan_from_dict
+from fedlora.network.topology import LOOPBACK, NetworkPlan, plan_from_dict
 
 STATE_VERSION = 1
 
@@ -24,6 +24,9 @@ class ProcessRecord:
     ports: tuple[int, ...]
     log: str
     health_url: str | None
+    # The address its ports are on; absent from state files written before peers could have
+    # hosts of their own.
+    host: str = LOOPBACK
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ProcessRecord:

@@ -48,7 +48,7 @@ def endpoints(state: NetworkState, layout: NetworkLayout) -> list[dict[str, Any]
             "org": "OrdererOrg",
             "msp_id": plan.orderer.msp_id,
             "endpoint": plan.orderer.address,
-            "admin_endpoint": f"127.0.0.1:{plan.orderer.admin_port}",
+            "admin_endpoint": plan.orderer.admin_address,
             "tls_ca": str(layout.orderer_tls_ca(plan)),
         }
     ]

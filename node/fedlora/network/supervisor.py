@@ -25,7 +25,7 @@ import psutil
 
 from fedlora.errors import FedloraError
 from fedlora.network.state import ProcessRecord
-from fedlora.network.topology import port_is_free
+from fedlora.network.topology import LOOPBACK, port_is_free
 
 POLL_INTERVAL_S = 0.1
 
@@ -41,6 +41,7 @@ class ProcessSpec:
     ports: tuple[int, ...]
     health_url: str | None = None
     cwd: Path | None = None
+    host: str = LOOPBACK  # the address its ports are on
 
 
 def start_process(spec: ProcessSpec) -> ProcessRecord:
@@ -71,6 +72,7 @@ def start_process(spec: ProcessSpec) -> ProcessRecord:
         ports=spec.ports,
         log=str(spec.log),
         health_url=spec.health_url,
+        host=spec.host,
     )
 
 
@@ -140,7 +142,7 @@ def probe_health(record: ProcessRecord, timeout_s: float = 1.0) -> bool:
     if not record.ports:
         return True
     try:
-        with socket.create_connection(("127.0.0.1", record.ports[0]), timeout=timeout_s):
+        with socket.create_connection((record.host, record.ports[0]), timeout=timeout_s):
             return True
     except OSError:
         return False
@@ -176,14 +178,17 @@ def _wait_exit(record: ProcessRecord, timeout_s: float) -> bool:
 
 
 def wait_ports_free(
-    ports: Sequence[int], timeout_s: float, is_free: Callable[[int], bool] = port_is_free
+    ports: Sequence[int],
+    timeout_s: float,
+    host: str = LOOPBACK,
+    is_free: Callable[[int, str], bool] = port_is_free,
 ) -> list[int]:
-    """Wait until every port is free; return those still held when the time is up."""
+    """Wait until every port is free on ``host``; return those still held when the time is up."""
     deadline = time.monotonic() + timeout_s
-    held = [port for port in ports if not is_free(port)]
+    held = [port for port in ports if not is_free(port, host)]
     while held and time.monotonic() < deadline:
         time.sleep(POLL_INTERVAL_S)
-        held = [port for port in held if not is_free(port)]
+        held = [port for port in held if not is_free(port, host)]
     return held
 
 
@@ -223,7 +228,7 @@ def kill_process(record: ProcessRecord, port_wait_s: float = 5.0) -> None:
 
 
 def _require_ports_freed(record: ProcessRecord, port_wait_s: float) -> None:
-    held = wait_ports_free(record.ports, timeout_s=port_wait_s)
+    held = wait_ports_free(record.ports, timeout_s=port_wait_s, host=record.host)
     if held:
         raise FedloraError(
             f"port {held[0]} of {record.name} is still in use after it stopped",

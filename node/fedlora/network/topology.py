@@ -1,7 +1,10 @@
-"""Who is in the network and which loopback port each process gets.
+"""Who is in the network, on which address each process listens, and which port it gets.
 
 The plan is pure data: built from a few numbers, checked against the ports this machine already
-uses, stored in the network's state file and read back by `status` and `down`.
+uses, stored in the network's state file and read back by `status` and `down`. By default every
+process listens on the loopback interface; a :class:`Placement` puts each org's peer on a host
+address of its own (a network namespace on one machine, in the tests) and the orderer and the
+chaincode server on an address those hosts reach.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ PORT_SPAN = 10 * MAX_ORGS + 3
 HIGHEST_BASE_PORT = 65535 - PORT_SPAN
 
 ORDERER_MSP_ID = "OrdererMSP"
+LOOPBACK = "127.0.0.1"
 
 
 def templates_root() -> Path:
@@ -74,6 +78,31 @@ def load_defaults(path: Path | None = None) -> NetworkDefaults:
 
 
 @dataclass(frozen=True)
+class OrgHost:
+    """Where one org's peer runs: the IP address it listens on and is dialled at, and the
+    network namespace (``ip netns``) it is started in, if not this one."""
+
+    ip: str = LOOPBACK
+    netns: str | None = None
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the network's processes run.
+
+    ``shared_ip`` is the address of the orderer and the chaincode server, which every peer
+    dials; ``orgs`` places org 1, 2, ... in order (orgs beyond it stay on the loopback).
+    """
+
+    shared_ip: str = LOOPBACK
+    orgs: tuple[OrgHost, ...] = ()
+
+    def org(self, index: int) -> OrgHost:
+        """Where org ``index`` (1-based) runs."""
+        return self.orgs[index - 1] if index <= len(self.orgs) else OrgHost()
+
+
+@dataclass(frozen=True)
 class OrgPlan:
     """One member organisation with its single peer."""
 
@@ -85,6 +114,9 @@ class OrgPlan:
     peer_port: int
     chaincode_listen_port: int
     operations_port: int
+    # Left out of state files written before peers could have hosts of their own.
+    ip: str = LOOPBACK
+    netns: str | None = None
 
     @property
     def peer_name(self) -> str:
@@ -93,8 +125,18 @@ class OrgPlan:
 
     @property
     def peer_address(self) -> str:
-        """Address clients and other peers dial."""
-        return f"127.0.0.1:{self.peer_port}"
+        """Address clients and other peers dial (the peer's Gateway, gossip and endorser)."""
+        return f"{self.ip}:{self.peer_port}"
+
+    @property
+    def chaincode_listen_address(self) -> str:
+        """Where the peer listens for chaincode that dials in (unused with CCaaS, still bound)."""
+        return f"{self.ip}:{self.chaincode_listen_port}"
+
+    @property
+    def operations_address(self) -> str:
+        """The peer's operations endpoint (/healthz)."""
+        return f"{self.ip}:{self.operations_port}"
 
 
 @dataclass(frozen=True)
@@ -107,11 +149,22 @@ class OrdererPlan:
     admin_port: int
     operations_port: int
     msp_id: str = ORDERER_MSP_ID
+    ip: str = LOOPBACK
 
     @property
     def address(self) -> str:
         """Address of the orderer's client and cluster listener."""
-        return f"127.0.0.1:{self.port}"
+        return f"{self.ip}:{self.port}"
+
+    @property
+    def admin_address(self) -> str:
+        """The channel participation API (osnadmin)."""
+        return f"{self.ip}:{self.admin_port}"
+
+    @property
+    def operations_address(self) -> str:
+        """The orderer's operations endpoint (/healthz)."""
+        return f"{self.ip}:{self.operations_port}"
 
 
 @dataclass(frozen=True)
@@ -126,19 +179,30 @@ class NetworkPlan:
     chaincode_port: int
     chaincode: ChaincodeSettings
 
-    def ports(self) -> dict[str, int]:
-        """Every port the network listens on, keyed by a readable role name."""
-        ports = {
-            "orderer": self.orderer.port,
-            "orderer admin": self.orderer.admin_port,
-            "orderer operations": self.orderer.operations_port,
-            "chaincode server": self.chaincode_port,
+    @property
+    def chaincode_address(self) -> str:
+        """Where the chaincode server listens: beside the orderer, on the address every peer
+        reaches."""
+        return f"{self.orderer.ip}:{self.chaincode_port}"
+
+    def listeners(self) -> dict[str, tuple[str, int]]:
+        """Every (IP, port) the network listens on, keyed by a readable role name."""
+        orderer = self.orderer
+        listeners = {
+            "orderer": (orderer.ip, orderer.port),
+            "orderer admin": (orderer.ip, orderer.admin_port),
+            "orderer operations": (orderer.ip, orderer.operations_port),
+            "chaincode server": (orderer.ip, self.chaincode_port),
         }
         for org in self.orgs:
-            ports[f"{org.peer_name}"] = org.peer_port
-            ports[f"{org.peer_name} chaincode"] = org.chaincode_listen_port
-            ports[f"{org.peer_name} operations"] = org.operations_port
-        return ports
+            listeners[f"{org.peer_name}"] = (org.ip, org.peer_port)
+            listeners[f"{org.peer_name} chaincode"] = (org.ip, org.chaincode_listen_port)
+            listeners[f"{org.peer_name} operations"] = (org.ip, org.operations_port)
+        return listeners
+
+    def ports(self) -> dict[str, int]:
+        """Every port the network listens on, keyed by a readable role name."""
+        return {role: port for role, (_, port) in self.listeners().items()}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form, the inverse of :func:`plan_from_dict`."""
@@ -189,6 +253,7 @@ def plan_network(
     base_port: int,
     channel: str,
     defaults: NetworkDefaults | None = None,
+    placement: Placement | None = None,
 ) -> NetworkPlan:
     """Lay out a network of ``orgs`` members on the port block starting at ``base_port``.
 
@@ -202,6 +267,9 @@ def plan_network(
         Name of the application channel.
     defaults
         Domain and chaincode settings; network/defaults.toml when omitted.
+    placement
+        The address of each org's peer and of the orderer; every process on the loopback
+        interface when omitted.
 
     Raises
     ------
@@ -211,10 +279,15 @@ def plan_network(
     validate_counts(orgs, base_port)
     validate_channel_name(channel)
     settings = defaults or load_defaults()
+    where = placement or Placement()
     orderer = OrdererPlan(
-        settings.domain, f"orderer.{settings.domain}", base_port, base_port + 1, base_port + 2
+        settings.domain, f"orderer.{settings.domain}", base_port, base_port + 1, base_port + 2,
+        ip=where.shared_ip,
+    )  # fmt: skip
+    members = tuple(
+        _org_plan(index, base_port, settings.domain, where.org(index))
+        for index in range(1, orgs + 1)
     )
-    members = tuple(_org_plan(index, base_port, settings.domain) for index in range(1, orgs + 1))
     return NetworkPlan(
         channel=channel,
         base_port=base_port,
@@ -226,7 +299,7 @@ def plan_network(
     )
 
 
-def _org_plan(index: int, base_port: int, domain: str) -> OrgPlan:
+def _org_plan(index: int, base_port: int, domain: str, host: OrgHost) -> OrgPlan:
     org_domain = f"org{index}.{domain}"
     peer_port = base_port + 10 * index
     return OrgPlan(
@@ -238,11 +311,18 @@ def _org_plan(index: int, base_port: int, domain: str) -> OrgPlan:
         peer_port=peer_port,
         chaincode_listen_port=peer_port + 1,
         operations_port=peer_port + 2,
+        ip=host.ip,
+        netns=host.netns,
     )
 
 
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """True when nothing is bound to ``host:port`` (checked by binding it for a moment)."""
+def port_is_free(port: int, host: str = LOOPBACK) -> bool:
+    """True when nothing is bound to ``host:port`` (checked by binding it for a moment).
+
+    An address this network namespace does not have (a peer on a host of its own) counts as
+    free: nothing here can hold its ports, and a port taken on that host makes the peer's own
+    bind fail, with the reason in its log.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         # Without SO_REUSEADDR a port in TIME_WAIT reads as busy, but Fabric's own listeners
         # set it, so such a port is in fact usable.
@@ -252,6 +332,8 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
         except OSError as error:
             if error.errno in (errno.EADDRINUSE, errno.EACCES):
                 return False
+            if error.errno == errno.EADDRNOTAVAIL:
+                return True
             raise
     return True
 
@@ -276,14 +358,17 @@ def find_free_base_port(avoid: set[int] | None = None, attempts: int = 100) -> i
     )
 
 
-def busy_ports(
-    plan: NetworkPlan, is_free: Callable[[int], bool] = port_is_free
-) -> list[tuple[str, int]]:
-    """(role, port) pairs of the plan that something else already holds."""
-    return [(role, port) for role, port in plan.ports().items() if not is_free(port)]
+# Called as is_free(port, ip): True when nothing holds the port on that address.
+PortCheck = Callable[[int, str], bool]
 
 
-def check_ports_free(plan: NetworkPlan, is_free: Callable[[int], bool] = port_is_free) -> None:
+def busy_ports(plan: NetworkPlan, is_free: PortCheck = port_is_free) -> list[tuple[str, int]]:
+    """(role, port) pairs of the plan that something else already holds on their address."""
+    listeners = plan.listeners().items()
+    return [(role, port) for role, (ip, port) in listeners if not is_free(port, ip)]
+
+
+def check_ports_free(plan: NetworkPlan, is_free: PortCheck = port_is_free) -> None:
     """Raise a one-line error naming the first ports of the plan that are in use."""
     busy = busy_ports(plan, is_free)
     if busy:

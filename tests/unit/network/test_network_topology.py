@@ -66,18 +66,18 @@ def test_busy_ports_reports_exactly_the_ports_held_by_someone_else() -> None:
     plan = plan_network(2, 27050, "fedlora", DEFAULTS)
     held = {27051, 27071}
 
-    busy = busy_ports(plan, is_free=lambda port: port not in held)
+    busy = busy_ports(plan, is_free=lambda port, _ip: port not in held)
 
     assert sorted(port for _, port in busy) == [27051, 27071]
     assert dict(busy)["orderer admin"] == 27051
     with pytest.raises(FedloraError, match=r"port in use: 27051 \(orderer admin\)"):
-        check_ports_free(plan, is_free=lambda port: port not in held)
+        check_ports_free(plan, is_free=lambda port, _ip: port not in held)
 
 
 def test_check_ports_free_passes_when_nothing_is_held() -> None:
     plan = plan_network(2, 27050, "fedlora", DEFAULTS)
 
-    check_ports_free(plan, is_free=lambda port: True)
+    check_ports_free(plan, is_free=lambda _port, _ip: True)
 
 
 def test_port_is_free_sees_a_real_listener_and_its_release() -> None:
