@@ -17,6 +17,23 @@ from fedlora.network.topology import NetworkPlan, OrgPlan
 # different orgs reject each other until all have joined, so a short interval makes the first
 # multi-org endorsement possible within seconds instead of half a minute.
 GOSSIP_RECONNECT_INTERVAL = "2s"
+# A peer on a host of its own can lose its link without a word: its packets are dropped, nothing
+# is refused. Fabric's defaults then take 25 s before the other peers count it as gone (until
+# then their Gateways keep asking it to endorse, and each such call hangs), and up to 80 s
+# (keepalive 60 s + 20 s) before the peer notices that its block stream from the orderer died,
+# so once the link is back it stays behind and every endorsement it makes disagrees with the
+# others'. Alive messages every 2 s with a 10 s expiry (the defaults' 1:5 ratio), and a
+# keepalive ping on an idle block stream after 5 s, bound both to about 10 s. On the loopback
+# interface a stopped process is refused at once, so there the defaults stay.
+LINK_LOSS_PEER_SETTINGS = {
+    "CORE_PEER_GOSSIP_ALIVETIMEINTERVAL": "2s",
+    "CORE_PEER_GOSSIP_ALIVEEXPIRATIONTIMEOUT": "10s",
+    "CORE_PEER_KEEPALIVE_DELIVERYCLIENT_INTERVAL": "5s",
+    "CORE_PEER_KEEPALIVE_DELIVERYCLIENT_TIMEOUT": "5s",
+}
+# The orderer disconnects clients that ping more often than this (60 s by default); kept well
+# under the peers' 5 s so that timer jitter never counts as a ping too early.
+LINK_LOSS_ORDERER_SETTINGS = {"ORDERER_GENERAL_KEEPALIVE_SERVERMININTERVAL": "2s"}
 LOGGING_SPEC = "INFO"
 _FABRIC_PREFIXES = ("CORE_", "ORDERER_", "FABRIC_", "CHAINCODE_")
 
@@ -63,6 +80,8 @@ def orderer_environment(
             "ORDERER_METRICS_PROVIDER": "disabled",
         }
     )
+    if any(org.on_own_host for org in plan.orgs):
+        env.update(LINK_LOSS_ORDERER_SETTINGS)
     return env
 
 
@@ -97,6 +116,8 @@ def peer_environment(org: OrgPlan, layout: NetworkLayout, install: FabricInstall
             "CORE_PEER_PROFILE_ENABLED": "false",
         }
     )
+    if org.on_own_host:
+        env.update(LINK_LOSS_PEER_SETTINGS)
     return env
 
 

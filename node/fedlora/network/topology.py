@@ -119,6 +119,11 @@ class OrgPlan:
     netns: str | None = None
 
     @property
+    def on_own_host(self) -> bool:
+        """True when the peer is reached over a link (not loopback), which can lose packets."""
+        return self.ip != LOOPBACK
+
+    @property
     def peer_name(self) -> str:
         """Process name used for logs and the state file, e.g. ``peer0.org1``."""
         return f"peer0.{self.name.lower()}"

@@ -18,7 +18,13 @@ from typing import Any
 import pytest
 import yaml
 
-from fedlora.network.env import chaincode_environment, orderer_environment, peer_environment
+from fedlora.network.env import (
+    LINK_LOSS_ORDERER_SETTINGS,
+    LINK_LOSS_PEER_SETTINGS,
+    chaincode_environment,
+    orderer_environment,
+    peer_environment,
+)
 from fedlora.network.install import FabricInstall
 from fedlora.network.layout import NetworkLayout
 from fedlora.network.package import build_ccaas_package
@@ -138,6 +144,19 @@ def test_every_listen_and_gossip_address_of_a_peer_is_on_its_host() -> None:
         assert env[f"CORE_PEER_{key}"] == "10.9.8.1:41010"
     assert env["CORE_PEER_CHAINCODELISTENADDRESS"] == "10.9.8.1:41011"
     assert env["CORE_OPERATIONS_LISTENADDRESS"] == "10.9.8.1:41012"
+
+
+def test_only_peers_on_a_link_detect_a_silent_loss_sooner_and_the_orderer_allows_it() -> None:
+    plan, layout = _placed(), NetworkLayout(ROOT)
+    linked, local = (peer_environment(org, layout, INSTALL) for org in plan.orgs[::2])
+    orderer = orderer_environment(plan, layout, INSTALL)
+    all_local = plan_network(3, 41000, "fedlora", NetworkDefaults())
+    orderer_all_local = orderer_environment(all_local, layout, INSTALL)
+
+    assert LINK_LOSS_PEER_SETTINGS.items() <= linked.items()
+    assert not LINK_LOSS_PEER_SETTINGS.keys() & local.keys()
+    assert LINK_LOSS_ORDERER_SETTINGS.items() <= orderer.items()
+    assert not LINK_LOSS_ORDERER_SETTINGS.keys() & orderer_all_local.keys()
 
 
 def test_the_orderer_and_chaincode_server_listen_on_the_shared_address() -> None:
