@@ -22,7 +22,7 @@ from fedlora.artifacts import Tensors
 from fedlora.daemon.decide import Action, decide
 from fedlora.daemon.rounds import PeerInputError, RoundExecutor, RoundKey
 from fedlora.errors import FedloraError
-from fedlora.ledger.retry import is_unreachable
+from fedlora.ledger.retry import is_temporary, is_unreachable
 
 _log = logging.getLogger("fedlora.daemon")
 
@@ -96,10 +96,11 @@ class Coordinator:
         try:
             return self._step()
         except FedloraError as error:
-            if not is_unreachable(error):
+            if not is_temporary(error):
                 raise
-            _log.warning("ledger unreachable, reading the chain again shortly: %s", error)
-            return StepOutcome(Action.WAIT, self._round_number, f"ledger unreachable: {error}")
+            what = "ledger unreachable" if is_unreachable(error) else "ledger busy"
+            _log.warning("%s, reading the chain again shortly: %s", what, error)
+            return StepOutcome(Action.WAIT, self._round_number, f"{what}: {error}")
 
     def _step(self) -> StepOutcome:
         session = self._ledger.get_session(self.session_id)

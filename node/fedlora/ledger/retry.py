@@ -84,6 +84,16 @@ def is_unreachable(error: BaseException) -> bool:
     return not (isinstance(error, GatewayError) and error.chaincode is not None)
 
 
+def is_temporary(error: BaseException) -> bool:
+    """True when reading the chain again later and redoing the step is the right answer.
+
+    That is an unreachable ledger (:func:`is_unreachable`), or a transient failure whose retries
+    ran out: with many members writing the same round at once, a submission can lose the race
+    (MVCC_READ_CONFLICT) more times than one call retries; it is not a reason to stop a node.
+    """
+    return is_unreachable(error) or (isinstance(error, LedgerError) and is_transient(error))
+
+
 def call_with_retry(
     operation: Callable[[], T],
     policy: RetryPolicy,

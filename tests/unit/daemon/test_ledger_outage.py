@@ -22,6 +22,7 @@ from fedlora.daemon.coordinator import Coordinator
 from fedlora.daemon.decide import Action
 from fedlora.daemon.ports import Proposal
 from fedlora.ledger.errors import (
+    CommitError,
     CommitStatusError,
     EndorseError,
     ErrorDetail,
@@ -221,3 +222,28 @@ def test_a_rejection_by_the_chaincode_still_stops_the_node(tmp_path: Path) -> No
     coordinators[0]._ledger.submit_update = refuse  # type: ignore[attr-defined]
     with pytest.raises(EndorseError, match=r"\[NOT_PARTICIPANT\]"):
         coordinators[0].step()
+
+
+def test_a_submission_that_keeps_losing_the_race_for_the_round_waits_instead_of_exiting(
+    tmp_path: Path,
+) -> None:
+    # Ten members writing one round: a submit can hit MVCC_READ_CONFLICT more often than the
+    # client retries. The node reads the chain again and resubmits its recorded update.
+    chain, _, trainers, coordinators = build(tmp_path, quorum=2, rounds=1)
+    node = coordinators[0]
+    view = node._ledger  # type: ignore[attr-defined]
+    submit = view.submit_update
+    conflicts = [2]
+
+    def conflicting(*args: Any) -> None:
+        if conflicts[0] > 0:
+            conflicts[0] -= 1
+            raise CommitError("SubmitUpdate", "tx1", 11, "MVCC_READ_CONFLICT", 7)
+        submit(*args)
+
+    view.submit_update = conflicting
+    first = node.step()
+    assert first.action is Action.WAIT and "ledger busy" in first.detail
+    assert node.step().action is Action.WAIT
+    run_all(coordinators)
+    assert chain.session.status == "completed" and trainers[node.node_id].calls == 1
