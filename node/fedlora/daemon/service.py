@@ -28,7 +28,7 @@ from fedlora.daemon.wiring import (
     ChainAuthorizer,
     ChainLedger,
     PeerFetcher,
-    StoreSource,
+    SessionStoreSource,
     node_tls,
     open_contract,
 )
@@ -91,8 +91,8 @@ def run_node(
         )
         coordinator = Coordinator(session_id, executor, ledger, config.data_dir)
         server = ArtifactServer(
-            source=StoreSource(store),
-            authorizer=ChainAuthorizer(contract),
+            source=SessionStoreSource(store, contract, session_id),
+            authorizer=ChainAuthorizer(contract, session_id),
             tls=tls,
             node_id=node_id,
             address=config.exchange.listen,

@@ -19,8 +19,8 @@ from fedlora.config import NodeConfig
 from fedlora.daemon.ports import Proposal
 from fedlora.errors import FedloraError
 from fedlora.identity import load_msp_dir
-from fedlora.ledger import Gateway
-from fedlora.ledger.contract import ConsortiumContract
+from fedlora.ledger import Gateway, LedgerError
+from fedlora.ledger.contract import ConsortiumContract, rejection_code
 from fedlora.ledger.round_model import ProposalDraft, ProposalInput
 from fedlora.transport import PeerClient, TlsMaterial, TrafficCounter
 
@@ -70,15 +70,19 @@ class ChainLedger:
 
 
 class ChainAuthorizer:
-    """Serve a peer only if its TLS certificate is registered and active on chain.
+    """Serve a peer only if its TLS certificate is an active node's and it takes part.
 
-    The TLS layer has already checked that the certificate chains to a member CA; this adds the
-    second condition. The node list is cached for a few seconds: a handshake must not cost a
-    ledger query, and registration changes are rare.
+    The TLS layer has already checked that the certificate chains to a member CA; this adds that
+    the certificate is registered on chain to an active node and, with ``session_id``, that the
+    node is a participant of that session: an update is raw material of one hospital, for the
+    members it was shared with only. The chain's answers are cached for a few seconds: a
+    handshake must not cost a ledger query, and registrations change rarely.
     """
 
-    def __init__(self, contract: ConsortiumContract, ttl_seconds: float = 5.0) -> None:
-        self._contract, self._ttl = contract, ttl_seconds
+    def __init__(
+        self, contract: ConsortiumContract, session_id: str = "", ttl_seconds: float = 5.0
+    ) -> None:
+        self._contract, self._session_id, self._ttl = contract, session_id, ttl_seconds
         self._lock = threading.Lock()
         self._by_fingerprint: dict[str, str] = {}
         self._loaded_at = -float("inf")
@@ -88,12 +92,17 @@ class ChainAuthorizer:
         fingerprint = hashlib.sha256(peer_cert_der).hexdigest()
         with self._lock:
             if time.monotonic() - self._loaded_at > self._ttl:
-                nodes = self._contract.list_nodes()
-                self._by_fingerprint = {
-                    n.tls_cert_sha256: n.node_id for n in nodes if n.status == "active"
-                }
+                self._by_fingerprint = self._load()
                 self._loaded_at = time.monotonic()
             return self._by_fingerprint.get(fingerprint)
+
+    def _load(self) -> dict[str, str]:
+        active = {n.tls_cert_sha256: n.node_id for n in self._contract.list_nodes()
+                  if n.status == "active"}  # fmt: skip
+        if not self._session_id:
+            return active
+        participants = set(self._contract.get_session(self._session_id).participants)
+        return {tls: node for tls, node in active.items() if node in participants}
 
 
 class StoreSource:
@@ -105,6 +114,38 @@ class StoreSource:
     def open(self, sha256: str) -> bytes | None:
         """The artifact's bytes, or None when this node does not hold it."""
         return self._store.get(sha256) if self._store.has(sha256) else None
+
+
+class SessionStoreSource:
+    """Serve from the node's content store only the artifacts recorded in one session.
+
+    The store may hold other sessions' updates; their hashes are public on chain, so without
+    this check a participant of this session could download them.
+    """
+
+    def __init__(self, store: ContentStore, contract: ConsortiumContract, session_id: str) -> None:
+        self._source, self._contract, self._session_id = StoreSource(store), contract, session_id
+        self._recorded: set[str] = set()
+        self._lock = threading.Lock()
+
+    def open(self, sha256: str) -> bytes | None:
+        """The artifact's bytes, or None when this node does not hold it for this session."""
+        data = self._source.open(sha256)
+        return data if data is not None and self._recorded_here(sha256) else None
+
+    def _recorded_here(self, sha256: str) -> bool:
+        with self._lock:
+            if sha256 in self._recorded:
+                return True
+        try:
+            self._contract.adapter_lineage(sha256, self._session_id)
+        except LedgerError as error:
+            if rejection_code(error) in ("NOT_FOUND", "BAD_ARGUMENT"):
+                return False
+            raise
+        with self._lock:
+            self._recorded.add(sha256)
+        return True
 
 
 class PeerFetcher:

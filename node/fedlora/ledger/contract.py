@@ -194,10 +194,14 @@ class ConsortiumContract:
             )
         return self._many("History", HistoryEntry, kind, *id_parts)
 
-    def adapter_lineage(self, sha256: str) -> Lineage:
-        """Where an adapter came from and who vouched for it."""
+    def adapter_lineage(self, sha256: str, session_id: str = "") -> Lineage:
+        """Where an adapter came from and who vouched for it (in ``session_id``, if given).
+
+        Without a session the contract answers the hash's only record, or its only final one.
+        """
         _check_sha256("sha256", sha256)
-        return self._one("AdapterLineage", Lineage, sha256, query=True)
+        args = (sha256, session_id) if session_id else (sha256,)
+        return self._one("AdapterLineage", Lineage, *args, query=True)
 
     def export_trail(self, session_id: str) -> Trail:
         """The whole audit trail of a session."""

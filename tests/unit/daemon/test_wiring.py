@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import grpc
+
+from fedlora.artifacts import ContentStore
 from fedlora.daemon.ports import Proposal
-from fedlora.daemon.wiring import ChainAuthorizer, ChainLedger
+from fedlora.daemon.wiring import ChainAuthorizer, ChainLedger, SessionStoreSource
+from fedlora.ledger.errors import EvaluateError
 from fedlora.ledger.model import Rule
 
 SHA = "ab" * 32
@@ -31,9 +36,18 @@ class StubContract:
         self.list_calls += 1
         return tuple(self.nodes)
 
+    participants: tuple[str, ...] = ()
+    recorded: dict[str, str] = field(default_factory=dict)  # sha256 -> session id
+
     def get_session(self, session_id: str) -> Any:
         spec = type("Spec", (), {"rule": Rule("fedlora", {"fairness_q": 3.0})})()
-        return type("Session", (), {"spec": spec})()
+        return type("Session", (), {"spec": spec, "participants": self.participants})()
+
+    def adapter_lineage(self, sha256: str, session_id: str = "") -> Any:
+        if self.recorded.get(sha256) != session_id:
+            message = "chaincode response 500, [NOT_FOUND] no adapter record"
+            raise EvaluateError("AdapterLineage", grpc.StatusCode.UNKNOWN, message)
+        return object()
 
     def propose_aggregate(self, session_id: str, round_number: int, draft: Any) -> None:
         self.proposals.append((session_id, round_number, draft))
@@ -71,3 +85,27 @@ def test_a_new_registration_is_seen_once_the_cache_expires() -> None:
     assert authorizer.authorize(b"late") is None
     contract.nodes.append(StubNode("Org3MSP/c", hashlib.sha256(b"late").hexdigest(), "active"))
     assert authorizer.authorize(b"late") == "Org3MSP/c"
+
+
+def test_only_participants_of_the_nodes_session_are_served() -> None:
+    member, outsider = b"cert-member", b"cert-outsider"
+    contract = StubContract(
+        [
+            StubNode("Org1MSP/a", hashlib.sha256(member).hexdigest(), "active"),
+            StubNode("Org2MSP/b", hashlib.sha256(outsider).hexdigest(), "active"),
+        ],
+        participants=("Org1MSP/a", "Org3MSP/c"),
+    )
+    authorizer = ChainAuthorizer(contract, "s1")  # type: ignore[arg-type]
+    assert authorizer.authorize(member) == "Org1MSP/a"
+    assert authorizer.authorize(outsider) is None  # registered, but not in this session
+
+
+def test_only_artifacts_recorded_in_the_session_are_served(tmp_path: Path) -> None:
+    store = ContentStore(tmp_path)
+    this_session, other_session = store.put(b"update of s1"), store.put(b"update of s0")
+    contract = StubContract(recorded={this_session: "s1", other_session: "s0"})
+    source = SessionStoreSource(store, contract, "s1")  # type: ignore[arg-type]
+    assert source.open(this_session) == b"update of s1"
+    assert source.open(other_session) is None  # its hash is public, its bytes are not
+    assert source.open("cd" * 32) is None  # not held at all
