@@ -120,13 +120,19 @@ class RoundExecutor:
         return proposal
 
     def endorse(self, session: Any, round_: Any, key: RoundKey) -> bool:
-        """Recompute the proposed aggregate from its recorded inputs; endorse iff it matches."""
+        """Recompute the proposed aggregate from its recorded inputs; endorse iff it matches.
+
+        A proposal that leaves out an update this node can obtain and validate is rejected too:
+        otherwise an aggregator could quietly drop a member it disagrees with.
+        """
         proposed = round_.proposal
         inputs = sorted((node, sha) for node, sha in proposed.inputs)
         try:
             result, _ = self._compute(session, round_, key, inputs, skip_unusable=False)
             mine = self._record(result, inputs, strategy_for(session))
-            reason = _difference(mine, proposed)
+            reason = _difference(mine, proposed) or self._usable_omission(
+                session, round_, key, {node for node, _ in inputs}
+            )
         except FedloraError as error:  # an input that does not validate is a reason to reject
             if is_unreachable(error):
                 raise  # this node's ledger is down, not the proposal wrong: endorse later
@@ -256,6 +262,21 @@ class RoundExecutor:
         tensors = decode_adapter(data)
         validate_update(global_tensors, tensors)
         return tensors
+
+    def _usable_omission(self, session: Any, round_: Any, key: RoundKey, included: set[str]) -> str:
+        """Why the proposal must be rejected for an update it left out ('' when none)."""
+        left_out = sorted(node for node in round_.updates if node not in included)
+        if not left_out:
+            return ""
+        global_tensors = self.global_adapter(session, key.round_number)
+        for node in left_out:
+            submitted = (node, round_.updates[node].sha256)
+            try:
+                self._load_update(session, round_, key, submitted, global_tensors)
+            except PeerInputError:
+                continue  # the aggregator was right to leave it out
+            return f"the proposal leaves out the usable update of {node}"
+        return ""
 
     def _provenance(self, key: RoundKey) -> dict[str, str]:
         return _provenance_of(self.node_id, key)

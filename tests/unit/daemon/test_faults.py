@@ -12,6 +12,7 @@ from tests.unit.daemon.test_coordinator import NODES, FakeTrainer, StoreFetcher,
 from fedlora.artifacts import Tensors, encode_adapter
 from fedlora.daemon.decide import Action
 from fedlora.daemon.ports import LocalUpdate
+from fedlora.daemon.rounds import RoundKey, strategy_for
 from fedlora.errors import FedloraError
 
 
@@ -168,3 +169,24 @@ def test_an_aggregator_with_no_usable_update_waits_instead_of_exiting(tmp_path: 
 
 def _provenance(node: str) -> dict[str, str]:
     return {"fedlora.node": node, "fedlora.round": "1", "fedlora.session": "s1"}
+
+
+def test_an_aggregator_that_drops_a_usable_update_is_rejected_and_replaced(tmp_path: Path) -> None:
+    chain, _, _, coordinators = build(tmp_path, quorum=2, rounds=1)
+    for coordinator in coordinators:
+        coordinator.step()  # every update is in
+    censor = next(c for c in coordinators if c.node_id == chain.rounds[1].aggregator)
+    victim = next(c for c in coordinators if c is not censor)
+    executor = censor._executor  # type: ignore[attr-defined]
+    session, round_ = chain.session, chain.rounds[1]
+    key = RoundKey("s1", 1)
+    kept = sorted((n, u.sha256) for n, u in round_.updates.items() if n != victim.node_id)
+    result, inputs = executor._compute(session, round_, key, kept, skip_unusable=True)
+    proposal = executor._record(result, inputs, strategy_for(session))
+    chain.as_node(censor.node_id).propose_aggregate("s1", 1, proposal)
+
+    run_all([c for c in coordinators if c is not censor])
+
+    assert chain.rounds[1].rejected and chain.rounds[1].rejected[0].sha256 == proposal.sha256
+    used = {node for node, _ in chain.rounds[1].proposal.inputs}
+    assert chain.session.status == "completed" and victim.node_id in used
