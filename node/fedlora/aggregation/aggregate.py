@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
+from fedlora.aggregation.robust import capped_counts, clip_factors, clipped, delta_norm
 from fedlora.aggregation.server_opt import apply_server_optimizer
 from fedlora.aggregation.strategy import StrategyConfig
 from fedlora.aggregation.validate import AdapterMismatchError, validate_update
@@ -77,6 +78,20 @@ def _ordered_updates(
     return ordered
 
 
+def _clipped_updates(
+    ordered: Sequence[ClientUpdate], global64: Tensors, names: Sequence[str], clip_norm: float
+) -> list[Tensors]:
+    """Each update's tensors, its change scaled down to ``clip_norm`` x the median change."""
+    if clip_norm <= 0:
+        return [update.tensors for update in ordered]
+    norms = [delta_norm(update.tensors, global64, names) for update in ordered]
+    factors = clip_factors(norms, clip_norm)
+    return [
+        clipped(update.tensors, global64, names, factor)
+        for update, factor in zip(ordered, factors, strict=True)
+    ]
+
+
 def weighted_mean(tensors: Sequence[torch.Tensor], weights: Sequence[float]) -> torch.Tensor:
     """Return ``sum(w_k * t_k)`` in float64, accumulated in the given order.
 
@@ -128,7 +143,7 @@ def aggregate(
     ordered = _ordered_updates(global_tensors, updates)
     weights = client_weights(
         [update.client_id for update in ordered],
-        [update.num_examples for update in ordered],
+        capped_counts([update.num_examples for update in ordered], config.examples_cap),
         [update.loss for update in ordered],
         config.fairness_q,
     )
@@ -136,12 +151,12 @@ def aggregate(
         for update in ordered:
             _check_frozen_a(global_tensors, update)
     names = _aggregated_names(global_tensors, config)
+    global64 = {name: global_tensors[name].detach().to("cpu", torch.float64) for name in names}
+    sources = _clipped_updates(ordered, global64, names, config.clip_norm)
     weight_list = [weights[update.client_id] for update in ordered]
     average = {
-        name: weighted_mean([update.tensors[name] for update in ordered], weight_list)
-        for name in names
+        name: weighted_mean([source[name] for source in sources], weight_list) for name in names
     }
-    global64 = {name: global_tensors[name].detach().to("cpu", torch.float64) for name in names}
     new_values, new_state = apply_server_optimizer(config, global64, average, server_state)
     result: Tensors = {}
     for name in sorted(global_tensors):
