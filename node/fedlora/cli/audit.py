@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from fedlora.cli.common import NodeConfigOption, console, print_json, user_errors
@@ -79,7 +80,7 @@ def verify(
             print_json(report)
             return
         for key, value in report.items():
-            console.print(f"[bold]{key:>12}[/]  {value}")
+            console.print(f"[bold]{key:>12}[/]  {escape(str(value))}")
 
 
 def adapter_sha256(path: Path) -> str:
@@ -131,9 +132,8 @@ def _history_table(rows: list[dict[str, Any]]) -> Table:
     for column in ("timestamp", "key", "status", "aggregator", "tx_id"):
         table.add_column(column)
     for row in rows:
-        table.add_row(
-            row["timestamp"], row["key"], row["status"], row["aggregator"], row["tx_id"][:16]
-        )
+        cells = (row["timestamp"], row["key"], row["status"], row["aggregator"], row["tx_id"][:16])
+        table.add_row(*(escape(str(cell)) for cell in cells))
     return table
 
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from fedlora.errors import FedloraError
 
@@ -32,7 +33,10 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except FedloraError as error:
-        err_console.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        # Messages quote chain values another member chose (node names): never read as markup.
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(code=2) from None
 
 

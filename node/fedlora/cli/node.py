@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from fedlora.cli.common import NodeConfigOption, console, print_json, user_errors
 from fedlora.config import load_node_config
@@ -125,6 +126,6 @@ def _show_node(node: Any, json_output: bool) -> None:
         print_json(node.to_json())
         return
     console.print(
-        f"node [bold]{node.node_id}[/]: {node.status}, endpoint {node.endpoint}, "
-        f"TLS {node.tls_cert_sha256[:16]}"
+        f"node [bold]{escape(node.node_id)}[/]: {escape(node.status)}, endpoint "
+        f"{escape(node.endpoint)}, TLS {escape(node.tls_cert_sha256[:16])}"
     )

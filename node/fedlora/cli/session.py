@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from fedlora.cli.common import NodeConfigOption, console, print_json, user_errors
@@ -119,7 +120,7 @@ def rounds_table(rounds: Any) -> Table:
         table.add_column(column)
     for round_ in rounds:
         accepted = sum(1 for e in round_.endorsements.values() if e.accept)
-        table.add_row(
+        cells = (
             str(round_.round),
             round_.phase,
             str(round_.attempt),
@@ -128,6 +129,7 @@ def rounds_table(rounds: Any) -> Table:
             f"{accepted}/{len(round_.endorsements)}",
             round_.final_sha256[:16],
         )
+        table.add_row(*(escape(cell) for cell in cells))  # chain values are never markup
     return table
 
 
@@ -135,10 +137,11 @@ def _show_session(session: Any, json_output: bool) -> None:
     if json_output:
         print_json(session.to_json())
         return
+    participants = ", ".join(session.participants) or "(none yet)"
     console.print(
-        f"session [bold]{session.session_id}[/]: {session.status}, round "
-        f"{session.current_round}/{session.rounds}, rule {session.rule_name}, quorum "
-        f"{session.quorum}, participants {', '.join(session.participants) or '(none yet)'}"
+        f"session [bold]{escape(session.session_id)}[/]: {escape(session.status)}, round "
+        f"{session.current_round}/{session.rounds}, rule {escape(session.rule_name)}, quorum "
+        f"{session.quorum}, participants {escape(participants)}"
     )
 
 
