@@ -40,6 +40,15 @@ def create(
     top_layers: Annotated[int, typer.Option(min=0, help="Adapt the top N layers; 0: all.")] = 0,
     deadline: Annotated[int, typer.Option(min=1, help="Seconds allowed per phase.")] = 600,
     participants: Annotated[str, typer.Option(help="Comma-separated node ids; empty: join.")] = "",
+    allowed_orgs: Annotated[
+        str, typer.Option(help="Join mode: comma-separated MSP ids whose nodes may join.")
+    ] = "",
+    max_nodes_per_org: Annotated[
+        int, typer.Option(min=0, help="Join mode: nodes one org may enrol; 0: no cap.")
+    ] = 0,
+    max_examples: Annotated[
+        int, typer.Option(min=0, help="Cap on an update's declared examples; 0: the default.")
+    ] = 0,
     json_output: JsonOption = False,
 ) -> None:
     """Create a session (as an org admin); participants join it, then the creator starts it."""
@@ -58,7 +67,10 @@ def create(
             quorum=quorum,
             deadlines=Deadlines(deadline, deadline, deadline),
             rule=Rule(strategy.name, {}),
-            participants=tuple(p for p in participants.split(",") if p),
+            participants=_csv(participants),
+            allowed_orgs=_csv(allowed_orgs),
+            max_examples=max_examples,
+            max_nodes_per_org=max_nodes_per_org,
         )
         open_contract = _open_contract()
         gateway, contract, _ = open_contract(load_node_config(config), admin_msp)
@@ -143,6 +155,10 @@ def _show_session(session: Any, json_output: bool) -> None:
         f"{session.current_round}/{session.rounds}, rule {escape(session.rule_name)}, quorum "
         f"{session.quorum}, participants {escape(participants)}"
     )
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())
 
 
 def _open_contract() -> Any:

@@ -65,6 +65,12 @@ class Fields:
             raise self._fail(key, "an integer")
         return value
 
+    def optional_integer(self, key: str) -> int:
+        """An integer that may be absent or null (read as 0)."""
+        if self._data.get(key) is None:
+            return 0
+        return self.integer(key)
+
     def number(self, key: str) -> float:
         """A required number."""
         return _number(self._get(key), lambda: self._fail(key, "a number"))
@@ -76,9 +82,9 @@ class Fields:
             raise self._fail(key, "true or false")
         return value
 
-    def texts(self, key: str) -> tuple[str, ...]:
-        """A list of strings (null is empty)."""
-        values = self._get(key) or []
+    def texts(self, key: str, required: bool = True) -> tuple[str, ...]:
+        """A list of strings (null is empty; absent too when not ``required``)."""
+        values = (self._get(key) if required else self._data.get(key)) or []
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise self._fail(key, "a list of strings")
         return tuple(values)

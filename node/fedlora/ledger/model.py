@@ -140,6 +140,9 @@ class SessionSpec:
     deadlines: Deadlines
     rule: Rule
     participants: tuple[str, ...] = ()
+    allowed_orgs: tuple[str, ...] = ()  # join mode: MSP ids whose nodes may join (empty: any)
+    max_examples: int = 0  # cap on an update's declared examples (0: the contract's default)
+    max_nodes_per_org: int = 0  # join mode: nodes one org may enrol (0: no per-org cap)
 
     @classmethod
     def from_fields(cls, f: Fields) -> SessionSpec:
@@ -155,6 +158,9 @@ class SessionSpec:
             Deadlines.from_fields(f.child("deadlines")),
             Rule.from_fields(f.child("rule")),
             f.texts("participants"),
+            f.texts("allowedOrgs", required=False),
+            f.optional_integer("maxExamples"),
+            f.optional_integer("maxNodesPerOrg"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -170,7 +176,18 @@ class SessionSpec:
             "deadlines": self.deadlines.to_json(),
             "rule": self.rule.to_json(),
             "participants": list(self.participants),
-        }
+        } | self._limits_json()
+
+    def _limits_json(self) -> dict[str, Any]:
+        """The optional limits, only those set (the contract applies its defaults otherwise)."""
+        limits: dict[str, Any] = {}
+        if self.allowed_orgs:
+            limits["allowedOrgs"] = list(self.allowed_orgs)
+        if self.max_examples:
+            limits["maxExamples"] = self.max_examples
+        if self.max_nodes_per_org:
+            limits["maxNodesPerOrg"] = self.max_nodes_per_org
+        return limits
 
 
 @dataclass(frozen=True)

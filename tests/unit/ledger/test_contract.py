@@ -134,6 +134,8 @@ EVENT = {
 ROUND_TRIPS: list[tuple[type[Any], dict[str, Any]]] = [
     (Node, NODE),
     (SessionSpec, SPEC),
+    (SessionSpec, SPEC | {"allowedOrgs": ["Org1MSP", "Org2MSP"], "maxNodesPerOrg": 2}),
+    (SessionSpec, SPEC | {"maxExamples": 5000}),
     (Session, SESSION),
     (Round, ROUND),
     (Round, ROUND | {"proposal": None, "rejectedProposals": [], "phase": "collecting"}),
