@@ -23,13 +23,16 @@ GOSSIP_RECONNECT_INTERVAL = "2s"
 # (keepalive 60 s + 20 s) before the peer notices that its block stream from the orderer died,
 # so once the link is back it stays behind and every endorsement it makes disagrees with the
 # others'. Alive messages every 2 s with a 10 s expiry (the defaults' 1:5 ratio), and a
-# keepalive ping on an idle block stream after 5 s, bound both to about 10 s. On the loopback
+# keepalive ping on an idle block stream after 5 s, bound both to about 10 s. The peer then
+# redials the orderer with a backoff growing 1.2-fold from 100 ms up to an hour; capped at 5 s,
+# a peer whose link was down for minutes is back within seconds of its return. On the loopback
 # interface a stopped process is refused at once, so there the defaults stay.
 LINK_LOSS_PEER_SETTINGS = {
     "CORE_PEER_GOSSIP_ALIVETIMEINTERVAL": "2s",
     "CORE_PEER_GOSSIP_ALIVEEXPIRATIONTIMEOUT": "10s",
     "CORE_PEER_KEEPALIVE_DELIVERYCLIENT_INTERVAL": "5s",
     "CORE_PEER_KEEPALIVE_DELIVERYCLIENT_TIMEOUT": "5s",
+    "CORE_PEER_DELIVERYCLIENT_RECONNECTBACKOFFTHRESHOLD": "5s",
 }
 # The orderer disconnects clients that ping more often than this (60 s by default); kept well
 # under the peers' 5 s so that timer jitter never counts as a ping too early.
