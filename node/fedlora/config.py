@@ -6,6 +6,7 @@ folder can be moved as a whole.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -60,6 +61,13 @@ class TrainingConfig:
     lr: float = 5e-4
     seed: int = 0
 
+    def __post_init__(self) -> None:
+        for name, value in (("steps", self.steps), ("batch_size", self.batch_size)):
+            if value < 1:
+                raise FedloraError(f"training.{name} = {value} must be at least 1", "fix it")
+        if not math.isfinite(self.lr) or not 0 < self.lr <= 10:
+            raise FedloraError(f"training.lr = {self.lr} must be in (0, 10]", "e.g. 2e-3")
+
 
 @dataclass(frozen=True)
 class NodeConfig:
@@ -82,6 +90,10 @@ def load_node_config(path: Path) -> NodeConfig:
         )
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise FedloraError(
+            f"node config {path} cannot be read: {error.strerror}", "check its permissions"
+        ) from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise FedloraError(
             f"node config {path} is not valid TOML: {error}", "fix the file"
@@ -94,15 +106,15 @@ def load_node_config(path: Path) -> NodeConfig:
         identity=_section(IdentityConfig, _table(raw, "identity", path), base, path),
         fabric=_section(FabricConfig, _table(raw, "fabric", path), base, path),
         exchange=_section(ExchangeConfig, _table(raw, "exchange", path), base, path),
-        training=_section(TrainingConfig, raw.get("training", {}), base, path),
+        training=_section(TrainingConfig, _table(raw, "training", path, optional=True), base, path),
         source=path.resolve(),
     )
     _check_addresses(config, path)
     return config
 
 
-def _table(raw: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
-    value = raw.get(name)
+def _table(raw: dict[str, Any], name: str, path: Path, optional: bool = False) -> dict[str, Any]:
+    value = raw.get(name, {} if optional else None)
     if not isinstance(value, dict):
         raise FedloraError(f"node config {path} has no [{name}] table", "see `fedlora node init`")
     return value
@@ -139,6 +151,8 @@ def _section(kind: type[Any], table: dict[str, Any], base: Path, path: Path) -> 
         return kind(**values)
     except TypeError as error:
         raise FedloraError(f"node config {path}: {error}", "add the missing key") from None
+    except FedloraError as error:
+        raise FedloraError(f"node config {path}: {error.what}", error.hint) from None
 
 
 def _convert(table: dict[str, Any], key: str, annotation: str, base: Path, path: Path) -> Any:

@@ -79,3 +79,36 @@ def test_bad_address_is_named(tmp_path: Path) -> None:
     text = VALID.replace('listen = "127.0.0.1:7451"', 'listen = "localhost"')
     with pytest.raises(FedloraError, match=r"exchange\.listen"):
         load_node_config(write(text=text, tmp_path=tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        ("lr = 1\n", "lr = nan\n"),
+        ("steps = 3\n", "steps = 0\n"),
+        ("steps = 3\n", "steps = 3\nbatch_size = -3\n"),
+    ],
+)
+def test_training_values_no_run_could_use_are_named(
+    tmp_path: Path, change: str, problem: str
+) -> None:
+    field = problem.strip().splitlines()[-1].split(" =")[0]
+    with pytest.raises(FedloraError, match=rf"training\.{field} ="):
+        load_node_config(write(tmp_path, VALID.replace(change, problem)))
+
+
+def test_a_training_key_that_is_not_a_table_is_named(tmp_path: Path) -> None:
+    text = "training = 5\n" + VALID.split("[training]")[0]
+    with pytest.raises(FedloraError, match=r"no \[training\] table"):
+        load_node_config(write(tmp_path, text))
+
+
+def test_an_unreadable_file_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, VALID)
+
+    def denied(self: Path, encoding: str | None = None) -> str:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_text", denied)  # root could read a chmod 000 file
+    with pytest.raises(FedloraError, match="cannot be read: Permission denied"):
+        load_node_config(path)

@@ -162,7 +162,13 @@ def _demo_split(dataset_tag: str) -> FederatedData:
             "create the session with e.g. --dataset icd10:dirichlet:0.1:3:0",
         )
     _, kind, alpha, sites, seed = parts
-    spec = PartitionSpec(kind=kind, num_clients=int(sites), alpha=float(alpha), seed=int(seed))
+    try:  # the tag comes from the chain: another member wrote it
+        spec = PartitionSpec(kind=kind, num_clients=int(sites), alpha=float(alpha), seed=int(seed))
+    except ValueError:
+        raise FedloraError(
+            f"dataset tag {dataset_tag!r} has a non-numeric alpha, site count or seed",
+            "the session's creator must fix the tag, e.g. icd10:dirichlet:0.1:3:0",
+        ) from None
     return partition(load_icd10(max_per_label=300, seed=int(seed)), spec)
 
 

@@ -6,6 +6,8 @@ it), so an operator can copy it to the machine the node will run on.
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +35,10 @@ class NodeInitRequest:
     site: str = ""
 
 
+# A node name becomes a folder name and part of a certificate's CN: letters, digits, - and _.
+_NODE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+
+
 def request_for_org(
     state: NetworkState,
     layout: NetworkLayout,
@@ -46,6 +52,11 @@ def request_for_org(
 
     Without ``listen``, the node's adapter exchange gets a port just above the network's block.
     """
+    if not _NODE_NAME.match(name):
+        raise FedloraError(
+            f"node name {name!r} is not allowed",
+            "use up to 63 letters, digits, '-' or '_', starting with a letter or digit",
+        )
     orgs = state.plan.orgs
     if not 1 <= org_number <= len(orgs):
         raise FedloraError(f"--org {org_number} is not a member org", f"use 1..{len(orgs)}")
@@ -86,30 +97,35 @@ def init_node_folder(request: NodeInitRequest, out_dir: Path) -> IssuedNode:
 
 
 def render_node_toml(request: NodeInitRequest) -> str:
-    """The node.toml text for ``request`` (paths relative to the node folder)."""
+    """The node.toml text for ``request`` (paths relative to the node folder).
+
+    Every value is written as a quoted, escaped string (a JSON string is a valid TOML basic
+    string), so no value can end its line and add keys of its own.
+    """
+    q = json.dumps
     return f"""# fedlora node configuration (see `fedlora node --help`)
 [node]
-name = "{request.name}"
+name = {q(request.name)}
 data_dir = "state"
 
 [identity]
-msp_id = "{request.msp_id}"
+msp_id = {q(request.msp_id)}
 msp_dir = "msp"
 tls_dir = "tls"
 
 [fabric]
-gateway = "{request.gateway}"
+gateway = {q(request.gateway)}
 gateway_tls_ca = "gateway-tls-ca.pem"
-channel = "{request.channel}"
+channel = {q(request.channel)}
 chaincode = "fedlora"
 member_cas_dir = "member-cas"
 
 [exchange]
-listen = "{request.listen}"
-endpoint = "{request.endpoint}"
+listen = {q(request.listen)}
+endpoint = {q(request.endpoint)}
 
 [training]
-model = "{request.model}"
+model = {q(request.model)}
 dataset = "icd10"
-site = "{request.site}"
+site = {q(request.site)}
 """

@@ -60,6 +60,12 @@ def test_malformed_dataset_tag_is_explained() -> None:
         load_local_data(TrainingConfig(model="tiny"), "icd10-dirichlet")
 
 
+@pytest.mark.parametrize("tag", ["icd10:dirichlet:abc:3:0", "icd10:dirichlet:0.1:three:0"])
+def test_a_tag_with_non_numbers_from_the_chain_is_explained(tag: str) -> None:
+    with pytest.raises(FedloraError, match="non-numeric alpha, site count or seed"):
+        load_local_data(TrainingConfig(model="tiny"), tag)
+
+
 def test_final_adapter_loads_with_peft_and_gives_the_same_outputs(
     trainer: NodeTrainer, tmp_path: Path
 ) -> None:

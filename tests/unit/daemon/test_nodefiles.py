@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 from tests.support.pki import make_org
 
 from fedlora.config import load_node_config
-from fedlora.daemon.nodefiles import NodeInitRequest, init_node_folder
+from fedlora.daemon.nodefiles import NodeInitRequest, init_node_folder, request_for_org
 from fedlora.errors import FedloraError
 
 
@@ -52,3 +53,18 @@ def test_an_existing_node_folder_is_refused(tmp_path: Path) -> None:
     with pytest.raises(FedloraError, match="already exists"):
         init_node_folder(request, tmp_path / "node1")
     assert (tmp_path / "node1" / "node.toml").read_text() == before
+
+
+@pytest.mark.parametrize("name", ["../../x", "node1\nsite = 'other'", "", "a" * 64, "-x"])
+def test_a_node_name_that_could_escape_its_folder_or_the_file_is_refused(name: str) -> None:
+    with pytest.raises(FedloraError, match=r"node name .* is not allowed"):
+        request_for_org(None, None, 1, name)  # type: ignore[arg-type]  # refused before use
+
+
+def test_a_value_with_quotes_and_newlines_stays_one_value(tmp_path: Path) -> None:
+    site = 'site-1"\nseed = 9\n[identity]\nmsp_id = "Org2MSP'
+    request = dataclasses.replace(request_for(tmp_path), site=site)
+    init_node_folder(request, tmp_path / "n")
+    config = load_node_config(tmp_path / "n" / "node.toml")
+    assert config.training.site == site and config.training.seed == 0
+    assert config.identity.msp_id == "Org1MSP"
