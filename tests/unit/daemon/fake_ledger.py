@@ -139,7 +139,9 @@ class NodeView:
         self.chain.log.append(("endorse" if accept else "reject", self.node_id, number))
         accepted = sum(round_.endorsements.values())
         rejected = len(round_.endorsements) - accepted
-        if accepted >= self.chain.session.quorum:
+        # As the contract: a quorum of verdicts, from at least two organisations.
+        orgs = {node.split("/")[0] for node, accept in round_.endorsements.items() if accept}
+        if accepted >= self.chain.session.quorum and len(orgs) >= 2:
             self.chain._finalise(round_, sha)
         elif len(round_.participants) - rejected < self.chain.session.quorum:
             self.chain._fail_over(round_)
