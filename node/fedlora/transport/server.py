@@ -14,11 +14,13 @@ from fedlora.transport.auth import Authorizer
 from fedlora.transport.chunking import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MESSAGE_OVERHEAD
 from fedlora.transport.errors import TransportError
 from fedlora.transport.handlers import ArtifactSource
+from fedlora.transport.limits import ServingLimits
 from fedlora.transport.metrics import TrafficCounter
 from fedlora.transport.servicer import AdapterExchangeServicer
 from fedlora.transport.tls import TlsMaterial
 
 _log = logging.getLogger(__name__)
+_DEFAULT_LIMITS = ServingLimits()
 
 
 class ArtifactServer:
@@ -38,8 +40,8 @@ class ArtifactServer:
         ``host:port`` to listen on; port 0 picks a free port (see :attr:`port`).
     chunk_size
         Data bytes per streamed chunk (1 .. MAX_CHUNK_SIZE).
-    max_workers
-        Concurrent RPCs served.
+    limits
+        Streams per peer, threads, per-stream budget and keepalive (see :class:`ServingLimits`).
     traffic
         Counter to record traffic in; a fresh one if omitted.
     """
@@ -53,7 +55,7 @@ class ArtifactServer:
         node_id: str,
         address: str = "127.0.0.1:0",
         chunk_size: int = DEFAULT_CHUNK_SIZE,
-        max_workers: int = 4,
+        limits: ServingLimits = _DEFAULT_LIMITS,
         traffic: TrafficCounter | None = None,
     ) -> None:
         if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
@@ -69,21 +71,27 @@ class ArtifactServer:
             node_id=node_id,
             chunk_size=chunk_size,
             traffic=self.traffic,
+            limits=limits,
         )
         self._options = [
+            *limits.server_options(),
             ("grpc.max_send_message_length", chunk_size + MESSAGE_OVERHEAD),
             # Requests are a hash or nothing; anything big is not a valid request.
             ("grpc.max_receive_message_length", MESSAGE_OVERHEAD),
             ("grpc.so_reuseport", 0),
         ]
-        self._max_workers = max_workers
+        self._workers = limits.workers
         self._server: Any = None
         self.port = 0
 
     def start(self) -> int:
         """Start listening; returns the bound port."""
         server = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=self._max_workers), options=self._options
+            futures.ThreadPoolExecutor(max_workers=self._workers),
+            options=self._options,
+            # Past this a call is refused at once (RESOURCE_EXHAUSTED) instead of queueing
+            # behind streams that may be held until their budget runs out.
+            maximum_concurrent_rpcs=self._workers,
         )
         pb_grpc.add_AdapterExchangeServicer_to_server(self._servicer, server)  # type: ignore[no-untyped-call]
         try:

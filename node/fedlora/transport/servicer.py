@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any, NoReturn
 
@@ -20,6 +21,7 @@ from fedlora.transport.handlers import (
     UnknownArtifact,
     load_requested_artifact,
 )
+from fedlora.transport.limits import PeerStreams, ServingLimits
 from fedlora.transport.metrics import TrafficCounter
 from fedlora.transport.tls import certificate_fingerprint
 
@@ -48,6 +50,8 @@ class AdapterExchangeServicer(pb_grpc.AdapterExchangeServicer):  # type: ignore[
         Data bytes per streamed chunk.
     traffic
         Counts bytes and artifacts per calling node.
+    limits
+        Streams each node may hold at once, and how long each may take.
     """
 
     def __init__(
@@ -58,12 +62,15 @@ class AdapterExchangeServicer(pb_grpc.AdapterExchangeServicer):  # type: ignore[
         node_id: str,
         chunk_size: int,
         traffic: TrafficCounter,
+        limits: ServingLimits,
     ) -> None:
         self._source = source
         self._authorizer = authorizer
         self._node_id = node_id
         self._chunk_size = chunk_size
         self._traffic = traffic
+        self._limits = limits
+        self.streams = PeerStreams(limits.streams_per_peer)
 
     def _authorized_peer(self, context: Any) -> str:
         cert_der = peer_certificate_der(context.auth_context())
@@ -91,15 +98,9 @@ class AdapterExchangeServicer(pb_grpc.AdapterExchangeServicer):  # type: ignore[
         """Stream the requested artifact in chunks to an authorized peer."""
         peer = self._authorized_peer(context)
         self._traffic.add_received(peer, request.ByteSize())
-        try:
-            artifact = load_requested_artifact(self._source, request.sha256)
-        except InvalidArtifactRequest as error:
-            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
-        except UnknownArtifact as error:
-            _abort(context, grpc.StatusCode.NOT_FOUND, str(error))
-        except CorruptArtifact as error:
-            _log.error("%s; refusing to serve it", error)
-            _abort(context, grpc.StatusCode.DATA_LOSS, str(error))
+        self._admit(peer, context)  # before loading: a refused stream costs no memory
+        artifact = self._load(request.sha256, context)
+        self._cut_off_after(self._limits.stream_budget_s(len(artifact)), peer, context)
         for chunk in split_into_chunks(artifact, request.sha256, self._chunk_size):
             message = pb.ArtifactChunk(
                 data=chunk.data,
@@ -111,6 +112,48 @@ class AdapterExchangeServicer(pb_grpc.AdapterExchangeServicer):  # type: ignore[
             yield message
         self._traffic.artifact_sent(peer, request.sha256)
         _log.info("served artifact %s to %s (%d bytes)", request.sha256, peer, len(artifact))
+
+    def _load(self, sha256: str, context: Any) -> bytes:
+        try:
+            return load_requested_artifact(self._source, sha256)
+        except InvalidArtifactRequest as error:
+            _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
+        except UnknownArtifact as error:
+            _abort(context, grpc.StatusCode.NOT_FOUND, str(error))
+        except CorruptArtifact as error:
+            _log.error("%s; refusing to serve it", error)
+            _abort(context, grpc.StatusCode.DATA_LOSS, str(error))
+
+    def _admit(self, peer: str, context: Any) -> None:
+        """Count the stream against ``peer``'s limit until it ends, or refuse it at once."""
+        if not self.streams.try_open(peer):
+            _log.warning("refused a fetch by %s: it already holds %d", peer, self.streams.limit)
+            _abort(
+                context,
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"node {peer} already has {self.streams.limit} fetches open here "
+                "-- finish or cancel one first",
+            )
+        if not context.add_callback(lambda: self.streams.close(peer)):
+            self.streams.close(peer)  # the call has already ended
+
+    def _cut_off_after(self, budget_s: float, peer: str, context: Any) -> None:
+        """Cancel the stream if it is still open after ``budget_s``, freeing its thread.
+
+        A reader that stalls leaves the serving thread blocked on HTTP/2 flow control; only
+        cancelling the call from outside releases it.
+        """
+
+        def cut_off() -> None:
+            if context.is_active():
+                _log.warning("cut off a stream to %s: not consumed within %.0f s", peer, budget_s)
+                context.cancel()
+
+        timer = threading.Timer(budget_s, cut_off)
+        timer.daemon = True
+        timer.start()
+        if not context.add_callback(timer.cancel):
+            timer.cancel()
 
     def Health(self, request: Any, context: Any) -> Any:
         """Report this node's id and version to an authorized peer."""
