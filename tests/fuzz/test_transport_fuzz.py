@@ -1,14 +1,17 @@
 """Bounded fuzzing of the AdapterExchange request handling and of chunk reassembly.
 
 Properties: a handler only ever streams the exact stored artifact or aborts with one of the
-documented status codes; reassembly only ever returns bytes that hash to what was asked for,
-and raises nothing but the transport's own errors.
+documented status codes, and gives back its peer's stream slot when the call ends; reassembly
+only ever returns bytes that hash to what was asked for, and raises nothing but the transport's
+own errors; a pinned peer accepts exactly the registered certificate; a peer never holds more
+streams than its limit; an endpoint read from the chain parses to a host and port or is refused.
 """
 
 from __future__ import annotations
 
 import hashlib
 import string
+from collections.abc import Callable
 
 import grpc
 import pytest
@@ -16,9 +19,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fedlora._generated.fedlora.v1 import adapter_exchange_pb2 as pb
-from fedlora.transport import StaticAuthorizer, TrafficCounter
+from fedlora.transport import PinnedPeer, ServingLimits, StaticAuthorizer, TrafficCounter
 from fedlora.transport.chunking import Chunk, ChunkAssembler, split_into_chunks
-from fedlora.transport.errors import ArtifactIntegrityError, ArtifactTooLargeError
+from fedlora.transport.errors import (
+    ArtifactIntegrityError,
+    ArtifactTooLargeError,
+    PeerIdentityError,
+    TransportError,
+)
+from fedlora.transport.limits import PeerStreams
+from fedlora.transport.pinning import split_endpoint
 from fedlora.transport.servicer import AdapterExchangeServicer
 from fedlora.transport.throwaway_pki import issue_certificate, make_ca
 from fedlora.transport.tls import certificate_fingerprint, pem_to_der
@@ -38,10 +48,27 @@ class Aborted(Exception):
 
 
 class FakeContext:
-    """Stands in for grpc.ServicerContext: a peer certificate and an abort that raises."""
+    """Stands in for grpc.ServicerContext: a peer certificate, an abort that raises, and the
+    callbacks gRPC runs when the call ends (:meth:`end`)."""
 
     def __init__(self, cert_pems: list[bytes]) -> None:
         self._cert_pems = cert_pems
+        self._callbacks: list[Callable[[], object]] = []
+        self.cancelled = False
+
+    def add_callback(self, callback: Callable[[], object]) -> bool:
+        self._callbacks.append(callback)
+        return True
+
+    def end(self) -> None:
+        for callback in self._callbacks:
+            callback()
+
+    def is_active(self) -> bool:
+        return not self.cancelled
+
+    def cancel(self) -> None:
+        self.cancelled = True
 
     def auth_context(self) -> dict[str, list[bytes]]:
         return {"x509_pem_cert": self._cert_pems} if self._cert_pems else {}
@@ -68,6 +95,7 @@ def _servicer(artifacts: dict[str, bytes], chunk_size: int) -> AdapterExchangeSe
         node_id="node-a",
         chunk_size=chunk_size,
         traffic=TrafficCounter(),
+        limits=ServingLimits(streams_per_peer=1),
     )
 
 
@@ -103,6 +131,9 @@ def test_fetch_handler_streams_the_exact_artifact_or_aborts_with_a_documented_co
             expected = grpc.StatusCode.DATA_LOSS if sha == key else grpc.StatusCode.NOT_FOUND
         assert aborted.code == expected
         return
+    finally:
+        context.end()
+        assert servicer.streams.open_count("node-b") == 0  # the slot is given back
     assert well_formed and sha == key and not corrupt
     assert b"".join(c.data for c in chunks) == stored
     assert [c.offset for c in chunks] == [i * chunk_size for i in range(len(chunks))]
@@ -195,3 +226,64 @@ def test_reassembly_of_arbitrary_chunks_returns_only_verified_bytes(
         return
     assert hashlib.sha256(result).hexdigest() == expected
     assert len(result) <= max_bytes
+
+
+_OTHER_DER = pem_to_der(_STRANGER.cert_pem)
+
+
+@BOUNDED
+@given(
+    presented=st.one_of(st.binary(max_size=600), st.just(_OTHER_DER)),
+    registered=st.one_of(st.text(alphabet=_HEX, min_size=64, max_size=64), st.text(max_size=70)),
+    registered_is_presented=st.booleans(),
+)
+def test_a_pinned_peer_accepts_exactly_its_registered_certificate(
+    presented: bytes, registered: str, registered_is_presented: bool
+) -> None:
+    if registered_is_presented:
+        registered = certificate_fingerprint(presented).upper()  # the case is not significant
+    pinned = PinnedPeer("Org1MSP/a", registered)
+    try:
+        pem = pinned.accept("10.0.0.5:7051", presented)
+    except PeerIdentityError as refused:
+        assert certificate_fingerprint(presented) != registered.lower()
+        assert "Org1MSP/a" in str(refused)
+        return
+    assert certificate_fingerprint(presented) == registered.lower()
+    assert pem.startswith(b"-----BEGIN CERTIFICATE-----")
+
+
+@BOUNDED
+@given(
+    limit=st.integers(1, 4),
+    steps=st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.booleans()), max_size=60),
+)
+def test_a_peer_never_holds_more_streams_than_its_limit(
+    limit: int, steps: list[tuple[str, bool]]
+) -> None:
+    streams, held = PeerStreams(limit), {"a": 0, "b": 0, "c": 0}
+    for peer, opening in steps:
+        if opening:
+            admitted = streams.try_open(peer)
+            assert admitted == (held[peer] < limit)  # other peers' streams never count
+            held[peer] += admitted
+        elif held[peer]:
+            streams.close(peer)
+            held[peer] -= 1
+        assert streams.open_count(peer) == held[peer] <= limit
+
+
+@BOUNDED
+@given(
+    endpoint=st.one_of(
+        st.text(max_size=40),
+        st.builds(lambda h, p: f"{h}:{p}", st.text(max_size=20), st.integers(0, 70000)),
+    )
+)
+def test_an_endpoint_from_the_chain_parses_to_host_and_port_or_is_refused(endpoint: str) -> None:
+    try:
+        host, port = split_endpoint(endpoint)
+    except TransportError:
+        return
+    assert 0 < port < 65536 and endpoint.rpartition(":")[2].lstrip("0") == str(port)
+    assert host.isascii() and host.isprintable() and " " not in host and host in endpoint

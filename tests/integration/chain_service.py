@@ -37,9 +37,15 @@ class LockedView:
         with self._lock:
             return self._view.node_endpoint(node_id)
 
-    def set_endpoint(self, endpoint: str) -> None:
+    def node_tls_fingerprint(self, node_id: str) -> str:
+        with self._lock:
+            return self._view.node_tls_fingerprint(node_id)
+
+    def set_endpoint(self, endpoint: str, tls_fingerprint: str) -> None:
+        """Register this node's endpoint and TLS certificate, as RegisterNode does."""
         with self._lock:
             self._chain.endpoints[self._node_id] = endpoint
+            self._chain.tls_fingerprints[self._node_id] = tls_fingerprint
 
     def submit_update(
         self, session_id: str, number: int, sha: str, n: int, metrics: Mapping[str, float]

@@ -79,7 +79,7 @@ def main(config_path: str) -> None:
         node_id=node,
         address=f"{config['listen']}:0",
     )
-    chain.set_endpoint(f"{config['listen']}:{server.start()}")
+    chain.set_endpoint(f"{config['listen']}:{server.start()}", tls.fingerprint)
     fetcher = PeerFetcher(chain, tls, 1 << 20, TrafficCounter())  # type: ignore[arg-type]
     trainer = FakeTrainer(config["index"])
     executor = RoundExecutor(node, chain, store, trainer, fetcher)  # type: ignore[arg-type]

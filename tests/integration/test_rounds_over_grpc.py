@@ -51,6 +51,7 @@ def network(
             traffic=traffic,
         )
         chain.endpoints[node] = f"127.0.0.1:{server.start()}"
+        chain.tls_fingerprints[node] = tls[node].fingerprint
         servers.append(server)
     coordinators = []
     for index, node in enumerate(NODES):

@@ -2,7 +2,8 @@
 
 This module is where the ledger client and the transport meet, and the only place that may:
 the transport authorizes a peer's certificate by asking the chain whether its fingerprint is
-registered and active, and the fetcher finds a peer's endpoint on the chain.
+registered and active, and the fetcher finds a peer's endpoint on the chain and holds the server
+there to the TLS fingerprint the peer registered.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from fedlora.identity import load_msp_dir
 from fedlora.ledger import Gateway, LedgerError
 from fedlora.ledger.contract import ConsortiumContract, rejection_code
 from fedlora.ledger.round_model import ProposalDraft, ProposalInput
-from fedlora.transport import PeerClient, TlsMaterial, TrafficCounter
+from fedlora.transport import PeerClient, PinnedPeer, TlsMaterial, TrafficCounter
 
 
 class ChainLedger:
@@ -42,6 +43,10 @@ class ChainLedger:
     def node_endpoint(self, node_id: str) -> str:
         """Where ``node_id`` serves its artifacts."""
         return self.contract.node_endpoint(node_id)
+
+    def node_tls_fingerprint(self, node_id: str) -> str:
+        """SHA-256 of the TLS certificate ``node_id`` registered; its server must present it."""
+        return self.contract.get_node(node_id).tls_cert_sha256
 
     def submit_update(
         self, session_id: str, round_number: int, sha256: str, n: int, metrics: Mapping[str, float]
@@ -149,18 +154,28 @@ class SessionStoreSource:
 
 
 class PeerFetcher:
-    """The coordinator's FetchPort: dial the owner's registered endpoint over mutual TLS."""
+    """The coordinator's FetchPort: dial the owner's registered endpoint over mutual TLS.
+
+    The server there must present the very certificate the owner registered on chain: any
+    member's certificate chains to a trusted CA, so without the pin one member could answer
+    for another at a hijacked name or address.
+    """
 
     def __init__(
         self, ledger: ChainLedger, tls: TlsMaterial, max_bytes: int, traffic: TrafficCounter
     ) -> None:
         self._ledger, self._tls, self._max_bytes, self.traffic = ledger, tls, max_bytes, traffic
 
-    def fetch(self, node_id: str, sha256: str) -> bytes:
-        """Bytes of ``sha256`` from ``node_id``, hash-checked by the transport."""
+    def fetch(self, node_id: str, sha256: str, deadline_s: float | None = None) -> bytes:
+        """Bytes of ``sha256`` from ``node_id``, hash-checked by the transport.
+
+        ``deadline_s`` bounds the whole fetch (the transport's default when None); pass the
+        seconds left until the round's phase deadline.
+        """
         endpoint = self._ledger.node_endpoint(node_id)
-        with PeerClient(endpoint, self._tls, traffic=self.traffic) as client:
-            return client.fetch(sha256, self._max_bytes)
+        pinned = PinnedPeer(node_id, self._ledger.node_tls_fingerprint(node_id))
+        with PeerClient(endpoint, self._tls, pinned=pinned, traffic=self.traffic) as client:
+            return client.fetch(sha256, self._max_bytes, deadline_s=deadline_s)
 
 
 def node_tls(config: NodeConfig) -> TlsMaterial:

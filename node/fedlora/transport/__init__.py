@@ -9,11 +9,14 @@ Wiring, as a daemon does it::
     tls = TlsMaterial.from_files(cert, key, member_ca_files)
     with ArtifactServer(source=store, authorizer=ledger_authorizer, tls=tls,
                         node_id=me, address="0.0.0.0:7051") as server:
-        with PeerClient("peer1.org2.example:7051", tls) as peer:
-            adapter = peer.fetch(sha256_from_ledger, max_bytes=64 * 2**20)
+        pinned = PinnedPeer(peer_node_id, tls_sha256_from_ledger)
+        with PeerClient("peer1.org2.example:7051", tls, pinned=pinned) as peer:
+            adapter = peer.fetch(sha256_from_ledger, max_bytes=64 * 2**20, deadline_s=left_s)
 
 Fingerprints (:func:`certificate_fingerprint`) are SHA-256 over the DER certificate in
 lowercase hex; ``server.traffic`` and ``peer.traffic`` count bytes and artifacts per peer.
+A server bounds what each peer may hold (:class:`ServingLimits`); a pinned client accepts only
+the server certificate its node registered on chain (:class:`PinnedPeer`).
 """
 
 from fedlora.transport.auth import Authorizer, StaticAuthorizer, peer_certificate_der
@@ -23,13 +26,16 @@ from fedlora.transport.errors import (
     ArtifactIntegrityError,
     ArtifactNotFoundError,
     ArtifactTooLargeError,
+    PeerIdentityError,
     PeerRefusedError,
     PeerUnavailableError,
     TlsMaterialError,
     TransportError,
 )
 from fedlora.transport.handlers import ArtifactSource
+from fedlora.transport.limits import ServingLimits
 from fedlora.transport.metrics import PeerTraffic, TrafficCounter
+from fedlora.transport.pinning import PinnedPeer
 from fedlora.transport.server import ArtifactServer
 from fedlora.transport.tls import TlsMaterial, certificate_fingerprint
 
@@ -45,10 +51,13 @@ __all__ = [
     "ClientTimeouts",
     "PeerClient",
     "PeerHealth",
+    "PeerIdentityError",
     "PeerRefusedError",
     "PeerTraffic",
     "PeerUnavailableError",
+    "PinnedPeer",
     "RetryPolicy",
+    "ServingLimits",
     "StaticAuthorizer",
     "TlsMaterial",
     "TlsMaterialError",

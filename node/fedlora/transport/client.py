@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -25,11 +26,14 @@ from fedlora.transport.chunking import (
 from fedlora.transport.errors import (
     ArtifactIntegrityError,
     ArtifactNotFoundError,
+    PeerIdentityError,
     PeerRefusedError,
     PeerUnavailableError,
     TransportError,
 )
+from fedlora.transport.limits import client_keepalive_options
 from fedlora.transport.metrics import TrafficCounter
+from fedlora.transport.pinning import PinnedPeer, presented_certificate
 from fedlora.transport.tls import TlsMaterial
 
 _log = logging.getLogger(__name__)
@@ -38,7 +42,11 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class ClientTimeouts:
-    """Deadlines, in seconds, for each kind of call (a fetch's covers the whole stream)."""
+    """Deadlines, in seconds, for each kind of call.
+
+    ``fetch_s`` is the default budget of a whole fetch, retries included; a caller that knows
+    the round's phase deadline passes the time left instead (``PeerClient.fetch(deadline_s=)``).
+    """
 
     fetch_s: float = 300.0
     health_s: float = 5.0
@@ -50,15 +58,26 @@ class ClientTimeouts:
 class _NotConnected(grpc.RpcError):  # type: ignore[misc]  # grpc ships no type stubs
     """No connection within the connect timeout: retried, then reported, as UNAVAILABLE."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, details: str) -> None:
         super().__init__()
-        self._seconds = seconds
+        self._details = details
 
     def code(self) -> grpc.StatusCode:
         return grpc.StatusCode.UNAVAILABLE
 
     def details(self) -> str:
-        return f"no connection within {self._seconds:g} s"
+        return self._details
+
+
+class _Budget:
+    """Seconds left of a caller's budget, counted from creation."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._ends = time.monotonic() + seconds
+
+    def left_s(self) -> float:
+        return max(0.0, self._ends - time.monotonic())
 
 
 @dataclass(frozen=True)
@@ -93,6 +112,10 @@ class PeerClient:
         ``host:port`` of the peer, as registered on chain.
     tls
         This node's certificate and key (presented to the peer) and the trusted member CAs.
+    pinned
+        The node expected at ``endpoint`` and its on-chain TLS fingerprint: a server presenting
+        any other certificate, even a member's, is refused before anything is requested. Without
+        it, any certificate from a member CA is accepted.
     expected_server_name
         Name the peer's certificate must carry, when it differs from the endpoint's host
         (e.g. dialling an IP address while the certificate names a host).
@@ -109,6 +132,7 @@ class PeerClient:
         endpoint: str,
         tls: TlsMaterial,
         *,
+        pinned: PinnedPeer | None = None,
         expected_server_name: str | None = None,
         timeouts: ClientTimeouts = ClientTimeouts(),
         retry: RetryPolicy = RetryPolicy(),
@@ -117,17 +141,19 @@ class PeerClient:
     ) -> None:
         self.endpoint = endpoint
         self.traffic = traffic if traffic is not None else TrafficCounter()
+        self._tls, self._pinned, self._server_name = tls, pinned, expected_server_name
         self._timeouts, self._retry, self._sleep = timeouts, retry, sleep
-        options: list[tuple[str, Any]] = [
+        self._options: list[tuple[str, Any]] = [
             ("grpc.max_receive_message_length", MAX_CHUNK_SIZE + MESSAGE_OVERHEAD),
             ("grpc.max_send_message_length", MESSAGE_OVERHEAD),
+            *client_keepalive_options(),
         ]
         if expected_server_name:
-            options.append(("grpc.ssl_target_name_override", expected_server_name))
-        self._channel = grpc.secure_channel(endpoint, tls.channel_credentials(), options=options)
-        self._stub = pb_grpc.AdapterExchangeStub(self._channel)  # type: ignore[no-untyped-call]
+            self._options.append(("grpc.ssl_target_name_override", expected_server_name))
+        self._channel: Any = None  # opened by the first call, after the pin is checked
+        self._stub: Any = None
 
-    def fetch(self, sha256: str, max_bytes: int) -> bytes:
+    def fetch(self, sha256: str, max_bytes: int, deadline_s: float | None = None) -> bytes:
         """Download artifact ``sha256`` and return it only if its bytes hash to ``sha256``.
 
         Parameters
@@ -136,29 +162,38 @@ class PeerClient:
             Content address (64 lowercase hex), normally read from the ledger.
         max_bytes
             Largest artifact accepted; a larger one is refused before its data is read.
+        deadline_s
+            Seconds the whole fetch may take, connecting and retries included; by default
+            ``ClientTimeouts.fetch_s``. Pass the time left in the round's phase, so that a slow
+            or stalling peer cannot hold this node past the phase deadline.
 
         Raises
         ------
         ArtifactIntegrityError
             Wrong bytes, out-of-order or truncated stream.
-        ArtifactTooLargeError, ArtifactNotFoundError, PeerRefusedError, PeerUnavailableError
+        PeerUnavailableError
+            Unreachable, or no complete artifact within the budget.
+        ArtifactTooLargeError, ArtifactNotFoundError, PeerRefusedError, PeerIdentityError
             See each class.
         """
         if not is_sha256_hex(sha256):
             raise TransportError(
                 f"not a sha256: {sha256[:80]!r}", "pass the 64-lowercase-hex hash from the ledger"
             )
+        budget = _Budget(self._timeouts.fetch_s if deadline_s is None else deadline_s)
         artifact = self._with_retries(
-            f"fetch of {sha256[:12]}", lambda: self._fetch_once(sha256, max_bytes)
+            f"fetch of {sha256[:12]}",
+            lambda: self._fetch_once(sha256, max_bytes, budget.left_s()),
+            budget,
         )
         self.traffic.artifact_received(self.endpoint, sha256)
         _log.info("fetched artifact %s from %s (%d bytes)", sha256, self.endpoint, len(artifact))
         return artifact
 
-    def _fetch_once(self, sha256: str, max_bytes: int) -> bytes:
+    def _fetch_once(self, sha256: str, max_bytes: int, timeout_s: float) -> bytes:
         request = pb.FetchArtifactRequest(sha256=sha256)
         self.traffic.add_sent(self.endpoint, request.ByteSize())
-        stream = self._stub.FetchArtifact(request, timeout=self._timeouts.fetch_s)
+        stream = self._stub.FetchArtifact(request, timeout=timeout_s)
         assembler = ChunkAssembler(sha256, max_bytes)
         try:
             for message in stream:
@@ -183,21 +218,58 @@ class PeerClient:
         self.traffic.add_received(self.endpoint, response.ByteSize())
         return PeerHealth(response.status, response.node_id, response.version)
 
-    def _with_retries(self, what: str, call: Callable[[], T]) -> T:
+    def _with_retries(self, what: str, call: Callable[[], T], budget: _Budget | None = None) -> T:
         backoffs = self._retry.delays()
         while True:
+            connect_s = self._timeouts.connect_s
+            if budget is not None:
+                connect_s = min(connect_s, budget.left_s())
+                if connect_s <= 0:
+                    raise PeerUnavailableError(
+                        f"{what} from {self.endpoint}: no time left "
+                        f"(its budget of {budget.seconds:g} s is spent)",
+                        "fetch it in the next phase, or from another holder",
+                    )
             try:
-                self._wait_connected()
+                self._connect(connect_s)
                 return call()
             except grpc.RpcError as error:
                 delay = next(backoffs, None)
+                if budget is not None and delay is not None and delay >= budget.left_s():
+                    delay = None  # no time for another attempt
                 if error.code() != grpc.StatusCode.UNAVAILABLE or delay is None:
                     raise self._translate(error, what) from None
                 _log.info("%s from %s unavailable, retrying in %.2fs", what, self.endpoint, delay)
                 self._sleep(delay)
 
-    def _wait_connected(self) -> None:
-        """Return once a connection attempt has ended either way, or raise after connect_s.
+    def _connect(self, timeout_s: float) -> None:
+        """Open the channel on first use (pinned, when a pin is given), then wait for it."""
+        if self._channel is None:
+            credentials = self._tls.channel_credentials(self._pinned_server_pem(timeout_s))
+            self._channel = grpc.secure_channel(self.endpoint, credentials, options=self._options)
+            self._stub = pb_grpc.AdapterExchangeStub(self._channel)  # type: ignore[no-untyped-call]
+        self._wait_connected(timeout_s)
+
+    def _pinned_server_pem(self, timeout_s: float) -> bytes | None:
+        """The registered certificate of the pinned node, once its server has presented it."""
+        if self._pinned is None:
+            return None
+        try:
+            presented = presented_certificate(
+                self.endpoint, self._tls, timeout_s, self._server_name
+            )
+        except ssl.SSLCertVerificationError as error:
+            raise PeerIdentityError(
+                f"{self.endpoint} is not node {self._pinned.node_id}: its certificate does not "
+                f"chain to a member CA ({error.verify_message})",
+                "fetch from another holder",
+            ) from None
+        except (OSError, ValueError) as error:  # ValueError: a name the resolver cannot encode
+            raise _NotConnected(f"TLS handshake failed: {error}") from None
+        return self._pinned.accept(self.endpoint, presented)
+
+    def _wait_connected(self, timeout_s: float) -> None:
+        """Return once a connection attempt has ended either way, or raise after ``timeout_s``.
 
         A refused or unroutable peer fails the attempt at once, and the call then reports
         gRPC's own reason; only an attempt still hanging (packets dropped) is cut short here.
@@ -213,8 +285,8 @@ class PeerClient:
 
         self._channel.subscribe(watch, try_to_connect=True)
         try:
-            if not settled.wait(self._timeouts.connect_s):
-                raise _NotConnected(self._timeouts.connect_s)
+            if not settled.wait(timeout_s):
+                raise _NotConnected(f"no connection within {timeout_s:g} s")
         finally:
             self._channel.unsubscribe(watch)
 
@@ -240,7 +312,8 @@ class PeerClient:
 
     def close(self) -> None:
         """Close the channel."""
-        self._channel.close()
+        if self._channel is not None:
+            self._channel.close()
 
     def __enter__(self) -> PeerClient:
         return self

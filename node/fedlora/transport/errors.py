@@ -25,6 +25,10 @@ class PeerRefusedError(TransportError):
     """The peer refused the request (not authorized, or the request was malformed)."""
 
 
+class PeerIdentityError(TransportError):
+    """The server at a node's endpoint is not that node: not the certificate it registered."""
+
+
 class PeerUnavailableError(TransportError):
     """The peer could not be reached in time, including after retries."""
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import os
+import ssl
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,18 @@ def certificate_fingerprint(cert_der: bytes) -> str:
     This is the form registered on chain for each node's TLS certificate.
     """
     return hashlib.sha256(cert_der).hexdigest()
+
+
+@contextmanager
+def _memory_file(data: bytes) -> Iterator[str]:
+    """A file path holding ``data`` that never touches a disk (ssl loads keys from files only)."""
+    fd = os.memfd_create("fedlora-tls", os.MFD_CLOEXEC)
+    try:
+        with open(fd, "wb", closefd=False) as file:
+            file.write(data)
+        yield f"/proc/self/fd/{fd}"
+    finally:
+        os.close(fd)
 
 
 def _read(path: Path, what: str) -> bytes:
@@ -119,10 +134,27 @@ class TlsMaterial:
             require_client_auth=True,
         )
 
-    def channel_credentials(self) -> Any:
-        """gRPC channel credentials presenting this node's certificate to the server."""
+    def channel_credentials(self, only_server_cert_pem: bytes | None = None) -> Any:
+        """gRPC channel credentials presenting this node's certificate to the server.
+
+        Parameters
+        ----------
+        only_server_cert_pem
+            Trust this one server certificate instead of the member CAs (a pinned peer).
+        """
         return grpc.ssl_channel_credentials(
-            root_certificates=self._roots(),
+            root_certificates=only_server_cert_pem or self._roots(),
             private_key=self.key_pem,
             certificate_chain=self.cert_pem,
         )
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """A plain-TLS client context like the gRPC channel's: this node's certificate, member
+        CAs as roots, HTTP/2 offered. The host name is not checked here; gRPC checks it."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.load_verify_locations(cadata=self._roots().decode("ascii"))
+        with _memory_file(self.cert_pem) as cert_path, _memory_file(self.key_pem) as key_path:
+            context.load_cert_chain(cert_path, key_path)
+        context.set_alpn_protocols(["h2"])
+        return context

@@ -60,6 +60,7 @@ class FakeLedger:
     def __init__(self, session: FakeSession, endpoints: Mapping[str, str]) -> None:
         self.session = session
         self.endpoints = dict(endpoints)
+        self.tls_fingerprints: dict[str, str] = {}  # node -> registered TLS certificate SHA-256
         self.rounds = {1: FakeRound(1, sorted(session.participants))}
         self.log: list[tuple[str, str, int]] = []
         self.known_updates: set[str] = set()  # the contract's channel-wide update-hash index
@@ -107,6 +108,9 @@ class NodeView:
 
     def node_endpoint(self, node_id: str) -> str:
         return self.chain.endpoints[node_id]
+
+    def node_tls_fingerprint(self, node_id: str) -> str:
+        return self.chain.tls_fingerprints[node_id]
 
     def submit_update(
         self, session_id: str, number: int, sha: str, n: int, metrics: Mapping[str, float]
