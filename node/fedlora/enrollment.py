@@ -3,7 +3,9 @@
 A node needs two certificates, both from its own organisation:
 - an enrolment certificate (OU=client) from the org CA, used to sign Fabric transactions, and
 - a TLS certificate from the org TLS CA, used for mutual TLS between nodes. It carries both the
-  serverAuth and clientAuth usages because a node both serves and fetches adapters.
+  serverAuth and clientAuth usages because a node both serves and fetches adapters, and names
+  only the hosts the operator gave (the host of the node's registered endpoint): a certificate
+  that also named localhost would let its holder pass for a server on any member's machine.
 
 The layout written is cryptogen's, so every Fabric tool and `fedlora.identity` can read it:
 ``msp/{signcerts,keystore,cacerts,tlscacerts}``, ``msp/config.yaml`` (NodeOUs) and
@@ -28,6 +30,9 @@ from fedlora.errors import FedloraError
 
 _VALIDITY = dt.timedelta(days=3650)
 _CLOCK_SKEW = dt.timedelta(minutes=5)
+# A node whose endpoint is on loopback (the single-host demo dials 127.0.0.1) may be dialled
+# under either local name; a node on any other host is named only as the operator named it.
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1")
 
 
 @dataclass(frozen=True)
@@ -69,8 +74,14 @@ def issue_node_identity(org_dir: Path, name: str, hosts: list[str], out_dir: Pat
     """Write ``out_dir/msp`` and ``out_dir/tls`` for node ``name`` of the org in ``org_dir``.
 
     Everything is written to a temporary folder first and moved into place at the end, so a
-    failure leaves nothing behind. An existing identity is never overwritten.
+    failure leaves nothing behind. An existing identity is never overwritten. ``hosts`` are the
+    names and addresses peers dial the node at (the host of its endpoint).
     """
+    if not hosts:
+        raise FedloraError(
+            f"no host named for node {name}'s TLS certificate",
+            "pass the host of the endpoint the node registers (e.g. node1.org1.example)",
+        )
     domain = org_dir.name
     common_name = f"{name}@{domain}"
     if (out_dir / "msp").exists() or (out_dir / "tls").exists():
@@ -174,13 +185,24 @@ def _key_usage() -> x509.KeyUsage:
 
 
 def _subject_alt_names(hosts: list[str]) -> x509.SubjectAlternativeName:
-    names: list[x509.GeneralName] = []
-    for host in dict.fromkeys([*hosts, "localhost", "127.0.0.1"]):
-        try:
-            names.append(x509.IPAddress(ipaddress.ip_address(host)))
-        except ValueError:
-            names.append(x509.DNSName(host))
-    return x509.SubjectAlternativeName(names)
+    named = [host.strip("[]") for host in hosts]  # "[::1]" as an endpoint's host is "::1"
+    if any(_is_loopback(host) for host in named):
+        named += _LOOPBACK_NAMES
+    return x509.SubjectAlternativeName([_general_name(host) for host in dict.fromkeys(named)])
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def _general_name(host: str) -> x509.GeneralName:
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)
 
 
 def _pem(cert: x509.Certificate) -> bytes:

@@ -57,10 +57,39 @@ def test_tls_certificate_serves_and_authenticates_for_the_given_hosts(
     cert.verify_directly_issued_by(load_cert(org_dir / "tlsca" / "tlsca.org1.example.com-cert.pem"))
     usages = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH} <= set(usages)
-    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    assert "node1.org1" in sans.get_values_for_type(x509.DNSName)
-    assert {str(ip) for ip in sans.get_values_for_type(x509.IPAddress)} >= {"10.0.0.5", "127.0.0.1"}
+    assert _sans(cert) == {"node1.org1", "10.0.0.5"}
     assert issued.tls_cert_sha256 == cert.fingerprint(hashes.SHA256()).hex()
+
+
+def _sans(cert: x509.Certificate) -> set[str]:
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    dns = set(names.get_values_for_type(x509.DNSName))
+    return dns | {str(ip) for ip in names.get_values_for_type(x509.IPAddress)}
+
+
+def test_a_certificate_for_a_remote_host_names_no_local_host(org_dir: Path, tmp_path: Path) -> None:
+    # Every member trusts every member CA: a localhost name would let this node's holder pass
+    # for a server on any other member's machine.
+    for n, host in enumerate(["10.0.0.5", "node1.org1.example", "[2001:db8::5]"]):
+        issued = issue_node_identity(org_dir, "node1", [host], tmp_path / str(n))
+        sans = _sans(load_cert(issued.tls_dir / "client.crt"))
+        assert sans == {host.strip("[]")}
+        assert not sans & {"localhost", "127.0.0.1", "::1"}
+
+
+def test_a_node_on_loopback_is_named_both_ways_for_the_single_host_demo(
+    org_dir: Path, tmp_path: Path
+) -> None:
+    for n, host in enumerate(["127.0.0.1", "localhost", "[::1]"]):
+        issued = issue_node_identity(org_dir, "node1", [host], tmp_path / str(n))
+        sans = _sans(load_cert(issued.tls_dir / "client.crt"))
+        assert sans == {host.strip("[]"), "localhost", "127.0.0.1"}
+
+
+def test_a_certificate_naming_no_host_is_refused(org_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(FedloraError, match="no host named"):
+        issue_node_identity(org_dir, "node1", [], tmp_path / "n")
+    assert not (tmp_path / "n").exists()
 
 
 def test_node_certificates_never_start_before_a_ca_made_seconds_ago(tmp_path: Path) -> None:
@@ -69,7 +98,7 @@ def test_node_certificates_never_start_before_a_ca_made_seconds_ago(tmp_path: Pa
     seconds_ago = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=3)
     ca = make_ca(org / "ca", "ca.org1.example.com", not_before=seconds_ago)
     tlsca = make_ca(org / "tlsca", "tlsca.org1.example.com", not_before=seconds_ago)
-    issued = issue_node_identity(org, "node1", [], tmp_path / "n")
+    issued = issue_node_identity(org, "node1", ["10.0.0.5"], tmp_path / "n")
     signing = load_cert(next((issued.msp_dir / "signcerts").glob("*.pem")))
     tls = load_cert(issued.tls_dir / "client.crt")
     for leaf, issuer in ((signing, ca), (tls, tlsca)):
@@ -78,15 +107,15 @@ def test_node_certificates_never_start_before_a_ca_made_seconds_ago(tmp_path: Pa
 
 
 def test_existing_identity_is_never_overwritten(org_dir: Path, tmp_path: Path) -> None:
-    issue_node_identity(org_dir, "node1", [], tmp_path / "n")
+    issue_node_identity(org_dir, "node1", ["10.0.0.5"], tmp_path / "n")
     before = (tmp_path / "n" / "tls" / "client.crt").read_bytes()
     with pytest.raises(FedloraError, match="already holds a node identity"):
-        issue_node_identity(org_dir, "node1", [], tmp_path / "n")
+        issue_node_identity(org_dir, "node1", ["10.0.0.5"], tmp_path / "n")
     assert (tmp_path / "n" / "tls" / "client.crt").read_bytes() == before
 
 
 def test_a_folder_without_cas_fails_cleanly_and_writes_nothing(tmp_path: Path) -> None:
     (tmp_path / "org9.example.com").mkdir()
     with pytest.raises(FedloraError, match="not a CA folder"):
-        issue_node_identity(tmp_path / "org9.example.com", "node1", [], tmp_path / "out")
+        issue_node_identity(tmp_path / "org9.example.com", "node1", ["10.0.0.5"], tmp_path / "out")
     assert not (tmp_path / "out").exists()
