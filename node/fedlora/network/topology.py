@@ -343,15 +343,22 @@ def port_is_free(port: int, host: str = LOOPBACK) -> bool:
     return True
 
 
+# Blocks for temporary networks stay below Linux's ephemeral range (32768-60999 by default):
+# there, the outgoing connections of running networks take ports at random, and a block that
+# looked free could be taken by one before `up` binds it. The top leaves room for the nodes'
+# exchange ports, which the demo puts a few hundred above the block.
+TEMPORARY_BLOCKS = range(20000, 32000, 100)
+
+
 def find_free_base_port(avoid: set[int] | None = None, attempts: int = 100) -> int:
-    """A base port (a multiple of 100 in 20000..59900) whose whole block is unused right now.
+    """A base port (a multiple of 100 below the ephemeral range) whose block is unused now.
 
     For networks started in a temporary folder (tests, benchmarks) next to others on the same
     machine; nothing is reserved, so a port can still be taken before ``up`` binds it.
     """
     rng = random.Random()
     for _ in range(attempts):
-        base = rng.randrange(20000, 60000, 100)
+        base = rng.choice(TEMPORARY_BLOCKS)
         block = set(range(base, base + PORT_SPAN))
         if block & (avoid or set()):
             continue

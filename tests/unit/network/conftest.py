@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import shutil
 import sys
 from collections.abc import Iterator
@@ -11,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fedlora.network.install import BINARIES, FABRIC_VERSION, STAMP_NAME, FabricInstall
-from fedlora.network.topology import PORT_SPAN, port_is_free, templates_root
+from fedlora.network.topology import find_free_base_port, templates_root
 
 HERE = Path(__file__).parent
 SAMPLES = HERE / "samples"
@@ -47,19 +46,10 @@ def fake_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FabricInsta
     return install
 
 
-def _block_is_free(base: int) -> bool:
-    return all(port_is_free(port) for port in range(base, base + PORT_SPAN))
-
-
 @pytest.fixture
 def free_base_port() -> int:
     """A base port whose whole block is currently unused on 127.0.0.1."""
-    rng = random.Random()
-    for _ in range(50):
-        base = rng.randrange(30000, 60000, 100)
-        if _block_is_free(base):
-            return base
-    pytest.fail("no free block of ports found for the test network")
+    return find_free_base_port()
 
 
 @pytest.fixture
