@@ -260,8 +260,8 @@ class PeerClient:
             )
         except ssl.SSLCertVerificationError as error:
             raise PeerIdentityError(
-                f"{self.endpoint} is not node {self._pinned.node_id}: its certificate does not "
-                f"chain to a member CA ({error.verify_message})",
+                f"{self.endpoint} is not node {self._pinned.node_id}: its certificate fails "
+                f"verification against the member CAs ({error.verify_message})",
                 "fetch from another holder",
             ) from None
         except (OSError, ValueError) as error:  # ValueError: a name the resolver cannot encode

@@ -86,7 +86,7 @@ def presented_certificate(
     Raises
     ------
     ssl.SSLCertVerificationError
-        The certificate does not chain to a member CA.
+        The certificate does not verify against the member CAs (foreign, expired...).
     OSError
         No handshake completed within ``timeout_s`` (refused, unreachable, reset).
     """
