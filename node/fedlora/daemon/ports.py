@@ -58,8 +58,8 @@ class LedgerPort(Protocol):
 class FetchPort(Protocol):
     """Pull an artifact by hash from a peer node; bytes come back already hash-checked."""
 
-    def fetch(self, node_id: str, sha256: str) -> bytes:
-        """Return the artifact ``sha256`` held by ``node_id``."""
+    def fetch(self, node_id: str, sha256: str, deadline_s: float | None = None) -> bytes:
+        """Return the artifact ``sha256`` held by ``node_id``, within ``deadline_s`` if given."""
         ...
 
 

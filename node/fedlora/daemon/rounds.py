@@ -9,6 +9,7 @@ weights and prior optimizer state that the aggregator used: all of it comes from
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from fedlora.artifacts import (
     decode_metadata,
     encode_adapter,
 )
+from fedlora.daemon.decide import parse_timestamp
 from fedlora.daemon.ports import FetchPort, LedgerPort, Proposal, TrainerPort
 from fedlora.errors import FedloraError
 from fedlora.fileio import write_json_atomic
@@ -169,14 +171,24 @@ class RoundExecutor:
         state_sha = previous.proposal.optimizer_state_sha256
         return decode_adapter(self.obtain(state_sha, _holders(session, previous)))
 
-    def obtain(self, sha256: str, holders: Sequence[str]) -> bytes:
-        """Bytes of ``sha256`` from the local store, else from the first holder that has them."""
+    def obtain(
+        self, sha256: str, holders: Sequence[str], deadline: dt.datetime | None = None
+    ) -> bytes:
+        """Bytes of ``sha256`` from the local store, else from the first holder that has them.
+
+        With ``deadline`` (the round's phase deadline), all fetches share the time left before
+        it, less a margin to submit the result: a slow holder cannot make this node miss it.
+        """
         if self._store.has(sha256):
             return self._store.get(sha256)
         failures = []
         for holder in dict.fromkeys(h for h in holders if h != self.node_id):
+            budget = None if deadline is None else _seconds_left(deadline)
+            if budget is not None and budget <= 0:
+                failures.append("no time left before the phase deadline")
+                break
             try:
-                data = self._fetcher.fetch(holder, sha256)
+                data = self._fetcher.fetch(holder, sha256, deadline_s=budget)
             except FedloraError as error:
                 if is_unreachable(error):
                     raise  # no holder can be looked up until this node's ledger is back
@@ -243,7 +255,8 @@ class RoundExecutor:
             check_report(node, reported.num_examples, loss)
         except FedloraError as error:
             raise PeerInputError(error.what, "reject") from None
-        data = self.obtain(sha, [node, *_participants(session)])
+        deadline = parse_timestamp(round_.phase_deadline) if round_.phase_deadline else None
+        data = self.obtain(sha, [node, *_participants(session)], deadline)
         try:
             tensors = self._checked_tensors(data, node, key, global_tensors)
         except PeerInputError:
@@ -302,6 +315,17 @@ def _provenance_of(node_id: str, key: RoundKey) -> dict[str, str]:
         "fedlora.round": str(key.round_number),
         "fedlora.session": key.session_id,
     }
+
+
+# Seconds kept back from a phase's deadline for submitting what a fetch was for.
+SUBMIT_MARGIN_S = 5.0
+# No fetch waits longer than this, however far the deadline (gRPC deadlines overflow too).
+FETCH_LIMIT_S = 300.0
+
+
+def _seconds_left(deadline: dt.datetime) -> float:
+    left = (deadline - dt.datetime.now(dt.UTC)).total_seconds() - SUBMIT_MARGIN_S
+    return min(left, FETCH_LIMIT_S)
 
 
 def _participants(session: Any) -> list[str]:

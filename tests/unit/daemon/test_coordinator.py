@@ -44,7 +44,7 @@ class StoreFetcher:
     def __init__(self, stores: Mapping[str, ContentStore]) -> None:
         self.stores = stores
 
-    def fetch(self, node_id: str, sha256: str) -> bytes:
+    def fetch(self, node_id: str, sha256: str, deadline_s: float | None = None) -> bytes:
         if not self.stores[node_id].has(sha256):
             raise FedloraError(f"{node_id} does not hold {sha256[:12]}")
         data = self.stores[node_id].get(sha256)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import struct
 from pathlib import Path
 
@@ -23,7 +24,7 @@ class DeadNodes(StoreFetcher):
         super().__init__(inner.stores)
         self.dead = dead
 
-    def fetch(self, node_id: str, sha256: str) -> bytes:
+    def fetch(self, node_id: str, sha256: str, deadline_s: float | None = None) -> bytes:
         if node_id in self.dead:
             raise FedloraError(f"{node_id} is unreachable")
         return super().fetch(node_id, sha256)
@@ -190,3 +191,36 @@ def test_an_aggregator_that_drops_a_usable_update_is_rejected_and_replaced(tmp_p
     assert chain.rounds[1].rejected and chain.rounds[1].rejected[0].sha256 == proposal.sha256
     used = {node for node, _ in chain.rounds[1].proposal.inputs}
     assert chain.session.status == "completed" and victim.node_id in used
+
+
+class BudgetRecorder(StoreFetcher):
+    """Records the time budget each fetch was given."""
+
+    def __init__(self, inner: StoreFetcher) -> None:
+        super().__init__(inner.stores)
+        self.budgets: list[float | None] = []
+
+    def fetch(self, node_id: str, sha256: str, deadline_s: float | None = None) -> bytes:
+        self.budgets.append(deadline_s)
+        return super().fetch(node_id, sha256)
+
+
+def test_fetches_share_the_time_left_before_the_phase_deadline(tmp_path: Path) -> None:
+    chain, _, _, coordinators = build(tmp_path, quorum=2, rounds=1)
+    for coordinator in coordinators:
+        coordinator.step()  # every update is in; the round is aggregating
+    aggregator = next(c for c in coordinators if c.node_id == chain.rounds[1].aggregator)
+    executor = aggregator._executor  # type: ignore[attr-defined]
+    recorder = BudgetRecorder(executor._fetcher)
+    executor._fetcher = recorder
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=65)
+    chain.rounds[1].phase_deadline = soon.strftime("%Y-%m-%dT%H:%M:%SZ")
+    aggregator.step()
+    assert recorder.budgets and all(b is not None and 55 < b <= 60 for b in recorder.budgets)
+
+    chain.rounds[1].phase_deadline = "2000-01-01T00:00:00Z"  # passed: no fetch is tried
+    other = next(node for node in chain.rounds[1].updates if node != aggregator.node_id)
+    recorder.budgets.clear()
+    with pytest.raises(FedloraError, match="no time left before the phase deadline"):
+        executor.obtain("ee" * 32, [other], dt.datetime(2000, 1, 1, tzinfo=dt.UTC))
+    assert recorder.budgets == []

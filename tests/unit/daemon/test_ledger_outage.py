@@ -183,7 +183,7 @@ class LookupFetcher:
     def __init__(self, ledger: OutageView, inner: Any) -> None:
         self.ledger, self.inner = ledger, inner
 
-    def fetch(self, node_id: str, sha256: str) -> bytes:
+    def fetch(self, node_id: str, sha256: str, deadline_s: float | None = None) -> bytes:
         self.ledger.node_endpoint(node_id)
         return bytes(self.inner.fetch(node_id, sha256))
 
