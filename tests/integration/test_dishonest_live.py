@@ -20,8 +20,8 @@ from types import SimpleNamespace
 import pytest
 
 from fedlora.artifacts import ContentStore
+from fedlora.cli import demo_steps as demo
 from fedlora.config import load_node_config
-from fedlora.daemon import demo
 from fedlora.daemon.wiring import ChainAuthorizer, StoreSource, node_tls, open_contract
 from fedlora.ledger import LedgerError, proposal
 from fedlora.ledger.contract import ConsortiumContract, rejection_code

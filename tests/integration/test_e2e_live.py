@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from fedlora.artifacts import ContentStore
+from fedlora.cli import demo_steps as demo
 from fedlora.cli.audit import adapter_sha256
 from fedlora.config import load_node_config
-from fedlora.daemon import demo
 from fedlora.daemon.wiring import open_contract
 from fedlora.network import FabricInstall, UpResult, down, up
 

@@ -39,9 +39,9 @@ from tests.integration.test_reliability_live import (
     _check_peers_agree,
 )
 
+from fedlora.cli import demo_steps as demo
+from fedlora.cli.demo_progress import short_node
 from fedlora.config import load_node_config
-from fedlora.daemon import demo
-from fedlora.daemon.demo_progress import short_node
 from fedlora.daemon.wiring import open_contract
 from fedlora.network import FabricInstall, OrgHost, OrgPlan, Placement, UpResult, down, up
 from fedlora.network.deploy import Deployer

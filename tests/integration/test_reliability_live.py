@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
+from fedlora.cli import demo_steps as demo
 from fedlora.config import load_node_config
-from fedlora.daemon import demo
 from fedlora.daemon.wiring import open_contract
 from fedlora.ledger import RetryPolicy
 from fedlora.ledger.contract import ConsortiumContract

@@ -244,7 +244,7 @@ def round_(
     """A round's coordination on a fresh live network: last update committed to round final."""
     import dataclasses
 
-    from fedlora.daemon.round_bench import bench_round
+    from fedlora.cli.round_bench import bench_round
 
     with user_errors():
         org_counts, per_org_counts = orgs or [3, 5], nodes_per_org or [1, 2]

@@ -56,7 +56,7 @@ def demo(
             err_console.print(f"[yellow]network part skipped:[/] {missing}")
             _learning_only(root, model, rounds, steps, top_layers, alpha, lr)
             return
-        from fedlora.daemon.demo import DemoSettings
+        from fedlora.cli.demo_steps import DemoSettings
 
         # A fresh session id per run: a second demo on the same network adds to its audit trail.
         settings = DemoSettings(
@@ -74,7 +74,7 @@ def demo(
 
 
 def _networked(settings: Any, keep: bool) -> None:
-    from fedlora.daemon import demo as run
+    from fedlora.cli import demo_steps as run
     from fedlora.network import down
 
     report = console.print

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -52,31 +53,74 @@ def create(
     json_output: JsonOption = False,
 ) -> None:
     """Create a session (as an org admin); participants join it, then the creator starts it."""
-    from fedlora.aggregation import strategy_from_name
-    from fedlora.daemon.local_training import base_model_sha256
-
     with user_errors():
-        strategy = strategy_from_name(rule)  # an unknown rule fails here, before the chain
-        spec = SessionSpec(
-            session_id=session_id,
-            base_model=model,
-            base_model_sha256=base_model_sha256(model),
-            lora=LoraSpec(rank, alpha, 0.0, ("k_proj", "o_proj", "q_proj", "v_proj"), top_layers),
-            dataset_tag=dataset,
+        spec = build_spec(
+            session_id,
+            model=model,
             rounds=rounds,
             quorum=quorum,
-            deadlines=Deadlines(deadline, deadline, deadline),
-            rule=Rule(strategy.name, {}),
+            rule=rule,
+            dataset=dataset,
+            lora=(rank, alpha, top_layers),
+            deadline=deadline,
             participants=_csv(participants),
-            allowed_orgs=_csv(allowed_orgs),
-            max_examples=max_examples,
-            max_nodes_per_org=max_nodes_per_org,
+            limits=SessionLimits(_csv(allowed_orgs), max_examples, max_nodes_per_org),
         )
         open_contract = _open_contract()
         gateway, contract, _ = open_contract(load_node_config(config), admin_msp)
         with gateway:
             session = contract.create_session(spec)
         _show_session(session, json_output)
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    """The optional limits of a session (see `session create --help`)."""
+
+    allowed_orgs: tuple[str, ...] = ()
+    max_examples: int = 0
+    max_nodes_per_org: int = 0
+
+
+def build_spec(
+    session_id: str,
+    *,
+    model: str,
+    rounds: int,
+    quorum: int,
+    rule: str,
+    dataset: str,
+    lora: tuple[int, float, int],
+    deadline: int,
+    participants: tuple[str, ...],
+    limits: SessionLimits | None = None,
+) -> SessionSpec:
+    """The spec of a session as `session create` (and the demo) record it.
+
+    ``lora`` is (rank, alpha, top layers; 0: all). The base model's hash is computed here, so
+    every participant can check it trains from the same weights.
+    """
+    limits = limits or SessionLimits()
+    from fedlora.aggregation import strategy_from_name
+    from fedlora.daemon.local_training import base_model_sha256
+
+    strategy = strategy_from_name(rule)  # an unknown rule fails here, before the chain
+    rank, alpha, top_layers = lora
+    return SessionSpec(
+        session_id=session_id,
+        base_model=model,
+        base_model_sha256=base_model_sha256(model),
+        lora=LoraSpec(rank, alpha, 0.0, ("k_proj", "o_proj", "q_proj", "v_proj"), top_layers),
+        dataset_tag=dataset,
+        rounds=rounds,
+        quorum=quorum,
+        deadlines=Deadlines(deadline, deadline, deadline),
+        rule=Rule(strategy.name, {}),
+        participants=participants,
+        allowed_orgs=limits.allowed_orgs,
+        max_examples=limits.max_examples,
+        max_nodes_per_org=limits.max_nodes_per_org,
+    )
 
 
 @app.command("join")

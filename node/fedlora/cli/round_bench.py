@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fedlora.cli import demo_steps as demo
 from fedlora.config import load_node_config
-from fedlora.daemon import demo
 from fedlora.daemon.wiring import open_contract
 from fedlora.network.topology import find_free_base_port
 

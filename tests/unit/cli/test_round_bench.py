@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fedlora.daemon.round_bench import RoundBenchResult, timings_from_events
+from fedlora.cli.round_bench import RoundBenchResult, timings_from_events
 
 
 def test_phases_run_from_collection_closed_to_proposal_to_final() -> None:

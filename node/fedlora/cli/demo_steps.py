@@ -1,9 +1,11 @@
-"""`fedlora demo`: a 3-org consortium fine-tunes SmolLM2 on non-IID ICD-10-CM coding.
+"""The steps of `fedlora demo`: a 3-org consortium fine-tunes SmolLM2 on ICD-10-CM coding.
 
-The demo drives exactly what operators would run by hand: `fedlora network up`, one
-`fedlora node init` + `node join` per org, a session created and started by Org1's admin, and
-one `fedlora node start` process per node. Each node holds only its own site's shard. At the end
-it reads the per-site accuracy each node measured before and after, and the audit trail.
+The demo does what operators would do by hand, through the same library calls the commands
+make: bring the network up, enrol and register one node per org (`node init`, `node join`),
+create and start the session as Org1's admin (`session create`, `session start`), then run one
+`fedlora node start` process per node, as each hospital would on its own machine. Each node
+holds only its own site's shard. Progress and results are read from the chain and from each
+node's typed result file.
 """
 
 from __future__ import annotations
@@ -14,16 +16,21 @@ import os
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import tomli_w
+
+from fedlora.cli.demo_progress import RoundProgress, short_node
+from fedlora.cli.session import build_spec
 from fedlora.config import load_node_config
-from fedlora.daemon.demo_progress import RoundProgress, short_node
 from fedlora.daemon.nodefiles import init_node_folder, request_for_org
 from fedlora.daemon.wiring import node_tls, open_contract
 from fedlora.errors import FedloraError
+from fedlora.fileio import write_atomic
 from fedlora.network import NetworkLayout, up
 from fedlora.network.state import NetworkState
 
@@ -90,9 +97,12 @@ def create_nodes(
 
 
 def _set_training(path: Path, settings: DemoSettings) -> None:
-    text = path.read_text()
-    text += f"steps = {settings.steps}\nbatch_size = {settings.batch_size}\nlr = {settings.lr}\n"
-    path.write_text(text)
+    """The demo's training length and rate, written into the node's own configuration."""
+    config = tomllib.loads(path.read_text(encoding="utf-8"))
+    config.setdefault("training", {}).update(
+        steps=settings.steps, batch_size=settings.batch_size, lr=settings.lr
+    )
+    write_atomic(path, tomli_w.dumps(config))
 
 
 def _register(config_path: Path, site: str, report: Report) -> DemoNode:
@@ -109,19 +119,23 @@ def _register(config_path: Path, site: str, report: Report) -> DemoNode:
 def start_session(
     settings: DemoSettings, layout: NetworkLayout, state: NetworkState, nodes: list[DemoNode]
 ) -> None:
-    """Org1's admin creates the session for the three nodes and starts it."""
+    """Org1's admin creates the session for the demo's nodes and starts it."""
+    spec = build_spec(
+        settings.session_id,
+        model=settings.model,
+        rounds=settings.rounds,
+        quorum=settings.quorum,
+        rule=settings.rule,
+        dataset=f"icd10:dirichlet:{settings.alpha}:{len(state.plan.orgs)}:0",
+        lora=(8, 16.0, settings.top_layers),
+        deadline=settings.deadline_seconds,
+        participants=tuple(node.node_id for node in nodes),
+    )
     admin = layout.admin_msp(state.plan.orgs[0])
-    command = [
-        "session", "create", "--id", settings.session_id, "--config", str(nodes[0].config_path),
-        "--admin-msp", str(admin), "--rounds", str(settings.rounds),
-        "--quorum", str(settings.quorum), "--rule", settings.rule, "--model", settings.model,
-        "--top-layers", str(settings.top_layers),
-        "--dataset", f"icd10:dirichlet:{settings.alpha}:{len(state.plan.orgs)}:0", "--deadline",
-        str(settings.deadline_seconds), "--participants", ",".join(n.node_id for n in nodes),
-    ]  # fmt: skip
-    _fedlora(command)
-    _fedlora(["session", "start", "--id", settings.session_id, "--config",
-              str(nodes[0].config_path), "--admin-msp", str(admin)])  # fmt: skip
+    gateway, contract, _ = open_contract(load_node_config(nodes[0].config_path), admin)
+    with gateway:
+        contract.create_session(spec)
+        contract.start_session(settings.session_id)
 
 
 def run_nodes(settings: DemoSettings, nodes: list[DemoNode], report: Report) -> None:
@@ -136,8 +150,7 @@ def run_nodes(settings: DemoSettings, nodes: list[DemoNode], report: Report) -> 
     processes = []
     for node in nodes:
         log = (logs / f"{short_node(node.node_id)}.log".replace("/", "-")).open("w")
-        command = [*_cli(), "node", "start", "--config", str(node.config_path),
-                   "--session", settings.session_id]  # fmt: skip
+        command = node_start_command(node.config_path, settings.session_id)
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         processes.append((node, process))
     try:
@@ -198,16 +211,8 @@ def collect_results(settings: DemoSettings, nodes: list[DemoNode]) -> list[dict[
     return rows
 
 
-def _cli() -> list[str]:
-    return [
-        sys.executable,
-        "-c",
-        "import sys; from fedlora.cli.app import main; sys.argv[0] = 'fedlora'; main()",
-    ]
-
-
-def _fedlora(args: list[str]) -> None:
-    completed = subprocess.run([*_cli(), *args], capture_output=True, text=True, check=False)
-    if completed.returncode != 0:
-        last = (completed.stderr or completed.stdout).strip().splitlines()[-1:]
-        raise FedloraError(f"`fedlora {' '.join(args[:2])}` failed: {' '.join(last)}")
+def node_start_command(config_path: Path, session_id: str) -> list[str]:
+    """The command line of one node's daemon, as its operator would run it."""
+    cli = "from fedlora.cli.app import main; main()"
+    args = ["node", "start", "--config", str(config_path), "--session", session_id]
+    return [sys.executable, "-c", f"import sys; sys.argv[0] = 'fedlora'; {cli}", *args]
