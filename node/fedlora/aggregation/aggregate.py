@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -40,6 +40,8 @@ class AggregateResult:
     tensors: Tensors
     server_state: Tensors
     weights: dict[str, float]
+    # The factor (<= 1) each client's change was scaled by (empty when clipping is off).
+    clip_factors: dict[str, float] = field(default_factory=dict)
 
 
 def is_lora_a(name: str) -> bool:
@@ -80,16 +82,17 @@ def _ordered_updates(
 
 def _clipped_updates(
     ordered: Sequence[ClientUpdate], global64: Tensors, names: Sequence[str], clip_norm: float
-) -> list[Tensors]:
+) -> tuple[list[Tensors], dict[str, float]]:
     """Each update's tensors, its change scaled down to ``clip_norm`` x the median change."""
     if clip_norm <= 0:
-        return [update.tensors for update in ordered]
+        return [update.tensors for update in ordered], {}
     norms = [delta_norm(update.tensors, global64, names) for update in ordered]
     factors = clip_factors(norms, clip_norm)
-    return [
+    sources = [
         clipped(update.tensors, global64, names, factor)
         for update, factor in zip(ordered, factors, strict=True)
     ]
+    return sources, {u.client_id: f for u, f in zip(ordered, factors, strict=True)}
 
 
 def weighted_mean(tensors: Sequence[torch.Tensor], weights: Sequence[float]) -> torch.Tensor:
@@ -152,7 +155,7 @@ def aggregate(
             _check_frozen_a(global_tensors, update)
     names = _aggregated_names(global_tensors, config)
     global64 = {name: global_tensors[name].detach().to("cpu", torch.float64) for name in names}
-    sources = _clipped_updates(ordered, global64, names, config.clip_norm)
+    sources, factors = _clipped_updates(ordered, global64, names, config.clip_norm)
     weight_list = [weights[update.client_id] for update in ordered]
     average = {
         name: weighted_mean([source[name] for source in sources], weight_list) for name in names
@@ -167,4 +170,4 @@ def aggregate(
             if source is None
             else source.to(template.dtype).contiguous()
         )
-    return AggregateResult(tensors=result, server_state=new_state, weights=weights)
+    return AggregateResult(result, new_state, weights, factors)

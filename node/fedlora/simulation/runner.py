@@ -227,6 +227,7 @@ def run_federated(context: RunContext, spec: MethodSpec) -> dict[str, Any]:
         record = _round_record(r + 1, *_evaluate_sites(trainer, clients))
         record["train_loss"] = {u.client_id: u.loss for u in updates}
         record["weights"] = result.weights
+        record["clip_factors"] = result.clip_factors  # < 1: that site's change was clipped
         record["bytes"] = _traffic(updates, result, strategy.lora_mode)
         record["seconds"] = time.perf_counter() - started
         rounds.append(record)

@@ -46,6 +46,7 @@ def test_a_liar_with_a_huge_count_and_a_huge_update_is_bounded() -> None:
 
     assert float(poisoned.mean()) < -999  # FedAvg: the liar's adapter is the global model
     assert bounded.weights["Org3MSP/c"] == 240 / 460  # capped at 2 x the median count
+    assert bounded.clip_factors["Org3MSP/c"] < 1 == bounded.clip_factors["Org1MSP/a"]
     # its change is clipped to 2 x the median change (0.1 per entry): -0.2 per entry
     expected = (0.1 * 100 + 0.1 * 120 - 0.2 * 240) / 460
     assert torch.allclose(bounded.tensors[NAMES[1]], torch.full((4, 2), expected))
