@@ -8,12 +8,17 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 FABRIC_SRC ?= $(wildcard $(CURDIR)/../shared/fabric/fabric-2.5.16-src.tar.xz)
 export FABRIC_SRC
 
-.PHONY: setup setup-python setup-fabric chaincode proto lint test test-unit test-go demo bench clean
+.PHONY: setup setup-python setup-fabric chaincode lock proto lint test test-unit test-go demo bench clean
 
 setup: setup-python setup-fabric chaincode
 
+# .venv: fedlora installed editable, on the dependencies uv.lock pins (cached, keyed by its hash).
 setup-python:
 	bash scripts/setup_python.sh
+
+# After changing dependencies in pyproject.toml: re-resolve uv.lock (commit both), then set up.
+lock:
+	bash scripts/setup_python.sh --lock
 
 setup-fabric:
 	bash scripts/setup_fabric.sh
