@@ -2,9 +2,10 @@
 # Provide the Hyperledger Fabric 2.5.16 toolchain `fedlora network` runs, cached outside the
 # checkout in ${FEDLORA_CACHE:-~/.cache/fedlora}/fabric-2.5.16/:
 #   bin/                 peer orderer configtxgen cryptogen osnadmin
-#   builders/ccaas/bin/  detect build release (fedlora's chaincode-as-a-service builder)
 #   config/              core.yaml orderer.yaml from the same version's sampleconfig
 #   .complete            written last; its presence means the folder is usable
+# (fedlora's chaincode-as-a-service builder ships inside the fedlora package, in
+# node/fedlora/network/builders/; `fedlora network up` copies it into each network.)
 # Sources, in order, the first that is offered and works:
 #   1. the cache;
 #   2. FABRIC_BIN_DIR, a folder holding Fabric 2.5.x binaries (e.g. a release's bin/), with
@@ -26,9 +27,7 @@ module=github.com/hyperledger/fabric
 # commit's pseudo-version (based on the newest v1 tag below it) is the only way to name it.
 pseudo=v1.4.0-rc1.0.20260617221605-f871cf92a026
 binaries=(peer orderer configtxgen cryptogen osnadmin configtxlator)
-builders=(detect build release)
 
-root="$(cd "$(dirname "$0")/.." && pwd)"
 cache="${FEDLORA_CACHE:-$HOME/.cache/fedlora}"
 target="$cache/fabric-$version"
 reason=""
@@ -42,7 +41,6 @@ is_complete() {
   [ -f "$1/.complete" ] || return 1
   local name
   for name in "${binaries[@]}"; do [ -x "$1/bin/$name" ] || return 1; done
-  for name in "${builders[@]}"; do [ -x "$1/builders/ccaas/bin/$name" ] || return 1; done
   [ -f "$1/config/core.yaml" ] && [ -f "$1/config/orderer.yaml" ]
 }
 
@@ -169,12 +167,6 @@ from_go_module() {
   chmod u+w "$staging/config/"*.yaml   # module cache files are read-only
 }
 
-install_builders() {
-  step "installing fedlora's ccaas external builder"
-  cp "${builders[@]/#/$root/network/builders/ccaas/bin/}" "$staging/builders/ccaas/bin/"
-  chmod +x "$staging/builders/ccaas/bin/"*
-}
-
 give_up() {
   mkdir -p "$target"
   rm -f "$target/.complete"
@@ -196,7 +188,7 @@ fi
 mkdir -p "$cache"
 staging="$(mktemp -d "$cache/.fabric-$version.XXXXXX")"
 trap 'rm -rf "$staging"' EXIT
-mkdir -p "$staging/bin" "$staging/builders/ccaas/bin" "$staging/config"
+mkdir -p "$staging/bin" "$staging/config"
 
 # An explicitly named source that fails is reported as such, not papered over by the next one.
 if [ -n "${FABRIC_BIN_DIR:-}" ]; then
@@ -206,7 +198,6 @@ elif [ -n "${FABRIC_SRC:-}" ]; then
 else
   from_go_module || from_release || give_up
 fi
-install_builders
 touch "$staging/.complete"
 # Swap the finished folder in at once, so a reader never sees a half-copied toolchain.
 rm -rf "$target"

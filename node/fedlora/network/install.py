@@ -11,7 +11,6 @@ from fedlora.paths import cache_dir
 
 FABRIC_VERSION = "2.5.16"
 BINARIES = ("peer", "orderer", "configtxgen", "cryptogen", "osnadmin", "configtxlator")
-BUILDER_PROGRAMS = ("detect", "build", "release")
 STAMP_NAME = ".complete"
 UNAVAILABLE_NAME = "UNAVAILABLE"
 SETUP_HINT = (
@@ -22,7 +21,8 @@ SETUP_HINT = (
 
 @dataclass(frozen=True)
 class FabricInstall:
-    """A complete toolchain: binaries, the ccaas external builder, sample configuration."""
+    """A complete toolchain: binaries and sample configuration (the ccaas builder ships with
+    fedlora itself, see render.write_builder)."""
 
     root: Path
 
@@ -30,11 +30,6 @@ class FabricInstall:
     def bin_dir(self) -> Path:
         """peer, orderer, configtxgen, cryptogen, osnadmin, configtxlator."""
         return self.root / "bin"
-
-    @property
-    def builder_dir(self) -> Path:
-        """The ccaas external builder; its bin/ holds detect, build and release."""
-        return self.root / "builders" / "ccaas"
 
     @property
     def config_dir(self) -> Path:
@@ -48,7 +43,6 @@ class FabricInstall:
     def missing_files(self) -> list[Path]:
         """Files a working toolchain needs that are not there."""
         wanted = [self.binary(name) for name in BINARIES]
-        wanted += [self.builder_dir / "bin" / name for name in BUILDER_PROGRAMS]
         wanted += [self.config_dir / "core.yaml", self.config_dir / "orderer.yaml"]
         return [path for path in wanted if not path.is_file()]
 

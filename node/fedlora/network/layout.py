@@ -1,7 +1,8 @@
 """Where a network keeps its files: one folder holds config, crypto, ledgers, logs and state.
 
 <dir>/state.json        plan, process ids and ports, package id (see supervisor.py)
-<dir>/config/           patched core.yaml and orderer.yaml, crypto-config.yaml, configtx.yaml
+<dir>/config/           patched core.yaml and orderer.yaml, crypto-config.yaml, configtx.yaml,
+                        builders/ccaas/ (the chaincode-as-a-service builder the peers run)
 <dir>/crypto/           cryptogen output (ordererOrganizations/, peerOrganizations/)
 <dir>/channel/          the channel's genesis block
 <dir>/chaincode/        the CCaaS package
@@ -32,6 +33,11 @@ class NetworkLayout:
     def config_dir(self) -> Path:
         """FABRIC_CFG_PATH of every process: core.yaml, orderer.yaml, configtx.yaml."""
         return self.root / "config"
+
+    @property
+    def builder_dir(self) -> Path:
+        """The network's copy of fedlora's ccaas external builder; its bin/ holds the programs."""
+        return self.config_dir / "builders" / "ccaas"
 
     @property
     def crypto_dir(self) -> Path:

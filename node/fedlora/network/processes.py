@@ -17,7 +17,8 @@ from fedlora.network.install import FabricInstall
 from fedlora.network.layout import NetworkLayout
 from fedlora.network.state import NetworkState, save_state
 from fedlora.network.supervisor import ProcessSpec, start_process, stop_process, wait_healthy
-from fedlora.network.topology import NetworkPlan, OrgPlan, templates_root
+from fedlora.network.topology import NetworkPlan, OrgPlan
+from fedlora.paths import source_checkout
 
 ORDERER = "orderer"
 CHAINCODE = "chaincode"
@@ -25,9 +26,24 @@ HEALTH_TIMEOUT_S = 30.0
 
 
 def chaincode_binary() -> Path:
-    """The chaincode server program (``$FEDLORA_CHAINCODE_BIN`` overrides the checkout's)."""
+    """The chaincode server program: ``$FEDLORA_CHAINCODE_BIN``, else the checkout's build.
+
+    Raises
+    ------
+    FedloraError
+        When fedlora runs from an installed wheel, which has no chaincode, and the variable is
+        unset.
+    """
     override = os.environ.get("FEDLORA_CHAINCODE_BIN")
-    return Path(override) if override else templates_root().parent / "chaincode/bin/fedlora-cc"
+    if override:
+        return Path(override)
+    checkout = source_checkout()
+    if checkout is None:
+        raise FedloraError(
+            "this fedlora is installed from a package, which holds no chaincode server",
+            "set FEDLORA_CHAINCODE_BIN to the fedlora-cc that scripts/build_chaincode.sh builds",
+        )
+    return checkout / "chaincode" / "bin" / "fedlora-cc"
 
 
 def require_chaincode_binary() -> Path:

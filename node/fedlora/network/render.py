@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from string import Template
 
@@ -14,12 +15,16 @@ from fedlora.network.topology import LOOPBACK, NetworkPlan, templates_root
 from fedlora.network.yamlpatch import replace_block, set_scalar
 
 PROFILE = "FedloraChannel"
+BUILDER_PROGRAMS = ("detect", "build", "release")
 
 
 def _template(name: str, templates: Path | None) -> Template:
-    path = (templates or templates_root() / "templates") / name
+    folder: Path | Traversable = templates or templates_root() / "templates"
+    path = folder / name
     if not path.is_file():
-        raise FedloraError(f"network template {path} is missing", "restore it from the checkout")
+        raise FedloraError(
+            f"network template {path} is missing", "reinstall fedlora, or restore the checkout"
+        )
     return Template(path.read_text(encoding="utf-8"))
 
 
@@ -116,12 +121,31 @@ def patch_orderer_yaml(text: str) -> str:
     return set_scalar(patched, ["ChannelParticipation", "Enabled"], "true", "orderer.yaml")
 
 
+def write_builder(destination: Path) -> None:
+    """Copy fedlora's ccaas external builder (``bin/`` detect, build, release) from the package.
+
+    The peer runs these programs by absolute path, so each network keeps its own copy: it
+    stays valid whichever environment fedlora runs from, and `down --purge` removes it.
+    """
+    source = templates_root() / "builders" / "ccaas" / "bin"
+    for name in BUILDER_PROGRAMS:
+        program = source / name
+        if not program.is_file():
+            raise FedloraError(
+                f"the ccaas builder program {program} is missing", "reinstall fedlora"
+            )
+        target = destination / "bin" / name
+        write_atomic(target, program.read_bytes())
+        target.chmod(0o755)
+
+
 def write_configs(plan: NetworkPlan, layout: NetworkLayout, install: FabricInstall) -> None:
     """Write every configuration file of the network into ``layout.config_dir``."""
     config = layout.config_dir
     core = (install.config_dir / "core.yaml").read_text(encoding="utf-8")
     orderer = (install.config_dir / "orderer.yaml").read_text(encoding="utf-8")
-    write_atomic(config / "core.yaml", patch_core_yaml(core, install.builder_dir.resolve()))
+    write_builder(layout.builder_dir)
+    write_atomic(config / "core.yaml", patch_core_yaml(core, layout.builder_dir.resolve()))
     write_atomic(config / "orderer.yaml", patch_orderer_yaml(orderer))
     write_atomic(config / "crypto-config.yaml", render_crypto_config(plan))
     write_atomic(config / "configtx.yaml", render_configtx(plan, layout))

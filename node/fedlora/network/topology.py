@@ -15,6 +15,8 @@ import socket
 import tomllib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +33,12 @@ ORDERER_MSP_ID = "OrdererMSP"
 LOOPBACK = "127.0.0.1"
 
 
-def templates_root() -> Path:
-    """Folder holding the network definition: defaults.toml, templates/, builders/."""
-    return Path(__file__).resolve().parents[3] / "network"
+def templates_root() -> Traversable:
+    """The network definition shipped in this package: defaults.toml, templates/, builders/.
+
+    Read through importlib.resources, so an installed wheel finds it as a checkout does.
+    """
+    return resources.files("fedlora.network")
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,7 @@ class ChaincodeSettings:
 
 @dataclass(frozen=True)
 class NetworkDefaults:
-    """Values used when the command line leaves them out (from network/defaults.toml)."""
+    """Values used when the command line leaves them out (from the package's defaults.toml)."""
 
     orgs: int = 3
     channel: str = "fedlora"
@@ -58,14 +63,14 @@ class NetworkDefaults:
 
 
 def load_defaults(path: Path | None = None) -> NetworkDefaults:
-    """Read network/defaults.toml; built-in values fill whatever it leaves out.
+    """Read the network defaults; built-in values fill whatever the file leaves out.
 
     Parameters
     ----------
     path
-        The TOML file; ``network/defaults.toml`` of the checkout when omitted.
+        The TOML file; the package's ``fedlora/network/defaults.toml`` when omitted.
     """
-    source = path or templates_root() / "defaults.toml"
+    source: Path | Traversable = path or templates_root() / "defaults.toml"
     if not source.is_file():
         return NetworkDefaults()
     try:
@@ -267,11 +272,11 @@ def plan_network(
     orgs
         Number of member organisations, 1..9, one peer each.
     base_port
-        First port of the block; see network/defaults.toml for the layout.
+        First port of the block; see fedlora/network/defaults.toml for the layout.
     channel
         Name of the application channel.
     defaults
-        Domain and chaincode settings; network/defaults.toml when omitted.
+        Domain and chaincode settings; fedlora/network/defaults.toml when omitted.
     placement
         The address of each org's peer and of the orderer; every process on the loopback
         interface when omitted.

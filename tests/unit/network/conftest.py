@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fedlora.network.install import BINARIES, FABRIC_VERSION, STAMP_NAME, FabricInstall
-from fedlora.network.topology import find_free_base_port, templates_root
+from fedlora.network.topology import find_free_base_port
 
 HERE = Path(__file__).parent
 SAMPLES = HERE / "samples"
@@ -34,7 +34,6 @@ def fake_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FabricInsta
     install.bin_dir.mkdir(parents=True)
     for name in BINARIES:
         _wrapper(install.binary(name), name)
-    shutil.copytree(templates_root() / "builders" / "ccaas", install.builder_dir)
     install.config_dir.mkdir()
     shutil.copy(SAMPLES / "core-2.5.yaml", install.config_dir / "core.yaml")
     shutil.copy(SAMPLES / "orderer-2.5.yaml", install.config_dir / "orderer.yaml")

@@ -138,15 +138,20 @@ def test_orderer_yaml_patch_disables_the_system_channel_bootstrap() -> None:
     assert patched["Admin"] == yaml.safe_load(original)["Admin"]
 
 
-def test_write_configs_writes_all_four_files(tmp_path: Path, fake_install: FabricInstall) -> None:
+def test_write_configs_writes_four_files_and_the_ccaas_builder(
+    tmp_path: Path, fake_install: FabricInstall
+) -> None:
     layout = NetworkLayout(tmp_path / "net")
 
     write_configs(_plan(2), layout, fake_install)
 
     written = sorted(path.name for path in layout.config_dir.iterdir())
-    assert written == ["configtx.yaml", "core.yaml", "crypto-config.yaml", "orderer.yaml"]
+    expected = ["builders", "configtx.yaml", "core.yaml", "crypto-config.yaml", "orderer.yaml"]
+    assert written == expected
     core = yaml.safe_load((layout.config_dir / "core.yaml").read_text())
-    assert core["chaincode"]["externalBuilders"][0]["path"] == str(fake_install.builder_dir)
+    assert core["chaincode"]["externalBuilders"][0]["path"] == str(layout.builder_dir)
+    for program in ("detect", "build", "release"):
+        assert (layout.builder_dir / "bin" / program).stat().st_mode & 0o111
 
 
 def test_write_atomic_leaves_no_temporary_file_behind(tmp_path: Path) -> None:
