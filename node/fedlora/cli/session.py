@@ -12,7 +12,7 @@ from rich.table import Table
 
 from fedlora.cli.common import NodeConfigOption, console, print_json, user_errors
 from fedlora.config import load_node_config
-from fedlora.ledger.model import Deadlines, LoraSpec, Rule, SessionSpec
+from fedlora.ledger import Deadlines, LoraSpec, Rule, SessionSpec
 
 app = typer.Typer(help="Create, join, start and follow sessions.", no_args_is_help=True)
 

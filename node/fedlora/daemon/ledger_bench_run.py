@@ -96,6 +96,7 @@ def session_spec_json(session_id: str) -> str:
         quorum=1,
         deadlines=Deadlines(60, 60, 60),
         rule=Rule("fedavg"),
+        participants=(),
     )
     return json.dumps(spec.to_json(), sort_keys=True, separators=(",", ":"))
 

@@ -305,7 +305,7 @@ class RoundExecutor:
 
 def strategy_for(session: Any) -> StrategyConfig:
     """The aggregation rule a session recorded on chain, as a StrategyConfig."""
-    return strategy_from_name(session.rule_name, **dict(session.rule_params))
+    return strategy_from_name(session.rule.name, **dict(session.rule.params))
 
 
 def _provenance_of(node_id: str, key: RoundKey) -> dict[str, str]:

@@ -57,8 +57,8 @@ class NodeRunResult:
 
 def session_lora(session: Any) -> SessionLora:
     """The LoRA shape the session fixed on chain; FFA rules freeze lora_A."""
-    lora = session.spec.lora
-    strategy = strategy_from_name(session.rule_name, **dict(session.rule_params))
+    lora = session.lora
+    strategy = strategy_from_name(session.rule.name, **session.rule.params)
     return SessionLora(
         rank=lora.rank,
         alpha=int(lora.alpha),
@@ -77,7 +77,7 @@ def run_node(
     with gateway:
         ledger = ChainLedger(contract)
         session = ledger.get_session(session_id)
-        data = load_local_data(config.training, session.spec.dataset_tag)
+        data = load_local_data(config.training, session.dataset_tag)
         trainer = NodeTrainer(config.training, session_lora(session), data)
         store = ContentStore(config.data_dir / "artifacts")
         tls, traffic = node_tls(config), TrafficCounter()

@@ -20,9 +20,8 @@ from fedlora.config import NodeConfig
 from fedlora.daemon.ports import Proposal
 from fedlora.errors import FedloraError
 from fedlora.identity import load_msp_dir
-from fedlora.ledger import Gateway, LedgerError
+from fedlora.ledger import AggregateInput, Gateway, LedgerError, ProposalDraft
 from fedlora.ledger.contract import ConsortiumContract, rejection_code
-from fedlora.ledger.round_model import ProposalDraft, ProposalInput
 from fedlora.transport import PeerClient, PinnedPeer, TlsMaterial, TrafficCounter
 
 
@@ -56,10 +55,12 @@ class ChainLedger:
 
     def propose_aggregate(self, session_id: str, round_number: int, proposal: Proposal) -> None:
         """Record the aggregate under the session's own rule (the chain requires the match)."""
-        rule = self.contract.get_session(session_id).spec.rule
-        inputs = tuple(ProposalInput(node, sha) for node, sha in proposal.inputs)
         draft = ProposalDraft(
-            proposal.sha256, inputs, dict(proposal.weights), rule, proposal.optimizer_state_sha256
+            inputs=tuple(AggregateInput(node, sha) for node, sha in proposal.inputs),
+            optimizer_state_sha256=proposal.optimizer_state_sha256,
+            rule=self.contract.get_session(session_id).rule,
+            sha256=proposal.sha256,
+            weights=dict(proposal.weights),
         )
         self.contract.propose_aggregate(session_id, round_number, draft)
 

@@ -5,7 +5,7 @@
                               material.signer(), GatewayOptions())
     network = gateway.network("fedlora")
     contract = ConsortiumContract(network.contract("fedlora", "fedlora"))
-    round_state = contract.get_round("s1", 1)                       # typed, strictly parsed
+    round_state = contract.get_round("s1", 1)           # a records.Round, strictly decoded
     with network.chaincode_events("fedlora", checkpointer=FileCheckpointer(path)) as events:
         for raw in events:                                          # resumes without duplicates
             handle(parse_ledger_event(raw.event_name, raw.payload))
@@ -15,14 +15,6 @@ Failures are :class:`LedgerError` subclasses: ``EvaluateError``/``EndorseError``
 and its ``[CODE]``) and ``CommitError`` (validation code name and block).
 """
 
-from fedlora.ledger.audit_model import (
-    EVENT_NAMES,
-    HistoryEntry,
-    LedgerEvent,
-    Lineage,
-    Trail,
-    parse_ledger_event,
-)
 from fedlora.ledger.commit import Commit, CommitStatus
 from fedlora.ledger.contract import (
     ConsortiumContract,
@@ -52,19 +44,34 @@ from fedlora.ledger.events import (
     InMemoryCheckpointer,
 )
 from fedlora.ledger.gateway import Contract, Gateway, GatewayOptions, Network
-from fedlora.ledger.model import Deadlines, LoraSpec, Node, Rule, Session, SessionSpec
-from fedlora.ledger.retry import RetryPolicy
-from fedlora.ledger.round_model import (
+from fedlora.ledger.records import (
+    EVENT_NAMES,
+    AggregateInput,
+    Deadlines,
     Endorsement,
+    HistoryEntry,
+    LedgerEvent,
+    Lineage,
+    LoraSpec,
+    Node,
+    Page,
     Proposal,
     ProposalDraft,
-    ProposalInput,
+    Record,
+    RejectedProposal,
     Round,
+    Rule,
+    Session,
+    SessionSpec,
+    Trail,
     Update,
+    parse_ledger_event,
 )
+from fedlora.ledger.retry import RetryPolicy
 
 __all__ = [
     "EVENT_NAMES",
+    "AggregateInput",
     "ChaincodeError",
     "ChaincodeEvent",
     "ChaincodeEventStream",
@@ -96,9 +103,11 @@ __all__ = [
     "LoraSpec",
     "Network",
     "Node",
+    "Page",
     "Proposal",
     "ProposalDraft",
-    "ProposalInput",
+    "Record",
+    "RejectedProposal",
     "RetryPolicy",
     "Round",
     "Rule",

@@ -5,9 +5,9 @@
     round_state = contract.submit_update("s1", 1, sha256, 120, {"loss": 0.8})
 
 Arguments are checked before anything is sent (a bad hash or round number raises a
-:class:`~fedlora.errors.FedloraError` at once); answers are parsed strictly into the frozen
-dataclasses of :mod:`fedlora.ledger.model`, :mod:`~fedlora.ledger.round_model` and
-:mod:`~fedlora.ledger.audit_model`. A contract rejection arrives as a
+:class:`~fedlora.errors.FedloraError` at once); answers are decoded strictly into the records
+of :mod:`fedlora.ledger.records`, and record arguments (a SessionSpec, a ProposalDraft) are
+encoded from them. A contract rejection arrives as a
 :class:`~fedlora.ledger.errors.GatewayError` whose ``chaincode.code`` is the ``[CODE]``.
 """
 
@@ -19,17 +19,25 @@ from collections.abc import Mapping, Sequence
 from typing import Protocol, TypeVar
 
 from fedlora.errors import FedloraError
-from fedlora.ledger._json import Fields, compact, list_of, parse_document
-from fedlora.ledger.audit_model import HistoryEntry, Lineage, Trail
+from fedlora.ledger._json import argument, decode, decode_list
 from fedlora.ledger.errors import GatewayError
-from fedlora.ledger.model import Node, Session, SessionSpec
 from fedlora.ledger.proposal import Arg
-from fedlora.ledger.round_model import ProposalDraft, Round
+from fedlora.ledger.records import (
+    HistoryEntry,
+    Lineage,
+    Node,
+    Page,
+    ProposalDraft,
+    Round,
+    Session,
+    SessionSpec,
+    Trail,
+)
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _HISTORY_PARTS = {"node": 1, "session": 1, "round": 2}
+_MAX_PAGE_SIZE = 1000  # the contract's maxPageSize
 T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
 
 
 class ContractPort(Protocol):
@@ -110,11 +118,16 @@ class ConsortiumContract:
         """All registered nodes, sorted by id."""
         return self._many("ListNodes", Node)
 
+    def list_nodes_page(self, page_size: int, bookmark: str = "") -> Page[Node]:
+        """Up to ``page_size`` nodes from ``bookmark`` ("" for the first page), sorted by id."""
+        _check_page_size(page_size)
+        return self._one("ListNodesPage", Page[Node], str(page_size), bookmark, query=True)
+
     # ---- sessions ------------------------------------------------------------------------
     def create_session(self, spec: SessionSpec) -> Session:
         """Create a session (org admin only)."""
         _check_text("sessionId", spec.session_id)
-        return self._one("CreateSession", Session, compact(spec.to_json()))
+        return self._one("CreateSession", Session, argument(spec))
 
     def join_session(self, session_id: str) -> Session:
         """Join an open session as the caller's node."""
@@ -132,6 +145,11 @@ class ConsortiumContract:
         """All sessions, sorted by id."""
         return self._many("ListSessions", Session)
 
+    def list_sessions_page(self, page_size: int, bookmark: str = "") -> Page[Session]:
+        """Up to ``page_size`` sessions from ``bookmark`` ("" for the first page), sorted by id."""
+        _check_page_size(page_size)
+        return self._one("ListSessionsPage", Page[Session], str(page_size), bookmark, query=True)
+
     # ---- rounds --------------------------------------------------------------------------
     def submit_update(
         self,
@@ -147,7 +165,7 @@ class ConsortiumContract:
         if num_examples < 1:
             raise FedloraError(f"numExamples must be positive, got {num_examples}", "count them")
         _check_numbers("metrics", metrics)
-        args = (str(round_number), sha256, str(num_examples), compact(dict(metrics)))
+        args = (str(round_number), sha256, str(num_examples), argument(dict(metrics)))
         return self._one("SubmitUpdate", Round, session_id, *args)
 
     def propose_aggregate(self, session_id: str, round_number: int, draft: ProposalDraft) -> Round:
@@ -159,7 +177,7 @@ class ConsortiumContract:
         if draft.optimizer_state_sha256:
             _check_sha256("optimizerStateSha256", draft.optimizer_state_sha256)
         _check_numbers("weights", draft.weights)
-        payload = compact(draft.to_json())
+        payload = argument(draft)
         return self._one("ProposeAggregate", Round, session_id, str(round_number), payload)
 
     def endorse_aggregate(
@@ -208,19 +226,12 @@ class ConsortiumContract:
         return self._one("ExportTrail", Trail, session_id, query=True)
 
     # ---- plumbing ------------------------------------------------------------------------
-    def _one(self, name: str, kind: type[_Parsed[T]], *args: str, query: bool = False) -> T:
+    def _one(self, name: str, kind: type[T], *args: str, query: bool = False) -> T:
         call = self._contract.evaluate if query else self._contract.submit
-        document = parse_document(call(name, *args), name)
-        return kind.from_fields(Fields(document, name))
+        return decode(call(name, *args), kind, name)
 
-    def _many(self, name: str, kind: type[_Parsed[T]], *args: str) -> tuple[T, ...]:
-        document = parse_document(self._contract.evaluate(name, *args), name)
-        return tuple(kind.from_fields(item) for item in list_of(document, name))
-
-
-class _Parsed(Protocol[T_co]):
-    @classmethod
-    def from_fields(cls, f: Fields) -> T_co: ...
+    def _many(self, name: str, kind: type[T], *args: str) -> tuple[T, ...]:
+        return decode_list(self._contract.evaluate(name, *args), kind, name)
 
 
 def _check_text(name: str, value: str) -> None:
@@ -233,6 +244,11 @@ def _check_sha256(name: str, value: str) -> None:
         raise FedloraError(
             f"{name} {value!r} is not a SHA-256 hex digest", "expected 64 lowercase hex characters"
         )
+
+
+def _check_page_size(page_size: int) -> None:
+    if isinstance(page_size, bool) or not 1 <= page_size <= _MAX_PAGE_SIZE:
+        raise FedloraError(f"invalid page size {page_size!r}", f"ask for 1..{_MAX_PAGE_SIZE}")
 
 
 def _check_round(round_number: int) -> None:

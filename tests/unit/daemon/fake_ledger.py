@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from fedlora.daemon.decide import parse_timestamp
 from fedlora.daemon.ports import Proposal
 from fedlora.errors import FedloraError
+from fedlora.ledger import Rule
 
 FAR_FUTURE = "2999-01-01T00:00:00Z"
 
@@ -52,6 +53,10 @@ class FakeSession:
     rule_params: dict[str, float] = field(default_factory=dict)
     status: str = "running"
     current_round: int = 1
+
+    @property
+    def rule(self) -> Rule:
+        return Rule(self.rule_name, self.rule_params)
 
 
 class FakeLedger:

@@ -24,7 +24,7 @@ from fedlora.daemon.ledger_bench import (
 )
 from fedlora.errors import FedloraError
 from fedlora.ledger import SessionSpec
-from fedlora.ledger._json import Fields
+from fedlora.ledger._json import decode
 
 
 class FakeClock:
@@ -134,7 +134,7 @@ def test_targets_are_met_on_the_bound_and_misses_are_reported_as_misses() -> Non
 
 def test_each_benchmark_write_is_a_new_open_session() -> None:
     raw = ledger_bench_run.session_spec_json("bench-1234abcd-gw-7")
-    spec = SessionSpec.from_fields(Fields(json.loads(raw), "spec"))
+    spec = decode(raw.encode(), SessionSpec, "spec")
     assert spec.session_id == "bench-1234abcd-gw-7" and spec.participants == ()
 
 

@@ -13,8 +13,8 @@ import grpc
 from fedlora.artifacts import ContentStore
 from fedlora.daemon.ports import Proposal
 from fedlora.daemon.wiring import ChainAuthorizer, ChainLedger, SessionStoreSource
+from fedlora.ledger import Rule
 from fedlora.ledger.errors import EvaluateError
-from fedlora.ledger.model import Rule
 
 SHA = "ab" * 32
 
@@ -40,8 +40,8 @@ class StubContract:
     recorded: dict[str, str] = field(default_factory=dict)  # sha256 -> session id
 
     def get_session(self, session_id: str) -> Any:
-        spec = type("Spec", (), {"rule": Rule("fedlora", {"fairness_q": 3.0})})()
-        return type("Session", (), {"spec": spec, "participants": self.participants})()
+        rule = Rule("fedlora", {"fairness_q": 3.0})
+        return type("Session", (), {"rule": rule, "participants": self.participants})()
 
     def adapter_lineage(self, sha256: str, session_id: str = "") -> Any:
         if self.recorded.get(sha256) != session_id:

@@ -1,8 +1,7 @@
-"""The typed consortium contract: arguments sent, JSON parsed strictly, objects round-tripped."""
+"""The typed consortium contract: arguments sent, JSON decoded strictly, records round-tripped."""
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 from typing import Any
@@ -11,19 +10,26 @@ import pytest
 
 from fedlora.errors import FedloraError
 from fedlora.ledger import (
+    AggregateInput,
     ConsortiumContract,
+    Deadlines,
+    HistoryEntry,
     LedgerDataError,
+    LedgerEvent,
+    Lineage,
+    LoraSpec,
+    Node,
     ProposalDraft,
-    ProposalInput,
+    RejectedProposal,
+    Round,
     Rule,
+    Session,
     SessionSpec,
+    Trail,
     elect_aggregator,
     parse_ledger_event,
 )
-from fedlora.ledger._json import Fields
-from fedlora.ledger.audit_model import HistoryEntry, LedgerEvent, Lineage, Trail
-from fedlora.ledger.model import Node, Session
-from fedlora.ledger.round_model import Round
+from fedlora.ledger._json import argument, decode
 
 H = {name: name[0] * 64 for name in ("a", "b", "c", "d", "e", "f")}
 TS = "2026-11-25T22:00:00Z"
@@ -56,8 +62,11 @@ SPEC = {
     "rule": {"name": "fedavg", "params": {"serverLr": 1.0}},
     "participants": [],
 }
-SESSION = SPEC | {
+SESSION = SPEC | {  # every field, as Go writes a Session
     "participants": ["Org1MSP/peer0", "Org2MSP/peer0"],
+    "allowedOrgs": [],
+    "maxExamples": 0,
+    "maxNodesPerOrg": 0,
     "creator": "Org1MSP/Admin",
     "creatorMsp": "Org1MSP",
     "status": "running",
@@ -66,6 +75,7 @@ SESSION = SPEC | {
     "startedAt": TS,
     "finalAdapterSha256": "",
     "enrolment": "join",
+    "failureReason": "",
 }
 UPDATE = {
     "sha256": H["c"],
@@ -148,53 +158,165 @@ ROUND_TRIPS: list[tuple[type[Any], dict[str, Any]]] = [
 ]
 
 
+def _decode(kind: type[Any], document: object) -> Any:
+    return decode(json.dumps(document).encode(), kind, kind.__name__)
+
+
 @pytest.mark.parametrize(("kind", "document"), ROUND_TRIPS)
-def test_every_object_round_trips_through_json(kind: type[Any], document: dict[str, Any]) -> None:
-    parsed = kind.from_fields(Fields(copy.deepcopy(document), kind.__name__))
-    assert parsed.to_json() == document
+def test_every_record_round_trips_through_json(kind: type[Any], document: dict[str, Any]) -> None:
+    assert _decode(kind, document).to_json() == document
 
 
-def test_parsed_values_land_in_the_right_fields() -> None:
-    round_state = Round.from_fields(Fields(ROUND, "round"))
+def test_decoded_values_land_in_the_right_fields() -> None:
+    round_state = _decode(Round, ROUND)
     assert round_state.updates["Org1MSP/peer0"].num_examples == 120
     assert round_state.proposal is not None and round_state.proposal.sha256 == H["d"]
-    assert round_state.rejected_proposals[0].endorsements["Org1MSP/peer0"].accept is False
-    session = Session.from_fields(Fields(SESSION, "session"))
+    rejected = round_state.rejected_proposals[0]
+    assert isinstance(rejected, RejectedProposal) and rejected.cause == "rejected"
+    assert rejected.endorsements["Org1MSP/peer0"].accept is False
+    session = _decode(Session, SESSION)
     assert session.participants == ("Org1MSP/peer0", "Org2MSP/peer0")
-    assert session.spec.lora.target_modules == ("q_proj", "v_proj")
+    assert session.lora == LoraSpec(8, 16.0, 0.05, ("q_proj", "v_proj"), 6)
     assert (session.rounds, session.quorum, session.rule_name) == (3, 2, "fedavg")
-    assert session.rule_params == {"serverLr": 1.0}
+    assert session.rule == Rule("fedavg", {"serverLr": 1.0})
+    assert session.deadlines == Deadlines(600, 300, 300)
     proposal = round_state.proposal
-    assert [(node, sha) for node, sha in proposal.inputs] == [("Org1MSP/peer0", H["c"])]
+    assert proposal.inputs == (AggregateInput("Org1MSP/peer0", H["c"]),)
     assert proposal.weights == {"Org1MSP/peer0": 1.0} and proposal.optimizer_state_sha256 == ""
-    assert proposal.rule == Rule("fedavg", {})
+    assert proposal.rule == Rule("fedavg")
 
 
 def test_go_nulls_for_empty_lists_and_maps_read_as_empty() -> None:
     document = ROUND | {"updates": None, "endorsements": None, "rejectedProposals": None}
-    parsed = Round.from_fields(Fields(document, "round"))
+    parsed = _decode(Round, document)
     assert (parsed.updates, parsed.endorsements, parsed.rejected_proposals) == ({}, {}, ())
+    spec = _decode(SessionSpec, SPEC | {"participants": None, "allowedOrgs": None})
+    assert (spec.participants, spec.allowed_orgs) == ((), ())
+    assert _decode(Lineage, LINEAGE | {"rule": None, "weights": None}).rule is None
+    assert decode(b"null", tuple[Node, ...], "ListNodes") == ()
+
+
+def test_a_history_value_is_kept_as_stored_nulls_included() -> None:
+    stored = ROUND | {"proposal": None}
+    entry = _decode(HistoryEntry, HISTORY | {"value": stored})
+    assert entry.value == stored
+
+
+def test_fields_a_newer_contract_adds_are_ignored() -> None:
+    node = _decode(Node, NODE | {"region": "eu-west", "tags": [1, 2]})
+    assert node.endpoint == NODE["endpoint"]
+    round_state = _decode(Round, ROUND | {"updates": {"x": UPDATE | {"gpuHours": 1.5}}})
+    assert round_state.updates["x"].sha256 == H["c"]
 
 
 @pytest.mark.parametrize(
-    ("document", "message"),
+    ("kind", "document", "message"),
     [
-        ({k: v for k, v in NODE.items() if k != "endpoint"}, "lacks the field 'endpoint'"),
-        (NODE | {"status": 1}, "status should be a string"),
-        (SESSION | {"rounds": "3"}, "rounds should be an integer"),
-        (SESSION | {"quorum": True}, "quorum should be an integer"),
-        (SESSION | {"lora": SPEC["lora"] | {"alpha": "16"}}, "lora.alpha should be a number"),
-        (ROUND | {"updates": {"x": UPDATE | {"metrics": {"loss": "low"}}}}, "metrics should be"),
-        (ROUND | {"endorsements": {"x": ENDORSEMENT | {"accept": "true"}}}, "true or false"),
+        (
+            Node,
+            {k: v for k, v in NODE.items() if k != "endpoint"},
+            "missing required field `endpoint`",
+        ),
+        (Node, NODE | {"status": 1}, r"Expected `str`, got `int` - at `\$.status`"),
+        (Node, NODE | {"status": None}, r"Expected `str`, got `null` - at `\$.status`"),
+        (Session, SESSION | {"rounds": "3"}, r"Expected `int`, got `str` - at `\$.rounds`"),
+        (Session, SESSION | {"quorum": True}, r"Expected `int`, got `bool` - at `\$.quorum`"),
+        (Session, SESSION | {"currentRound": 1.5}, r"got `float` - at `\$.currentRound`"),
+        (Session, SESSION | {"lora": SPEC["lora"] | {"alpha": "16"}}, r"at `\$.lora.alpha`"),
+        (Round, ROUND | {"updates": {"x": UPDATE | {"metrics": {"loss": "low"}}}}, "metrics"),
+        (Round, ROUND | {"endorsements": {"x": ENDORSEMENT | {"accept": "true"}}}, "`bool`"),
+        (Round, ROUND | {"updates": []}, r"Expected `object`, got `array` - at `\$.updates`"),
+        (Session, [SESSION], "Expected `object`, got `array`"),
     ],
 )
-def test_malformed_documents_are_rejected_with_the_field_named(
-    document: dict[str, Any], message: str
+def test_malformed_documents_are_refused_with_the_field_named(
+    kind: type[Any], document: object, message: str
 ) -> None:
-    kind = {"nodeId": Node, "creator": Session, "updates": Round}
-    parser = next(v for k, v in kind.items() if k in document)
-    with pytest.raises(LedgerDataError, match=message):
-        parser.from_fields(Fields(document, "doc"))
+    with pytest.raises(LedgerDataError, match=message) as caught:
+        _decode(kind, document)
+    assert f"{kind.__name__} answered a malformed record" in str(caught.value)
+
+
+def test_bytes_that_are_not_json_are_refused() -> None:
+    with pytest.raises(LedgerDataError, match="GetNode is not valid JSON"):
+        decode(b'{"nodeId": ', Node, "GetNode")
+
+
+# What this client sent before the records were declared with msgspec (hand-written to_json and
+# json.dumps), byte for byte: the contract refuses unknown and case-variant keys, and a signed
+# argument is best kept stable.
+WIRE_SPEC = (
+    '{"baseModel":"SmolLM2-135M","baseModelSha256":"' + H["b"] + '","datasetTag":'
+    '"icd10:dirichlet:0.1:3:0","deadlines":{"aggregateSeconds":300,"collectSeconds":600,'
+    '"endorseSeconds":120},"lora":{"alpha":16.0,"dropout":0.05,"rank":8,"targetModules":'
+    '["q_proj","v_proj"],"topLayers":6},"participants":[],"quorum":2,"rounds":3,"rule":'
+    '{"name":"fedlora","params":{"fairness_q":3.0,"server_lr":1e-05}},"sessionId":"s1"}'
+)
+WIRE_SPEC_LIMITS = (
+    '{"allowedOrgs":["Org1MSP","Org2MSP"],"baseModel":"SmolLM2-135M","baseModelSha256":"'
+    + H["b"]
+    + '","datasetTag":"icd10:dirichlet:0.1:3:0","deadlines":{"aggregateSeconds":300,'
+    '"collectSeconds":600,"endorseSeconds":120},"lora":{"alpha":24.5,"dropout":0.0,"rank":4,'
+    '"targetModules":["q_proj"],"topLayers":0},"maxExamples":5000,"maxNodesPerOrg":2,'
+    '"participants":["Org1MSP/a","Org2MSP/b"],"quorum":2,"rounds":3,"rule":{"name":"fedavg",'
+    '"params":{}},"sessionId":"s\\u00e9ance-1"}'
+)
+WIRE_DRAFT = (
+    '{"inputs":[{"nodeId":"Org1MSP/a","sha256":"' + H["a"] + '"},{"nodeId":"Org2MSP/b",'
+    '"sha256":"' + H["c"] + '"}],"optimizerStateSha256":"' + H["b"] + '","rule":{"name":'
+    '"fedlora","params":{"fairness_q":3.0}},"sha256":"' + H["d"] + '","weights":'
+    '{"Org1MSP/a":0.25,"Org2MSP/b":0.75}}'
+)
+WIRE_DRAFT_EMPTY = (
+    '{"inputs":[],"optimizerStateSha256":"","rule":{"name":"fedavg","params":{}},"sha256":"'
+    + H["d"]
+    + '","weights":{}}'
+)
+
+
+def _spec(**changes: Any) -> SessionSpec:
+    base: dict[str, Any] = {
+        "session_id": "s1",
+        "base_model": "SmolLM2-135M",
+        "base_model_sha256": H["b"],
+        "lora": LoraSpec(8, 16.0, 0.05, ("q_proj", "v_proj"), 6),
+        "dataset_tag": "icd10:dirichlet:0.1:3:0",
+        "rounds": 3,
+        "quorum": 2,
+        "deadlines": Deadlines(600, 300, 120),
+        "rule": Rule("fedlora", {"fairness_q": 3.0, "server_lr": 1e-05}),
+        "participants": (),
+    }
+    return SessionSpec(**(base | changes))
+
+
+def test_create_session_and_propose_arguments_are_the_bytes_sent_before() -> None:
+    limited = _spec(
+        session_id="s\u00e9ance-1",
+        participants=("Org1MSP/a", "Org2MSP/b"),
+        allowed_orgs=("Org1MSP", "Org2MSP"),
+        max_examples=5000,
+        max_nodes_per_org=2,
+        lora=LoraSpec(4, 24.5, 0.0, ("q_proj",)),
+        rule=Rule("fedavg"),
+    )
+    draft = ProposalDraft(
+        inputs=(AggregateInput("Org1MSP/a", H["a"]), AggregateInput("Org2MSP/b", H["c"])),
+        optimizer_state_sha256=H["b"],
+        rule=Rule("fedlora", {"fairness_q": 3.0}),
+        sha256=H["d"],
+        weights={"Org1MSP/a": 0.25, "Org2MSP/b": 0.75},
+    )
+    empty = ProposalDraft(inputs=(), rule=Rule("fedavg"), sha256=H["d"], weights={})
+    assert argument(_spec()) == WIRE_SPEC
+    assert argument(limited) == WIRE_SPEC_LIMITS
+    assert argument(draft) == WIRE_DRAFT
+    assert argument(empty) == WIRE_DRAFT_EMPTY
+
+
+def test_an_argument_with_nan_is_refused_before_it_is_sent() -> None:
+    with pytest.raises(LedgerDataError, match="NaN or infinity"):
+        argument(_spec(lora=LoraSpec(8, float("nan"), 0.0, ("q_proj",))))
 
 
 class RecordingContract:
@@ -224,17 +346,21 @@ def test_submit_update_sends_the_agreed_string_arguments() -> None:
 
 def test_create_session_sends_the_spec_as_json_the_chaincode_accepts() -> None:
     port = RecordingContract(SESSION)
-    spec = SessionSpec.from_fields(Fields(SPEC, "spec"))
-    ConsortiumContract(port).create_session(spec)
+    spec = _decode(SessionSpec, SPEC)
+    session = ConsortiumContract(port).create_session(spec)
     (_, name, args) = port.calls[0]
     assert name == "CreateSession" and json.loads(args[0]) == SPEC
+    assert session.enrolment == "join"
 
 
 def test_propose_and_endorse_arguments() -> None:
     port = RecordingContract(ROUND)
     contract = ConsortiumContract(port)
     draft = ProposalDraft(
-        H["d"], (ProposalInput("Org1MSP/peer0", H["c"]),), {"Org1MSP/peer0": 1.0}, Rule("fedavg")
+        inputs=(AggregateInput("Org1MSP/peer0", H["c"]),),
+        rule=Rule("fedavg"),
+        sha256=H["d"],
+        weights={"Org1MSP/peer0": 1.0},
     )
     contract.propose_aggregate("s1", 2, draft)
     contract.endorse_aggregate("s1", 2, H["d"], accept=False, reason="hash differs")
@@ -263,6 +389,16 @@ def test_queries_are_evaluated_and_lists_parsed() -> None:
     assert port.calls == [("evaluate", "History", ("round", "s1", "2"))]
 
 
+def test_paged_lists_carry_their_bookmark() -> None:
+    port = RecordingContract({"bookmark": "\x00node\x00Org2MSP/peer0\x00", "items": [NODE]})
+    page = ConsortiumContract(port).list_nodes_page(1)
+    assert [n.node_id for n in page.items] == ["Org1MSP/peer0"] and page.bookmark
+    port = RecordingContract({"bookmark": "", "items": None})
+    last = ConsortiumContract(port).list_sessions_page(50, "\x00session\x00s9\x00")
+    assert (last.bookmark, last.items) == ("", ())
+    assert port.calls == [("evaluate", "ListSessionsPage", ("50", "\x00session\x00s9\x00"))]
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [
@@ -273,6 +409,8 @@ def test_queries_are_evaluated_and_lists_parsed() -> None:
         (lambda c: c.endorse_aggregate("s1", 1, H["d"], accept=False), "needs a reason"),
         (lambda c: c.register_node("", H["a"]), "endpoint is empty"),
         (lambda c: c.history("round", "s1"), "not a ledger key"),
+        (lambda c: c.list_nodes_page(0), "invalid page size"),
+        (lambda c: c.list_sessions_page(1001), "invalid page size"),
     ],
 )
 def test_bad_arguments_fail_before_anything_is_sent(call: Any, message: str) -> None:
