@@ -26,7 +26,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from tests.fakes.fake_gateway_wire import Outcome, Tx, block_events, encode_status, prepared_payload
+from grpc_status import rpc_status
+from tests.fakes.fake_gateway_wire import Outcome, Tx, block_events, prepared_payload, rich_status
 
 from fedlora.ledger._protos import (
     chaincode_pb2,
@@ -37,7 +38,6 @@ from fedlora.ledger._protos import (
     proposal_response_pb2,
     transaction_pb2,
 )
-from fedlora.ledger.errors import STATUS_DETAILS_KEY
 
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 ADDRESS = "127.0.0.1:7051"
@@ -348,8 +348,8 @@ class FakeGateway(gateway_pb2_grpc.GatewayServicer):  # type: ignore[misc]
 def _abort(context: grpc.ServicerContext, rejected: _Rejected) -> None:
     if rejected.details:
         rows = [(ADDRESS, "Org1MSP", text) for text in rejected.details]
-        context.set_trailing_metadata(
-            ((STATUS_DETAILS_KEY, encode_status(rejected.code, rejected.message, rows)),)
+        context.abort_with_status(
+            rpc_status.to_status(rich_status(rejected.code, rejected.message, rows))
         )
     context.abort(rejected.code, rejected.message)
 

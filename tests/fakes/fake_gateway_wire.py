@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
-from google.protobuf import any_pb2
+from google.rpc import status_pb2
 
 from fedlora.ledger._protos import (
     chaincode_event_pb2,
@@ -43,35 +43,23 @@ class Tx:
     payload: bytes
 
 
+def rich_status(
+    code: grpc.StatusCode, message: str, detail_rows: Sequence[tuple[str, str, str]]
+) -> Any:
+    """A ``google.rpc.Status`` with ``gateway.ErrorDetail`` entries (address, msp, text)."""
+    status = status_pb2.Status(code=code.value[0], message=message)
+    for address, msp_id, text in detail_rows:
+        status.details.add().Pack(
+            gateway_pb2.ErrorDetail(address=address, msp_id=msp_id, message=text)
+        )
+    return status
+
+
 def encode_status(
     code: grpc.StatusCode, message: str, detail_rows: Sequence[tuple[str, str, str]]
 ) -> bytes:
-    """Serialize ``google.rpc.Status`` with ``gateway.ErrorDetail`` entries (address, msp, text)."""
-    body = _varint_field(1, code.value[0]) + _bytes_field(2, message.encode())
-    for address, msp_id, text in detail_rows:
-        detail = gateway_pb2.ErrorDetail(address=address, msp_id=msp_id, message=text)
-        wrapped = any_pb2.Any(
-            type_url="type.googleapis.com/gateway.ErrorDetail", value=detail.SerializeToString()
-        )
-        body += _bytes_field(3, wrapped.SerializeToString())
-    return body
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def _varint_field(number: int, value: int) -> bytes:
-    return _varint(number << 3) + _varint(value)
-
-
-def _bytes_field(number: int, value: bytes) -> bytes:
-    return _varint(number << 3 | 2) + _varint(len(value)) + value
+    """Serialize :func:`rich_status`."""
+    return bytes(rich_status(code, message, detail_rows).SerializeToString())
 
 
 def block_events(block: list[tuple[Tx, str]], chaincode: str, skip_until: str | None) -> list[Any]:

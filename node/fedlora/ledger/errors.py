@@ -1,23 +1,25 @@
 """Typed errors of the Gateway client, one per phase, decoded the way a Fabric 2.5 peer sends them.
 
 A failing Gateway call is a gRPC status whose trailing metadata ``grpc-status-details-bin``
-holds a ``google.rpc.Status``; its ``details`` are ``Any`` messages wrapping
-``gateway.ErrorDetail {address, msp_id, message}``, one per endorser or orderer that failed.
-For an endorsement the useful text (the chaincode's own message) is only in those details.
+holds a ``google.rpc.Status`` (read with grpcio-status); its ``details`` are ``Any`` messages
+wrapping ``gateway.ErrorDetail {address, msp_id, message}``, one per endorser or orderer that
+failed. For an endorsement the useful text (the chaincode's own message) is only in those details.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
+from google.rpc import status_pb2  # type: ignore[import-untyped]
+from grpc_status import rpc_status  # type: ignore[import-untyped]
 
 from fedlora.errors import FedloraError
 from fedlora.ledger._protos import gateway_pb2
 
-STATUS_DETAILS_KEY = "grpc-status-details-bin"
-_ERROR_DETAIL_TYPE = "type.googleapis.com/gateway.ErrorDetail"
 # "chaincode response 500, [NOT_PARTICIPANT] node ..." (endorse/evaluate error details).
 _CHAINCODE_RESPONSE = re.compile(r"chaincode response (\d+), (.*)", re.DOTALL)
 _FAILURE_PREFIX = re.compile(r"transaction returned with failure: (.*)", re.DOTALL)
@@ -110,7 +112,7 @@ class GatewayError(LedgerError):
         call: grpc.Call = error  # type: ignore[assignment]
         code = call.code() or grpc.StatusCode.UNKNOWN
         message = call.details() or ""
-        return cls(operation, code, message, error_details(call.trailing_metadata()), tx_id)
+        return cls(operation, code, message, error_details(call), tx_id)
 
 
 class EvaluateError(GatewayError):
@@ -197,71 +199,44 @@ def chaincode_error_from(
     return None
 
 
-def error_details(trailing_metadata: object) -> tuple[ErrorDetail, ...]:
-    """Decode the ``gateway.ErrorDetail`` list from a call's trailing metadata (may be empty)."""
-    for key, value in trailing_metadata or ():  # type: ignore[attr-defined]
-        if key == STATUS_DETAILS_KEY and isinstance(value, bytes):
-            return decode_status_details(value)
-    return ()
+def error_details(call: grpc.Call) -> tuple[ErrorDetail, ...]:
+    """Decode the ``gateway.ErrorDetail`` list of a failed call's status (may be empty)."""
+    try:
+        status = rpc_status.from_call(call)
+    except DecodeError:
+        raise _malformed_status() from None
+    except ValueError as error:  # the status in the metadata is not the call's own
+        raise LedgerDataError(
+            f"inconsistent gRPC status details: {error}", "the peer's reply is not Fabric's"
+        ) from None
+    return () if status is None else _gateway_details(status)
 
 
 def decode_status_details(status_bytes: bytes) -> tuple[ErrorDetail, ...]:
-    """Decode a serialized ``google.rpc.Status`` and return its ``gateway.ErrorDetail`` entries.
+    """Decode a serialized ``google.rpc.Status`` and return its ``gateway.ErrorDetail`` entries."""
+    try:
+        status = status_pb2.Status.FromString(status_bytes)
+    except DecodeError:
+        raise _malformed_status() from None
+    return _gateway_details(status)
 
-    ``google.rpc.Status`` is ``{1: int32 code, 2: string message, 3: repeated Any details}``
-    and ``Any`` is ``{1: string type_url, 2: bytes value}``; the installed packages do not ship
-    its generated class, so the few fields needed are read directly from the wire format.
-    """
+
+def _gateway_details(status: Any) -> tuple[ErrorDetail, ...]:
     found: list[ErrorDetail] = []
-    for number, value in _length_delimited_fields(status_bytes):
-        if number != 3:
-            continue
-        any_fields = dict(_length_delimited_fields(value))
-        if any_fields.get(1, b"").decode("utf-8", "replace") != _ERROR_DETAIL_TYPE:
-            continue
-        detail = gateway_pb2.ErrorDetail.FromString(any_fields.get(2, b""))
+    for packed in status.details:
+        if not packed.Is(gateway_pb2.ErrorDetail.DESCRIPTOR):
+            continue  # a standard google.rpc detail; Fabric sends none
+        detail = gateway_pb2.ErrorDetail()
+        packed.Unpack(detail)
         found.append(ErrorDetail(str(detail.address), str(detail.msp_id), str(detail.message)))
     return tuple(found)
 
 
-def _length_delimited_fields(data: bytes) -> list[tuple[int, bytes]]:
-    """Return (field number, bytes) of every length-delimited field; skip the others."""
-    fields: list[tuple[int, bytes]] = []
-    position = 0
-    while position < len(data):
-        key, position = _read_varint(data, position)
-        number, wire_type = key >> 3, key & 7
-        if wire_type == 0:
-            _, position = _read_varint(data, position)
-        elif wire_type == 1:
-            position += 8
-        elif wire_type == 5:
-            position += 4
-        elif wire_type == 2:
-            length, position = _read_varint(data, position)
-            fields.append((number, data[position : position + length]))
-            position += length
-        else:
-            raise LedgerDataError(
-                f"malformed gRPC status details (wire type {wire_type})",
-                "the peer sent something that is not a google.rpc.Status",
-            )
-    if position != len(data):
-        raise LedgerDataError("truncated gRPC status details", "the peer's reply was cut short")
-    return fields
-
-
-def _read_varint(data: bytes, position: int) -> tuple[int, int]:
-    result, shift = 0, 0
-    while True:
-        if position >= len(data) or shift > 63:
-            raise LedgerDataError("truncated gRPC status details", "the peer's reply was cut short")
-        byte = data[position]
-        position += 1
-        result |= (byte & 0x7F) << shift
-        shift += 7
-        if not byte & 0x80:
-            return result, position
+def _malformed_status() -> LedgerDataError:
+    return LedgerDataError(
+        "truncated or malformed gRPC status details",
+        "the peer sent something that is not a google.rpc.Status",
+    )
 
 
 def _summary(grpc_message: str, details: tuple[ErrorDetail, ...]) -> str:

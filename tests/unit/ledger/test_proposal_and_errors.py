@@ -9,7 +9,7 @@ import grpc
 import pytest
 from fabric_protos.common import common_pb2
 from fabric_protos.peer import chaincode_pb2, proposal_pb2
-from tests.fakes.fake_gateway import encode_status
+from tests.fakes.fake_gateway_wire import encode_status, rich_status
 
 from fedlora.identity import MspMaterial
 from fedlora.ledger import (
@@ -22,7 +22,7 @@ from fedlora.ledger import (
     RetryPolicy,
     SubmitError,
 )
-from fedlora.ledger.errors import decode_status_details
+from fedlora.ledger.errors import decode_status_details, error_details
 from fedlora.ledger.proposal import (
     TransactionContext,
     build_proposal,
@@ -90,6 +90,36 @@ def test_truncated_status_details_are_a_data_error() -> None:
     blob = encode_status(grpc.StatusCode.ABORTED, "x", [("a", "b", "c")])
     with pytest.raises(LedgerDataError, match="truncated"):
         decode_status_details(blob[:-3])
+
+
+class FailedCall:
+    """A finished call as grpc reports it: code, details and trailing metadata."""
+
+    def __init__(self, code: grpc.StatusCode, message: str, status: bytes) -> None:
+        self._code, self._message, self._status = code, message, status
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+    def details(self) -> str:
+        return self._message
+
+    def trailing_metadata(self) -> tuple[tuple[str, bytes], ...]:
+        return (("grpc-status-details-bin", self._status),)
+
+
+def test_a_call_status_decodes_through_grpcio_status() -> None:
+    rows = [("peer0:7051", "Org1MSP", "chaincode response 500, [NOT_FOUND] no session")]
+    status = rich_status(grpc.StatusCode.ABORTED, "failed", rows).SerializeToString()
+    call = FailedCall(grpc.StatusCode.ABORTED, "failed", status)
+    assert error_details(call) == (ErrorDetail(*rows[0]),)  # type: ignore[arg-type]
+
+
+def test_a_status_that_is_not_the_calls_own_is_a_data_error() -> None:
+    status = encode_status(grpc.StatusCode.UNAVAILABLE, "down", [("a", "b", "c")])
+    call = FailedCall(grpc.StatusCode.ABORTED, "failed", status)
+    with pytest.raises(LedgerDataError, match="inconsistent"):
+        error_details(call)  # type: ignore[arg-type]
 
 
 def endorse_error(message: str, *details: str) -> EndorseError:
