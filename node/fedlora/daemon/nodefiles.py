@@ -6,14 +6,16 @@ it), so an operator can copy it to the machine the node will run on.
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import tomli_w
+
 from fedlora.enrollment import IssuedNode, issue_node_identity
 from fedlora.errors import FedloraError
+from fedlora.fileio import write_atomic
 from fedlora.network import NetworkLayout
 from fedlora.network.state import NetworkState
 
@@ -90,42 +92,27 @@ def init_node_folder(request: NodeInitRequest, out_dir: Path) -> IssuedNode:
         for cert in sorted((org_dir / "tlsca").glob("*-cert.pem")):
             shutil.copyfile(cert, trust / cert.name)
     shutil.copyfile(request.gateway_tls_ca, out_dir / "gateway-tls-ca.pem")
-    scratch = config_path.with_suffix(".toml.tmp")
-    scratch.write_text(render_node_toml(request), encoding="utf-8")
-    scratch.rename(config_path)
+    write_atomic(config_path, render_node_toml(request))
     return issued
 
 
 def render_node_toml(request: NodeInitRequest) -> str:
     """The node.toml text for ``request`` (paths relative to the node folder).
 
-    Every value is written as a quoted, escaped string (a JSON string is a valid TOML basic
-    string), so no value can end its line and add keys of its own.
+    tomli-w writes every value as a quoted, escaped string, so no value can end its line and
+    add keys of its own.
     """
-    q = json.dumps
-    return f"""# fedlora node configuration (see `fedlora node --help`)
-[node]
-name = {q(request.name)}
-data_dir = "state"
-
-[identity]
-msp_id = {q(request.msp_id)}
-msp_dir = "msp"
-tls_dir = "tls"
-
-[fabric]
-gateway = {q(request.gateway)}
-gateway_tls_ca = "gateway-tls-ca.pem"
-channel = {q(request.channel)}
-chaincode = "fedlora"
-member_cas_dir = "member-cas"
-
-[exchange]
-listen = {q(request.listen)}
-endpoint = {q(request.endpoint)}
-
-[training]
-model = {q(request.model)}
-dataset = "icd10"
-site = {q(request.site)}
-"""
+    document = {
+        "node": {"name": request.name, "data_dir": "state"},
+        "identity": {"msp_id": request.msp_id, "msp_dir": "msp", "tls_dir": "tls"},
+        "fabric": {
+            "gateway": request.gateway,
+            "gateway_tls_ca": "gateway-tls-ca.pem",
+            "channel": request.channel,
+            "chaincode": "fedlora",
+            "member_cas_dir": "member-cas",
+        },
+        "exchange": {"listen": request.listen, "endpoint": request.endpoint},
+        "training": {"model": request.model, "dataset": "icd10", "site": request.site},
+    }
+    return "# fedlora node configuration (see `fedlora node --help`)\n" + tomli_w.dumps(document)
