@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+import typing
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -134,19 +135,18 @@ def _path(table: dict[str, Any], key: str, base: Path, path: Path) -> Path:
 
 
 def _section(kind: type[Any], table: dict[str, Any], base: Path, path: Path) -> Any:
-    """Build one section dataclass, converting each value to its annotated type."""
-    known = {f.name: f for f in fields(kind)}
+    """Build one section dataclass, converting each value to its field's declared type."""
+    types = typing.get_type_hints(kind)
+    known = sorted(f.name for f in fields(kind))
     unknown = sorted(set(table) - set(known))
     if unknown:
         raise FedloraError(
             f"node config {path}: unknown key `{unknown[0]}` in [{kind.__name__}]",
-            f"known keys: {', '.join(sorted(known))}",
+            f"known keys: {', '.join(known)}",
         )
-    values: dict[str, Any] = {}
-    for name, spec in known.items():
-        if name not in table:
-            continue
-        values[name] = _convert(table, name, str(spec.type), base, path)
+    values = {
+        name: _convert(table, name, types[name], base, path) for name in known if name in table
+    }
     try:
         return kind(**values)
     except TypeError as error:
@@ -155,16 +155,17 @@ def _section(kind: type[Any], table: dict[str, Any], base: Path, path: Path) -> 
         raise FedloraError(f"node config {path}: {error.what}", error.hint) from None
 
 
-def _convert(table: dict[str, Any], key: str, annotation: str, base: Path, path: Path) -> Any:
-    value = table[key]
-    if "Path" in annotation:
+def _convert(table: dict[str, Any], key: str, declared: Any, base: Path, path: Path) -> Any:
+    """``table[key]`` as the ``declared`` type: a scalar type, Path, or either ``| None``."""
+    (kind,) = [k for k in typing.get_args(declared) or (declared,) if k is not type(None)]
+    if kind is Path:
         return _path(table, key, base, path)
-    expected: type[Any] = {"int": int, "float": float, "str": str}.get(annotation, object)
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+    value = table[key]
+    if kind is float and type(value) is int:
         return float(value)
-    if not isinstance(value, expected) or isinstance(value, bool):
+    if type(value) is not kind:  # not isinstance: a bool is no int, nor an int a bool
         raise FedloraError(
-            f"node config {path}: `{key}` must be of type {annotation}, got {value!r}",
+            f"node config {path}: `{key}` must be of type {kind.__name__}, got {value!r}",
             "fix the file",
         )
     return value

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from fedlora.config import load_node_config
+from fedlora.config import _section, load_node_config
 from fedlora.errors import FedloraError
 
 VALID = """
@@ -73,6 +74,27 @@ def test_unknown_key_is_named_with_the_known_ones(tmp_path: Path) -> None:
 def test_wrong_type_is_named(tmp_path: Path) -> None:
     with pytest.raises(FedloraError, match="`steps` must be of type int"):
         load_node_config(write(tmp_path, VALID.replace("steps = 3", 'steps = "three"')))
+
+
+def test_a_bool_is_not_taken_for_an_int(tmp_path: Path) -> None:
+    with pytest.raises(FedloraError, match="`steps` must be of type int, got True"):
+        load_node_config(write(tmp_path, VALID.replace("steps = 3", "steps = true")))
+
+
+@dataclass(frozen=True)
+class Switches:
+    enabled: bool = False
+    limit: float = 1.0
+    folder: Path | None = None
+
+
+def test_each_value_is_converted_to_its_fields_declared_type(tmp_path: Path) -> None:
+    source = tmp_path / "node.toml"
+    table = {"enabled": True, "limit": 2, "folder": "sub"}
+    loaded = _section(Switches, table, tmp_path, source)
+    assert loaded == Switches(enabled=True, limit=2.0, folder=(tmp_path / "sub").resolve())
+    with pytest.raises(FedloraError, match="`enabled` must be of type bool, got 1"):
+        _section(Switches, {"enabled": 1}, tmp_path, source)
 
 
 def test_bad_address_is_named(tmp_path: Path) -> None:
