@@ -2,20 +2,20 @@
 
 Test support only. `multiprocessing.managers` hands each node process a proxy whose calls run
 on the test process's FakeLedger, one at a time under a lock, the way a peer orders
-transactions. Return values travel as copies, as reads from a real peer do. A host that is cut
-off loses its chain connection along with its peers.
+transactions. Return values are the contract's own records and travel as copies (pickled), as
+reads from a real peer do. A host that is cut off loses its chain connection along with its
+peers.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from multiprocessing.managers import BaseManager
-from typing import Any
+from multiprocessing.managers import BaseManager, Server
 
 from tests.unit.daemon.fake_ledger import FakeLedger
 
-from fedlora.daemon.ports import Proposal
+from fedlora.ledger import ProposalDraft, Round, Session
 
 
 class LockedView:
@@ -25,11 +25,11 @@ class LockedView:
         self._view, self._lock = chain.as_node(node_id), lock
         self._chain, self._node_id = chain, node_id
 
-    def get_session(self, session_id: str) -> Any:
+    def get_session(self, session_id: str) -> Session:
         with self._lock:
             return self._view.get_session(session_id)
 
-    def get_round(self, session_id: str, round_number: int) -> Any:
+    def get_round(self, session_id: str, round_number: int) -> Round:
         with self._lock:
             return self._view.get_round(session_id, round_number)
 
@@ -53,9 +53,9 @@ class LockedView:
         with self._lock:
             self._view.submit_update(session_id, number, sha, n, metrics)
 
-    def propose_aggregate(self, session_id: str, number: int, proposal: Proposal) -> None:
+    def propose_aggregate(self, session_id: str, number: int, draft: ProposalDraft) -> None:
         with self._lock:
-            self._view.propose_aggregate(session_id, number, proposal)
+            self._view.propose_aggregate(session_id, number, draft)
 
     def endorse_aggregate(
         self, session_id: str, number: int, sha: str, accept: bool, reason: str
@@ -77,7 +77,7 @@ ChainClient.register("view")
 
 def serve_chain(
     chain: FakeLedger, lock: threading.Lock, host: str, authkey: bytes
-) -> tuple[int, Any]:
+) -> tuple[int, Server]:
     """Serve ``chain`` on ``host`` (any free port) from a daemon thread; returns (port, server)."""
 
     class ChainServer(BaseManager):

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 from tests.integration.chain_service import serve_chain
 from tests.integration.netns import Hosts, unavailable_reason
-from tests.unit.daemon.fake_ledger import FakeLedger, FakeSession
+from tests.unit.daemon.fake_ledger import FakeLedger, make_session
 from tests.unit.daemon.test_coordinator import NODES
 
 from fedlora.transport import PeerClient, TlsMaterial
@@ -157,7 +157,7 @@ def _node_configs(tmp_path: Path, hosts: Hosts, port: int, authkey: bytes) -> li
 
 @pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
-    chain = FakeLedger(FakeSession("s1", NODES, rounds=3, quorum=2, rule_name="fedavg"), {})
+    chain = FakeLedger(make_session("s1", NODES, rounds=3, quorum=2, rule="fedavg"), {})
     lock, authkey = threading.Lock(), secrets.token_bytes(16)
     with Hosts(HOSTS) as hosts:
         port, _server = serve_chain(chain, lock, hosts.root_address, authkey)
@@ -188,7 +188,7 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
 def _inputs(chain: FakeLedger, number: int) -> set[str]:
     proposal = chain.rounds[number].proposal
     assert proposal is not None
-    return {node for node, _ in proposal.inputs}
+    return {item.node_id for item in proposal.inputs}
 
 
 def test_a_cut_off_host_misses_one_round_and_catches_up(cluster: Cluster) -> None:

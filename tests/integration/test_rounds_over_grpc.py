@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.unit.daemon.fake_ledger import FakeLedger, FakeSession
+from tests.unit.daemon.fake_ledger import FakeLedger, make_session
 from tests.unit.daemon.test_coordinator import KEYS, NODES, FakeTrainer
 
 from fedlora.aggregation import state_keys, strategy_from_name
@@ -38,7 +38,7 @@ def network(
         issued = issue_certificate(ca, node.replace("/", "."))
         tls[node] = TlsMaterial(issued.cert_pem, issued.key_pem, trusted)
     fingerprints = {certificate_fingerprint(pem_to_der(t.cert_pem)): n for n, t in tls.items()}
-    chain = FakeLedger(FakeSession("s1", NODES, rounds=2, quorum=3, rule_name="fedlora"), {})
+    chain = FakeLedger(make_session("s1", NODES, rounds=2, quorum=3, rule="fedlora"), {})
     stores = {node: ContentStore(tmp_path / node.replace("/", "_")) for node in NODES}
     traffic = TrafficCounter()
     servers = []

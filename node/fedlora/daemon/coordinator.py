@@ -10,18 +10,18 @@ submission anyway.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from fedlora.artifacts import Tensors
 from fedlora.daemon.decide import Action, decide
-from fedlora.daemon.rounds import PeerInputError, RoundExecutor, RoundKey
+from fedlora.daemon.ports import LedgerPort
+from fedlora.daemon.rounds import PeerInputError, PendingUpdate, RoundExecutor, RoundKey
 from fedlora.errors import FedloraError
+from fedlora.ledger import Round, Session
 from fedlora.ledger.retry import is_temporary, is_unreachable
 
 _log = logging.getLogger("fedlora.daemon")
@@ -53,7 +53,7 @@ class Coordinator:
         self,
         session_id: str,
         executor: RoundExecutor,
-        ledger: Any,
+        ledger: LedgerPort,
         state_dir: Path,
         clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     ) -> None:
@@ -124,7 +124,7 @@ class Coordinator:
             raise
         return StepOutcome(action, key.round_number, detail)
 
-    def _act(self, action: Action, session: Any, round_: Any, key: RoundKey) -> str:
+    def _act(self, action: Action, session: Session, round_: Round, key: RoundKey) -> str:
         if action is Action.TRAIN:
             return self._train_once(session, key)
         if action is Action.AGGREGATE:
@@ -136,21 +136,20 @@ class Coordinator:
             return "deadline passed"
         if action is Action.ADVANCE:
             self._executor.advance(session, round_)
-            return str(round_.final_sha256)
+            return round_.final_sha256
         if action is Action.STOP and session.status == "completed":
             self.final_adapter = self._executor.advance(session, round_)
-            return str(round_.final_sha256)
+            return round_.final_sha256
         return ""
 
-    def _train_once(self, session: Any, key: RoundKey) -> str:
+    def _train_once(self, session: Session, key: RoundKey) -> str:
         """Train and submit, or resubmit an update trained before a restart."""
-        pending = self._pending_file(key)
-        if pending.is_file():
-            record = json.loads(pending.read_text())
-            self._executor.resubmit(key, record)
-            return str(record["sha256"])
-        sha = self._executor.train(session, key, record_to=pending)
-        return sha
+        pending_file = self._pending_file(key)
+        if pending_file.is_file():
+            pending = PendingUpdate.load(pending_file)
+            self._executor.resubmit(key, pending)
+            return pending.sha256
+        return self._executor.train(session, key, record_to=pending_file)
 
     def _pending_file(self, key: RoundKey) -> Path:
         return self._state_dir / "pending" / f"{key.session_id}-{key.round_number:04d}.json"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-from collections.abc import Mapping
-from typing import Any, Protocol
+
+from fedlora.ledger import Round
 
 # How long after a phase deadline a node waits before reporting the timeout.
 TIMEOUT_GRACE = dt.timedelta(seconds=2)
@@ -27,31 +27,12 @@ class Action(enum.Enum):
     STOP = "stop"  # the session is over (completed or failed)
 
 
-class RoundView(Protocol):
-    """The parts of an on-chain round the decision needs (the ledger's Round satisfies it)."""
-
-    @property
-    def phase(self) -> str: ...
-
-    @property
-    def aggregator(self) -> str: ...
-
-    @property
-    def phase_deadline(self) -> str: ...
-
-    @property
-    def updates(self) -> Mapping[str, Any]: ...
-
-    @property
-    def endorsements(self) -> Mapping[str, Any]: ...
-
-
 def parse_timestamp(value: str) -> dt.datetime:
     """Parse the chaincode's RFC 3339 UTC timestamps ('...Z' or '+00:00')."""
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def decide(node_id: str, session_status: str, round_: RoundView, now: dt.datetime) -> Action:
+def decide(node_id: str, session_status: str, round_: Round, now: dt.datetime) -> Action:
     """Return the next action for ``node_id`` given the session status and its current round."""
     if session_status in ("completed", "failed") and round_.phase in ("final", "failed"):
         return Action.STOP
@@ -69,7 +50,7 @@ def decide(node_id: str, session_status: str, round_: RoundView, now: dt.datetim
     return Action.REPORT_TIMEOUT if now > deadline + TIMEOUT_GRACE else Action.WAIT
 
 
-def _own_move(node_id: str, round_: RoundView) -> Action | None:
+def _own_move(node_id: str, round_: Round) -> Action | None:
     """The action only this node can take in the current phase, if any is still owed."""
     if round_.phase == "collecting" and node_id not in round_.updates:
         return Action.TRAIN

@@ -13,8 +13,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
 
+from fedlora.ledger import Round, Session
 from fedlora.transport import TrafficCounter
 
 _log = logging.getLogger("fedlora.daemon")
@@ -22,7 +22,7 @@ _log = logging.getLogger("fedlora.daemon")
 LINGER_LIMIT_S = 60.0
 
 
-def latecomers(node_id: str, session: Any, final_round: Any) -> set[str]:
+def latecomers(node_id: str, session: Session, final_round: Round) -> set[str]:
     """Participants this node must wait for: only when it aggregated the last round."""
     if session.status != "completed" or final_round.aggregator != node_id:
         return set()

@@ -2,27 +2,29 @@
 
 The daemon's composition root binds these to the real parts (the Fabric contract wrapper, the
 gRPC peer clients, the local trainer); unit tests bind them to small in-memory stand-ins. Keeping
-them narrow is what lets the coordinator be read, and tested, on its own.
+them narrow is what lets the coordinator be read, and tested, on its own. What crosses them is
+the chain's own records (:mod:`fedlora.ledger.records`), whichever side is bound.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from fedlora.artifacts import Tensors
+from fedlora.ledger import ProposalDraft, Round, Session
 
 
 class LedgerPort(Protocol):
     """The consortium contract, as the coordinator uses it."""
 
-    def get_session(self, session_id: str) -> Any:
-        """Session: status, current_round, rounds, participants, rule_name, rule_params."""
+    def get_session(self, session_id: str) -> Session:
+        """The session record."""
         ...
 
-    def get_round(self, session_id: str, round_number: int) -> Any:
-        """Round: phase, attempt, aggregator, phase_deadline, updates, proposal, endorsements."""
+    def get_round(self, session_id: str, round_number: int) -> Round:
+        """One round's record."""
         ...
 
     def node_endpoint(self, node_id: str) -> str:
@@ -40,7 +42,7 @@ class LedgerPort(Protocol):
         """Record this node's update for the round."""
         ...
 
-    def propose_aggregate(self, session_id: str, round_number: int, proposal: Proposal) -> None:
+    def propose_aggregate(self, session_id: str, round_number: int, draft: ProposalDraft) -> None:
         """Record the aggregate this node computed as the round's aggregator."""
         ...
 
@@ -82,14 +84,3 @@ class TrainerPort(Protocol):
     def train(self, global_tensors: Tensors, round_number: int, proximal_mu: float) -> LocalUpdate:
         """Train from ``global_tensors`` on local data and return the update."""
         ...
-
-
-@dataclass(frozen=True)
-class Proposal:
-    """An aggregate as recorded on chain: its hash and exactly how it was computed."""
-
-    sha256: str
-    inputs: Sequence[tuple[str, str]]  # (node id, update sha256), sorted by node id
-    weights: Mapping[str, float]
-    rule: str
-    optimizer_state_sha256: str

@@ -14,7 +14,8 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+
+import msgspec
 
 from fedlora.aggregation import (
     AggregateResult,
@@ -33,9 +34,10 @@ from fedlora.artifacts import (
     encode_adapter,
 )
 from fedlora.daemon.decide import parse_timestamp
-from fedlora.daemon.ports import FetchPort, LedgerPort, Proposal, TrainerPort
+from fedlora.daemon.ports import FetchPort, LedgerPort, TrainerPort
 from fedlora.errors import FedloraError
 from fedlora.fileio import write_json_atomic
+from fedlora.ledger import AggregateInput, Proposal, ProposalDraft, Round, Rule, Session
 from fedlora.ledger.retry import is_unreachable
 
 _log = logging.getLogger("fedlora.daemon")
@@ -57,6 +59,32 @@ class RoundKey:
     round_number: int
 
 
+class PendingUpdate(msgspec.Struct, frozen=True):
+    """An update trained and stored, recorded before it is submitted (the node's own file).
+
+    A node restarted between training and submitting finds it and submits the same update.
+    """
+
+    sha256: str
+    num_examples: int
+    metrics: dict[str, float]
+
+    def save(self, path: Path) -> None:
+        """Write the record atomically."""
+        write_json_atomic(path, msgspec.to_builtins(self))
+
+    @classmethod
+    def load(cls, path: Path) -> PendingUpdate:
+        """Read a record written by :meth:`save`."""
+        try:
+            return msgspec.json.decode(path.read_bytes(), type=cls)
+        except msgspec.DecodeError as error:
+            raise FedloraError(
+                f"pending update record {path} is unreadable: {error}",
+                "delete it; the node then trains the round again",
+            ) from None
+
+
 class RoundExecutor:
     """The effects of the round protocol for one node."""
 
@@ -68,7 +96,7 @@ class RoundExecutor:
         trainer: TrainerPort,
         fetcher: FetchPort,
         seed: int = 0,
-        on_event: Callable[[str, dict[str, Any]], None] | None = None,
+        on_event: Callable[[str, Mapping[str, object]], None] | None = None,
     ) -> None:
         self.node_id = node_id
         self._ledger, self._store, self._trainer, self._fetcher = ledger, store, trainer, fetcher
@@ -77,7 +105,7 @@ class RoundExecutor:
 
     # -- actions -----------------------------------------------------------------------------
 
-    def train(self, session: Any, key: RoundKey, record_to: Path | None = None) -> str:
+    def train(self, session: Session, key: RoundKey, record_to: Path | None = None) -> str:
         """Train from the current global adapter, store the update and submit its hash.
 
         With ``record_to``, the update is recorded there before it is submitted, so that a node
@@ -89,51 +117,51 @@ class RoundExecutor:
         # The update names its producer and round inside its bytes: two sites with the same data
         # never submit the same hash (the chain refuses a hash it already holds), and an
         # update replayed under another name or round is recognised as such.
-        record = {
-            "sha256": self._store.put(encode_adapter(update.tensors, self._provenance(key))),
-            "num_examples": update.num_examples,
-            "metrics": dict(update.metrics),
-        }
-        if record_to is not None:
-            write_json_atomic(record_to, record)
-        self.resubmit(key, record)
-        return str(record["sha256"])
-
-    def resubmit(self, key: RoundKey, record: Mapping[str, Any]) -> None:
-        """Submit an update recorded by :meth:`train`."""
-        metrics = {name: float(value) for name, value in record["metrics"].items()}
-        self._ledger.submit_update(
-            key.session_id, key.round_number, record["sha256"], int(record["num_examples"]), metrics
+        pending = PendingUpdate(
+            sha256=self._store.put(encode_adapter(update.tensors, self._provenance(key))),
+            num_examples=update.num_examples,
+            metrics={name: float(value) for name, value in update.metrics.items()},
         )
-        self._on_event("submitted", {"round": key.round_number, "sha256": record["sha256"]})
+        if record_to is not None:
+            pending.save(record_to)
+        self.resubmit(key, pending)
+        return pending.sha256
 
-    def aggregate(self, session: Any, round_: Any, key: RoundKey) -> Proposal:
+    def resubmit(self, key: RoundKey, pending: PendingUpdate) -> None:
+        """Submit an update recorded by :meth:`train`."""
+        self._ledger.submit_update(
+            key.session_id, key.round_number, pending.sha256, pending.num_examples, pending.metrics
+        )
+        self._on_event("submitted", {"round": key.round_number, "sha256": pending.sha256})
+
+    def aggregate(self, session: Session, round_: Round, key: RoundKey) -> ProposalDraft:
         """As the elected aggregator: pull, validate and aggregate the updates, then propose.
 
         An update whose owner cannot be reached (and that no one else holds) is left out rather
         than stalling the round; the proposal names exactly the inputs used, so endorsers
         recompute the same thing.
         """
-        offered = sorted((node, update.sha256) for node, update in round_.updates.items())
+        updates = round_.updates
+        offered = [AggregateInput(node, updates[node].sha256) for node in sorted(updates)]
         result, inputs = self._compute(session, round_, key, offered, skip_unusable=True)
-        proposal = self._record(result, inputs, strategy_for(session))
-        self._ledger.propose_aggregate(key.session_id, key.round_number, proposal)
-        self._on_event("proposed", {"round": key.round_number, "sha256": proposal.sha256})
-        return proposal
+        draft = self._record(result, inputs, session.rule)
+        self._ledger.propose_aggregate(key.session_id, key.round_number, draft)
+        self._on_event("proposed", {"round": key.round_number, "sha256": draft.sha256})
+        return draft
 
-    def endorse(self, session: Any, round_: Any, key: RoundKey) -> bool:
+    def endorse(self, session: Session, round_: Round, key: RoundKey) -> bool:
         """Recompute the proposed aggregate from its recorded inputs; endorse iff it matches.
 
         A proposal that leaves out an update this node can obtain and validate is rejected too:
         otherwise an aggregator could quietly drop a member it disagrees with.
         """
-        proposed = round_.proposal
-        inputs = sorted((node, sha) for node, sha in proposed.inputs)
+        proposed = _proposal_of(round_)
+        inputs = sorted(proposed.inputs, key=lambda item: (item.node_id, item.sha256))
         try:
             result, _ = self._compute(session, round_, key, inputs, skip_unusable=False)
-            mine = self._record(result, inputs, strategy_for(session))
+            mine = self._record(result, inputs, session.rule)
             reason = _difference(mine, proposed) or self._usable_omission(
-                session, round_, key, {node for node, _ in inputs}
+                session, round_, key, {item.node_id for item in inputs}
             )
         except FedloraError as error:  # an input that does not validate is a reason to reject
             if is_unreachable(error):
@@ -146,7 +174,7 @@ class RoundExecutor:
         self._on_event("endorsed", {"round": key.round_number, "accept": accept, "reason": reason})
         return accept
 
-    def advance(self, session: Any, round_: Any) -> Tensors:
+    def advance(self, session: Session, round_: Round) -> Tensors:
         """Fetch the round's final aggregate (if needed) and return it as the new global adapter.
 
         Its aggregator is asked first, then every other participant: a node whose verdict was
@@ -156,19 +184,19 @@ class RoundExecutor:
 
     # -- inputs ------------------------------------------------------------------------------
 
-    def global_adapter(self, session: Any, round_number: int) -> Tensors:
+    def global_adapter(self, session: Session, round_number: int) -> Tensors:
         """The adapter every participant starts ``round_number`` from."""
         if round_number == 1:
             return self._trainer.initial_adapter(self._seed)
         previous = self._ledger.get_round(session.session_id, round_number - 1)
         return decode_adapter(self.obtain(previous.final_sha256, _holders(session, previous)))
 
-    def prior_server_state(self, session: Any, round_number: int) -> Tensors | None:
+    def prior_server_state(self, session: Session, round_number: int) -> Tensors | None:
         """The server optimizer state the previous round's aggregate handed on, if any."""
         if round_number == 1:
             return None
         previous = self._ledger.get_round(session.session_id, round_number - 1)
-        state_sha = previous.proposal.optimizer_state_sha256
+        state_sha = _proposal_of(previous).optimizer_state_sha256
         return decode_adapter(self.obtain(state_sha, _holders(session, previous)))
 
     def obtain(
@@ -205,12 +233,12 @@ class RoundExecutor:
 
     def _compute(
         self,
-        session: Any,
-        round_: Any,
+        session: Session,
+        round_: Round,
         key: RoundKey,
-        inputs: Sequence[tuple[str, str]],
+        inputs: Sequence[AggregateInput],
         skip_unusable: bool,
-    ) -> tuple[AggregateResult, list[tuple[str, str]]]:
+    ) -> tuple[AggregateResult, list[AggregateInput]]:
         """Aggregate ``inputs``; returns the result and the inputs actually used.
 
         With ``skip_unusable`` (the aggregator), an update that cannot be obtained or fails
@@ -219,15 +247,15 @@ class RoundExecutor:
         """
         global_tensors = self.global_adapter(session, key.round_number)
         updates, used = [], []
-        for node, sha in inputs:
+        for item in inputs:
             try:
-                updates.append(self._load_update(session, round_, key, (node, sha), global_tensors))
+                updates.append(self._load_update(session, round_, key, item, global_tensors))
             except FedloraError as error:
                 if not skip_unusable or is_unreachable(error):
                     raise
-                _log.warning("leaving out the update of %s: %s", node, error)
+                _log.warning("leaving out the update of %s: %s", item.node_id, error)
                 continue
-            used.append((node, sha))
+            used.append(item)
         if not updates:
             raise PeerInputError("no update of this round could be used", "check the peers")
         state = self.prior_server_state(session, key.round_number)
@@ -235,10 +263,10 @@ class RoundExecutor:
 
     def _load_update(
         self,
-        session: Any,
-        round_: Any,
+        session: Session,
+        round_: Round,
         key: RoundKey,
-        submitted: tuple[str, str],
+        submitted: AggregateInput,
         global_tensors: Tensors,
     ) -> ClientUpdate:
         """One submitted update, fetched, hash-checked against the chain and validated.
@@ -246,7 +274,7 @@ class RoundExecutor:
         Everything here comes from another member; whatever is wrong with it, the error is a
         PeerInputError naming the member.
         """
-        node, sha = submitted
+        node, sha = submitted.node_id, submitted.sha256
         reported = round_.updates.get(node)
         if reported is None or reported.sha256 != sha:
             raise PeerInputError(f"input of {node} is not the update it submitted", "reject")
@@ -263,7 +291,7 @@ class RoundExecutor:
             raise
         except Exception as error:  # hostile bytes: any failure to read them is theirs
             raise PeerInputError(f"update {sha[:12]} of {node} is unusable: {error}") from None
-        return ClientUpdate(node, tensors, int(reported.num_examples), float(loss))
+        return ClientUpdate(node, tensors, reported.num_examples, loss)
 
     def _checked_tensors(
         self, data: bytes, node: str, key: RoundKey, global_tensors: Tensors
@@ -276,14 +304,16 @@ class RoundExecutor:
         validate_update(global_tensors, tensors)
         return tensors
 
-    def _usable_omission(self, session: Any, round_: Any, key: RoundKey, included: set[str]) -> str:
+    def _usable_omission(
+        self, session: Session, round_: Round, key: RoundKey, included: set[str]
+    ) -> str:
         """Why the proposal must be rejected for an update it left out ('' when none)."""
         left_out = sorted(node for node in round_.updates if node not in included)
         if not left_out:
             return ""
         global_tensors = self.global_adapter(session, key.round_number)
         for node in left_out:
-            submitted = (node, round_.updates[node].sha256)
+            submitted = AggregateInput(node, round_.updates[node].sha256)
             try:
                 self._load_update(session, round_, key, submitted, global_tensors)
             except PeerInputError:
@@ -295,17 +325,21 @@ class RoundExecutor:
         return _provenance_of(self.node_id, key)
 
     def _record(
-        self, result: AggregateResult, inputs: Sequence[tuple[str, str]], strategy: StrategyConfig
-    ) -> Proposal:
-        sha = self._store.put(encode_adapter(result.tensors))
-        state_sha = self._store.put(encode_adapter(result.server_state))
-        weights = {node: float(weight) for node, weight in sorted(result.weights.items())}
-        return Proposal(sha, list(inputs), weights, strategy.name, state_sha)
+        self, result: AggregateResult, inputs: Sequence[AggregateInput], rule: Rule
+    ) -> ProposalDraft:
+        """Store the aggregate and its optimizer state; the draft names them under ``rule``."""
+        return ProposalDraft(
+            inputs=tuple(inputs),
+            optimizer_state_sha256=self._store.put(encode_adapter(result.server_state)),
+            rule=rule,
+            sha256=self._store.put(encode_adapter(result.tensors)),
+            weights={node: float(weight) for node, weight in sorted(result.weights.items())},
+        )
 
 
-def strategy_for(session: Any) -> StrategyConfig:
+def strategy_for(session: Session) -> StrategyConfig:
     """The aggregation rule a session recorded on chain, as a StrategyConfig."""
-    return strategy_from_name(session.rule.name, **dict(session.rule.params))
+    return strategy_from_name(session.rule.name, **session.rule.params)
 
 
 def _provenance_of(node_id: str, key: RoundKey) -> dict[str, str]:
@@ -328,18 +362,27 @@ def _seconds_left(deadline: dt.datetime) -> float:
     return min(left, FETCH_LIMIT_S)
 
 
-def _participants(session: Any) -> list[str]:
+def _participants(session: Session) -> list[str]:
     return list(session.participants)
 
 
-def _holders(session: Any, round_: Any) -> list[str]:
+def _proposal_of(round_: Round) -> Proposal:
+    """The round's proposal; a round past aggregation always has one."""
+    if round_.proposal is None:
+        raise FedloraError(
+            f"round {round_.round} ({round_.phase}) has no proposal", "read the chain again"
+        )
+    return round_.proposal
+
+
+def _holders(session: Session, round_: Round) -> list[str]:
     """Who should hold a round's aggregate: its aggregator first, then every participant."""
     return [round_.aggregator, *_participants(session)]
 
 
-def _difference(mine: Proposal, proposed: Any) -> str:
+def _difference(mine: ProposalDraft, proposed: ProposalDraft) -> str:
     """Why the proposal differs from the recomputation ('' when identical)."""
-    if dict(mine.weights) != {k: float(v) for k, v in dict(proposed.weights).items()}:
+    if mine.weights != proposed.weights:
         return "weights differ from the recomputation"
     if mine.optimizer_state_sha256 != proposed.optimizer_state_sha256:
         return "optimizer state differs from the recomputation"

@@ -9,21 +9,18 @@ adapter in the standard PEFT layout.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from fedlora.aggregation import strategy_from_name
 from fedlora.artifacts import ContentStore
 from fedlora.config import NodeConfig
 from fedlora.daemon.coordinator import Coordinator, StepOutcome
 from fedlora.daemon.linger import latecomers, serve_latecomers
 from fedlora.daemon.local_training import NodeTrainer, SessionLora, load_local_data
-from fedlora.daemon.rounds import RoundExecutor
+from fedlora.daemon.rounds import RoundExecutor, strategy_for
 from fedlora.daemon.wiring import (
     ChainAuthorizer,
     ChainLedger,
@@ -34,8 +31,14 @@ from fedlora.daemon.wiring import (
 )
 from fedlora.errors import FedloraError
 from fedlora.fileio import write_json_atomic
-from fedlora.ledger import FileCheckpointer, Gateway
-from fedlora.transport import ArtifactServer, TrafficCounter
+from fedlora.ledger import (
+    FileCheckpointer,
+    Gateway,
+    LedgerDataError,
+    Session,
+    parse_ledger_event,
+)
+from fedlora.transport import ArtifactServer, PeerTraffic, TrafficCounter
 
 _log = logging.getLogger("fedlora.daemon")
 
@@ -52,20 +55,19 @@ class NodeRunResult:
     final_sha256: str
     adapter_dir: Path
     accuracy_by_round: dict[int, float]
-    traffic: dict[str, Any]
+    traffic: dict[str, PeerTraffic]
 
 
-def session_lora(session: Any) -> SessionLora:
+def session_lora(session: Session) -> SessionLora:
     """The LoRA shape the session fixed on chain; FFA rules freeze lora_A."""
     lora = session.lora
-    strategy = strategy_from_name(session.rule.name, **session.rule.params)
     return SessionLora(
         rank=lora.rank,
         alpha=int(lora.alpha),
         dropout=lora.dropout,
         target_modules=tuple(lora.target_modules),
         top_layers=lora.top_layers or None,
-        freeze_a=strategy.lora_mode == "ffa",
+        freeze_a=strategy_for(session).lora_mode == "ffa",
     )
 
 
@@ -119,7 +121,11 @@ def _follow_events(
         try:
             stream = network.chaincode_events(config.fabric.chaincode, checkpointer=checkpoints)
             for event in stream:
-                if json.loads(event.payload or b"{}").get("sessionId") == session_id:
+                try:
+                    payload = parse_ledger_event(event.event_name, event.payload)
+                except LedgerDataError:
+                    continue  # an event this client does not know: the poll catches up
+                if payload.session_id == session_id:
                     coordinator.wake()
         except Exception as error:  # the poll loop carries on without events
             _log.warning("event stream ended: %s; falling back to polling", error)
@@ -141,7 +147,8 @@ def _finish(
     endorse it as the session's result.
     """
     session = ledger.get_session(session_id)
-    traffic_by_peer = {peer: dataclasses.asdict(c) for peer, c in traffic.snapshot().items()}
+    traffic_snapshot = traffic.snapshot()
+    traffic_by_peer = {peer: dataclasses.asdict(c) for peer, c in traffic_snapshot.items()}
     result_file = config.data_dir / f"result-{session_id}.json"
     if session.status != "completed" or coordinator.final_adapter is None:
         reason = session.failure_reason or f"the chain records the session as {session.status}"
@@ -157,7 +164,7 @@ def _finish(
     trainer.save_peft(coordinator.final_adapter, adapter_dir)
     accuracy = {session.rounds: trainer.evaluate(coordinator.final_adapter)}
     result = NodeRunResult(
-        session_id, session.final_adapter_sha256, adapter_dir, accuracy, traffic_by_peer
+        session_id, session.final_adapter_sha256, adapter_dir, accuracy, traffic_snapshot
     )
     write_json_atomic(
         result_file,
@@ -167,7 +174,7 @@ def _finish(
             "adapter_dir": str(adapter_dir),
             "accuracy": accuracy,
             "compute_seconds": round(trainer.compute_seconds, 3),
-            "traffic": result.traffic,
+            "traffic": traffic_by_peer,
         },
     )
     return result

@@ -13,14 +13,12 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from fedlora.artifacts import ContentStore
 from fedlora.config import NodeConfig
-from fedlora.daemon.ports import Proposal
 from fedlora.errors import FedloraError
 from fedlora.identity import load_msp_dir
-from fedlora.ledger import AggregateInput, Gateway, LedgerError, ProposalDraft
+from fedlora.ledger import Gateway, LedgerError, ProposalDraft, Round, Session
 from fedlora.ledger.contract import ConsortiumContract, rejection_code
 from fedlora.transport import PeerClient, PinnedPeer, TlsMaterial, TrafficCounter
 
@@ -31,11 +29,11 @@ class ChainLedger:
     def __init__(self, contract: ConsortiumContract) -> None:
         self.contract = contract
 
-    def get_session(self, session_id: str) -> Any:
+    def get_session(self, session_id: str) -> Session:
         """The session record."""
         return self.contract.get_session(session_id)
 
-    def get_round(self, session_id: str, round_number: int) -> Any:
+    def get_round(self, session_id: str, round_number: int) -> Round:
         """One round's record."""
         return self.contract.get_round(session_id, round_number)
 
@@ -53,15 +51,8 @@ class ChainLedger:
         """Record this node's update."""
         self.contract.submit_update(session_id, round_number, sha256, n, metrics)
 
-    def propose_aggregate(self, session_id: str, round_number: int, proposal: Proposal) -> None:
-        """Record the aggregate under the session's own rule (the chain requires the match)."""
-        draft = ProposalDraft(
-            inputs=tuple(AggregateInput(node, sha) for node, sha in proposal.inputs),
-            optimizer_state_sha256=proposal.optimizer_state_sha256,
-            rule=self.contract.get_session(session_id).rule,
-            sha256=proposal.sha256,
-            weights=dict(proposal.weights),
-        )
+    def propose_aggregate(self, session_id: str, round_number: int, draft: ProposalDraft) -> None:
+        """Record the aggregate; its rule is the session's own (the chain requires the match)."""
         self.contract.propose_aggregate(session_id, round_number, draft)
 
     def endorse_aggregate(

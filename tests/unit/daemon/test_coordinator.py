@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 import torch
-from tests.unit.daemon.fake_ledger import FakeLedger, FakeSession
+from tests.unit.daemon.fake_ledger import FakeLedger, make_session
 
 from fedlora.artifacts import ContentStore, Tensors, decode_adapter, sha256_hex
 from fedlora.daemon.coordinator import Coordinator
 from fedlora.daemon.decide import Action
-from fedlora.daemon.ports import LocalUpdate, Proposal
+from fedlora.daemon.ports import LocalUpdate
 from fedlora.daemon.rounds import RoundExecutor
 from fedlora.errors import FedloraError
+from fedlora.ledger import ProposalDraft
 
 NODES = ["Org1MSP/n1", "Org2MSP/n2", "Org3MSP/n3"]
 KEYS = ("m.q_proj.lora_A.weight", "m.q_proj.lora_B.weight")
@@ -55,7 +56,7 @@ class StoreFetcher:
 def build(  # type: ignore[no-untyped-def]
     tmp_path: Path, quorum: int = 3, rounds: int = 2, rule: str = "fedavg", same_data=False
 ):
-    chain = FakeLedger(FakeSession("s1", NODES, rounds, quorum, rule_name=rule), {})
+    chain = FakeLedger(make_session("s1", NODES, rounds, quorum, rule=rule), {})
     stores = {node: ContentStore(tmp_path / node.replace("/", "_")) for node in NODES}
     fetcher = StoreFetcher(stores)
     trainers = {node: FakeTrainer(0 if same_data else i) for i, node in enumerate(NODES)}
@@ -114,9 +115,13 @@ def test_a_tampered_aggregate_is_rejected_and_the_next_aggregator_takes_over(
     liar = next(c for c in coordinators if c.node_id == chain.rounds[1].aggregator)
     forged = stores[liar.node_id].put(b"not the aggregate")
     view = chain.as_node(liar.node_id)
-    view.propose_aggregate("s1", 1, Proposal(forged, [], {}, "fedavg", forged))
+    draft = ProposalDraft(
+        inputs=(), optimizer_state_sha256=forged, rule=chain.session.rule, sha256=forged, weights={}
+    )
+    view.propose_aggregate("s1", 1, draft)
     run_all([c for c in coordinators if c is not liar])
-    assert chain.rounds[1].rejected and chain.rounds[1].rejected[0].sha256 == forged
+    rejected = chain.rounds[1].rejected_proposals
+    assert rejected and rejected[0].sha256 == forged and rejected[0].cause == "rejected"
     assert chain.rounds[1].final_sha256 != forged
     assert chain.session.status == "completed"
 
@@ -163,4 +168,4 @@ def test_an_update_that_names_another_producer_is_left_out(tmp_path: Path) -> No
     round_ = chain.rounds[1]
     assert chain.session.status == "completed"
     assert round_.proposal is not None
-    assert copier.node_id not in dict(round_.proposal.inputs)
+    assert copier.node_id not in {item.node_id for item in round_.proposal.inputs}

@@ -13,8 +13,9 @@ from tests.unit.daemon.test_coordinator import NODES, FakeTrainer, StoreFetcher,
 from fedlora.artifacts import Tensors, encode_adapter
 from fedlora.daemon.decide import Action
 from fedlora.daemon.ports import LocalUpdate
-from fedlora.daemon.rounds import RoundKey, strategy_for
+from fedlora.daemon.rounds import RoundKey
 from fedlora.errors import FedloraError
+from fedlora.ledger import AggregateInput, Round
 
 
 class DeadNodes(StoreFetcher):
@@ -47,9 +48,8 @@ def test_killed_aggregator_is_replaced_after_the_deadline(tmp_path: Path) -> Non
     for _ in range(4):
         for coordinator in alive:
             coordinator.step()
-    round_ = chain.rounds[1]
     assert chain.session.status == "completed"
-    used = {node for node, _ in round_.proposal.inputs}
+    used = _inputs(chain.rounds[1])
     # the updates of the nodes still alive are all in; only the dead node's own is missing
     assert used == set(NODES) - {dead}
 
@@ -87,7 +87,7 @@ def test_a_malformed_update_is_refused_and_never_aggregated(tmp_path: Path) -> N
     careless._executor._trainer = NanTrainer(0)  # type: ignore[attr-defined]
     run_all(coordinators)
     assert chain.session.status == "completed"
-    used = {node for node, _ in chain.rounds[1].proposal.inputs}
+    used = _inputs(chain.rounds[1])
     assert careless.node_id not in used and len(used) == 2
 
 
@@ -137,7 +137,7 @@ def test_a_lying_report_is_left_out_and_no_node_stops(
     data = encode_adapter(trained, _provenance(liar.node_id))
     _submit_as(chain, stores, liar.node_id, data, num_examples, loss)
     run_all(honest)
-    used = {node for node, _ in chain.rounds[1].proposal.inputs}
+    used = _inputs(chain.rounds[1])
     assert chain.session.status == "completed" and used == {c.node_id for c in honest}
 
 
@@ -155,7 +155,7 @@ def test_crafted_headers_are_left_out_and_no_node_stops(tmp_path: Path, header: 
     honest = [c for c in coordinators if c is not attacker]
     _submit_as(chain, stores, attacker.node_id, _crafted_header(header) + bytes(4), 10, 1.0)
     run_all(honest)
-    used = {node for node, _ in chain.rounds[1].proposal.inputs}
+    used = _inputs(chain.rounds[1])
     assert chain.session.status == "completed" and attacker.node_id not in used
 
 
@@ -166,6 +166,12 @@ def test_an_aggregator_with_no_usable_update_waits_instead_of_exiting(tmp_path: 
     aggregator = next(c for c in coordinators if c.node_id == chain.rounds[1].aggregator)
     outcome = aggregator.step()
     assert outcome.action is Action.WAIT and "peer input unusable" in outcome.detail
+
+
+def _inputs(round_: Round) -> set[str]:
+    """Whose updates went into the round's current proposal."""
+    assert round_.proposal is not None
+    return {item.node_id for item in round_.proposal.inputs}
 
 
 def _provenance(node: str) -> dict[str, str]:
@@ -181,15 +187,17 @@ def test_an_aggregator_that_drops_a_usable_update_is_rejected_and_replaced(tmp_p
     executor = censor._executor  # type: ignore[attr-defined]
     session, round_ = chain.session, chain.rounds[1]
     key = RoundKey("s1", 1)
-    kept = sorted((n, u.sha256) for n, u in round_.updates.items() if n != victim.node_id)
+    kept = [AggregateInput(n, u.sha256) for n, u in sorted(round_.updates.items())]
+    kept = [item for item in kept if item.node_id != victim.node_id]
     result, inputs = executor._compute(session, round_, key, kept, skip_unusable=True)
-    proposal = executor._record(result, inputs, strategy_for(session))
-    chain.as_node(censor.node_id).propose_aggregate("s1", 1, proposal)
+    draft = executor._record(result, inputs, session.rule)
+    chain.as_node(censor.node_id).propose_aggregate("s1", 1, draft)
 
     run_all([c for c in coordinators if c is not censor])
 
-    assert chain.rounds[1].rejected and chain.rounds[1].rejected[0].sha256 == proposal.sha256
-    used = {node for node, _ in chain.rounds[1].proposal.inputs}
+    rejected = chain.rounds[1].rejected_proposals
+    assert rejected and rejected[0].sha256 == draft.sha256
+    used = _inputs(chain.rounds[1])
     assert chain.session.status == "completed" and victim.node_id in used
 
 
@@ -214,11 +222,11 @@ def test_fetches_share_the_time_left_before_the_phase_deadline(tmp_path: Path) -
     recorder = BudgetRecorder(executor._fetcher)
     executor._fetcher = recorder
     soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=65)
-    chain.rounds[1].phase_deadline = soon.strftime("%Y-%m-%dT%H:%M:%SZ")
+    chain.set_deadline(soon.strftime("%Y-%m-%dT%H:%M:%SZ"))
     aggregator.step()
     assert recorder.budgets and all(b is not None and 55 < b <= 60 for b in recorder.budgets)
 
-    chain.rounds[1].phase_deadline = "2000-01-01T00:00:00Z"  # passed: no fetch is tried
+    chain.set_deadline("2000-01-01T00:00:00Z")  # passed: no fetch is tried
     other = next(node for node in chain.rounds[1].updates if node != aggregator.node_id)
     recorder.budgets.clear()
     with pytest.raises(FedloraError, match="no time left before the phase deadline"):

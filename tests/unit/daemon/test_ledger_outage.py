@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 import pytest
@@ -20,7 +20,6 @@ from tests.unit.daemon.test_coordinator import build, run_all
 
 from fedlora.daemon.coordinator import Coordinator
 from fedlora.daemon.decide import Action
-from fedlora.daemon.ports import Proposal
 from fedlora.ledger.errors import (
     CommitError,
     CommitStatusError,
@@ -29,8 +28,10 @@ from fedlora.ledger.errors import (
     EvaluateError,
     SubmitError,
 )
+from fedlora.ledger.records import ProposalDraft, Round, Session
 
 ORDERER_DOWN = "no orderers could successfully process transaction"
+T = TypeVar("T")
 
 
 class OutageView:
@@ -48,10 +49,10 @@ class OutageView:
         self.lookups_down = False
         self.failures = 0
 
-    def get_session(self, session_id: str) -> Any:
+    def get_session(self, session_id: str) -> Session:
         return self._read("GetSession", lambda: self.view.get_session(session_id))
 
-    def get_round(self, session_id: str, round_number: int) -> Any:
+    def get_round(self, session_id: str, round_number: int) -> Round:
         return self._read("GetRound", lambda: self.view.get_round(session_id, round_number))
 
     def node_endpoint(self, node_id: str) -> str:
@@ -65,11 +66,9 @@ class OutageView:
         view = self.view
         self._write("SubmitUpdate", lambda: view.submit_update(session_id, number, sha, n, metrics))
 
-    def propose_aggregate(self, session_id: str, number: int, proposal: Proposal) -> None:
+    def propose_aggregate(self, session_id: str, number: int, draft: ProposalDraft) -> None:
         view = self.view
-        self._write(
-            "ProposeAggregate", lambda: view.propose_aggregate(session_id, number, proposal)
-        )
+        self._write("ProposeAggregate", lambda: view.propose_aggregate(session_id, number, draft))
 
     def endorse_aggregate(
         self, session_id: str, number: int, sha: str, accept: bool, reason: str
@@ -83,7 +82,7 @@ class OutageView:
     def report_timeout(self, session_id: str, number: int) -> None:
         self._write("ReportTimeout", lambda: self.view.report_timeout(session_id, number))
 
-    def _read(self, operation: str, call: Callable[[], Any]) -> Any:
+    def _read(self, operation: str, call: Callable[[], T]) -> T:
         if self.peer_down:
             self.failures += 1
             raise EvaluateError(operation, grpc.StatusCode.UNAVAILABLE, "connection refused")

@@ -2,25 +2,33 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
+from msgspec.structs import replace
+from tests.unit.daemon.fake_ledger import NOW, make_session, open_round
 
 from fedlora.daemon.linger import latecomers, serve_latecomers
+from fedlora.ledger import Endorsement, Round
 from fedlora.transport import TrafficCounter
 
 FINAL = "f" * 64
 
 
-def _final_round(aggregator: str, verdicts: dict[str, tuple[bool, str]]) -> SimpleNamespace:
-    endorsements = {n: SimpleNamespace(accept=a, sha256=s) for n, (a, s) in verdicts.items()}
-    return SimpleNamespace(aggregator=aggregator, endorsements=endorsements, final_sha256=FINAL)
+def _final_round(aggregator: str, verdicts: dict[str, bool]) -> Round:
+    endorsements = {
+        node: Endorsement(accept=accept, at=NOW, sha256=FINAL, tx_id="tx")
+        for node, accept in verdicts.items()
+    }
+    round_ = open_round(make_session("s1", ["a", "b", "c", "d"], 1, 2), 1)
+    return replace(
+        round_, aggregator=aggregator, endorsements=endorsements, phase="final", final_sha256=FINAL
+    )
 
 
 def test_only_the_last_aggregator_waits_and_only_for_nodes_without_the_final_adapter() -> None:
-    session = SimpleNamespace(status="completed", participants=("a", "b", "c", "d"))
-    round_ = _final_round("a", {"a": (True, FINAL), "b": (True, FINAL), "c": (False, FINAL)})
+    session = replace(make_session("s1", ["a", "b", "c", "d"], 1, 2), status="completed")
+    round_ = _final_round("a", {"a": True, "b": True, "c": False})
     assert latecomers("a", session, round_) == {"c", "d"}
     assert latecomers("b", session, round_) == set()
-    failed = SimpleNamespace(status="failed", participants=("a", "b"))
+    failed = replace(session, status="failed", participants=("a", "b"))
     assert latecomers("a", failed, round_) == set()
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from msgspec.structs import replace
+from tests.unit.daemon.fake_ledger import make_session
 
 from fedlora.daemon.service import SessionFailedError, _finish
 from fedlora.transport import TrafficCounter
@@ -16,7 +18,7 @@ def test_a_failed_session_raises_with_the_chain_reason_and_writes_no_adapter(
     tmp_path: Path,
 ) -> None:
     reason = "round 1: 3 of 6 participants submitted an update before the collect deadline"
-    session = SimpleNamespace(status="failed", failure_reason=reason, rounds=2)
+    session = replace(make_session("s6", ["a", "b"], 2, 2), status="failed", failure_reason=reason)
     ledger = SimpleNamespace(get_session=lambda session_id: session)
     config = SimpleNamespace(data_dir=tmp_path)
     coordinator = SimpleNamespace(final_adapter={"some": "tensors"})  # must not be written out

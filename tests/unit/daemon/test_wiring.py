@@ -1,5 +1,5 @@
-"""Wiring the coordinator to the chain: proposals carry the session's rule; peers are authorized
-only while their TLS certificate is registered and active."""
+"""Wiring the coordinator to the chain: a proposal goes out as computed, its rule with it; peers
+are authorized only while their TLS certificate is registered and active."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+from msgspec.structs import replace
+from tests.unit.daemon.fake_ledger import make_session
 
 from fedlora.artifacts import ContentStore
-from fedlora.daemon.ports import Proposal
 from fedlora.daemon.wiring import ChainAuthorizer, ChainLedger, SessionStoreSource
-from fedlora.ledger import Rule
+from fedlora.ledger import AggregateInput, ProposalDraft, Rule, Session
 from fedlora.ledger.errors import EvaluateError
 
 SHA = "ab" * 32
@@ -38,10 +39,11 @@ class StubContract:
 
     participants: tuple[str, ...] = ()
     recorded: dict[str, str] = field(default_factory=dict)  # sha256 -> session id
+    session_reads: int = 0
 
-    def get_session(self, session_id: str) -> Any:
-        rule = Rule("fedlora", {"fairness_q": 3.0})
-        return type("Session", (), {"rule": rule, "participants": self.participants})()
+    def get_session(self, session_id: str) -> Session:
+        self.session_reads += 1
+        return replace(make_session(session_id, [], 1, 1), participants=self.participants)
 
     def adapter_lineage(self, sha256: str, session_id: str = "") -> Any:
         if self.recorded.get(sha256) != session_id:
@@ -53,15 +55,18 @@ class StubContract:
         self.proposals.append((session_id, round_number, draft))
 
 
-def test_proposal_is_sent_with_the_sessions_own_rule_and_inputs() -> None:
+def test_a_proposal_goes_to_the_chain_as_computed_with_its_rule() -> None:
     contract = StubContract()
     ledger = ChainLedger(contract)  # type: ignore[arg-type]
-    proposal = Proposal(SHA, [("Org1MSP/a", "cd" * 32)], {"Org1MSP/a": 1.0}, "fedlora", "")
-    ledger.propose_aggregate("s1", 2, proposal)
-    session_id, round_number, draft = contract.proposals[0]
-    assert (session_id, round_number, draft.sha256) == ("s1", 2, SHA)
-    assert draft.rule == Rule("fedlora", {"fairness_q": 3.0})
-    assert [(i.node_id, i.sha256) for i in draft.inputs] == [("Org1MSP/a", "cd" * 32)]
+    draft = ProposalDraft(
+        inputs=(AggregateInput("Org1MSP/a", "cd" * 32),),
+        rule=Rule("fedlora", {"fairness_q": 3.0}),
+        sha256=SHA,
+        weights={"Org1MSP/a": 1.0},
+    )
+    ledger.propose_aggregate("s1", 2, draft)
+    assert contract.proposals == [("s1", 2, draft)]
+    assert contract.session_reads == 0  # the rule travels with the draft: no second read
 
 
 def test_only_active_registered_certificates_are_authorized() -> None:
