@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from fedlora.certificates import certificate_fingerprint, general_name, private_key_pem
 from fedlora.errors import FedloraError
 
 _VALIDITY = dt.timedelta(days=3650)
@@ -105,7 +106,7 @@ def _write_msp(msp: Path, org_dir: Path, ca: OrgCA, tlsca: OrgCA, common_name: s
     for sub in ("signcerts", "keystore", "cacerts", "tlscacerts"):
         (msp / sub).mkdir(parents=True)
     (msp / "signcerts" / f"{common_name}-cert.pem").write_bytes(_pem(cert))
-    (msp / "keystore" / "priv_sk").write_bytes(_key_pem(key))
+    (msp / "keystore" / "priv_sk").write_bytes(private_key_pem(key))
     (msp / "keystore" / "priv_sk").chmod(0o600)
     (msp / "cacerts" / f"ca.{org_dir.name}-cert.pem").write_bytes(ca.cert_pem)
     (msp / "tlscacerts" / f"tlsca.{org_dir.name}-cert.pem").write_bytes(tlsca.cert_pem)
@@ -119,10 +120,10 @@ def _write_tls(tls: Path, tlsca: OrgCA, common_name: str, hosts: list[str]) -> s
     cert = _sign(tlsca, key, common_name, organizational_unit=None, tls_hosts=hosts)
     tls.mkdir(parents=True)
     (tls / "client.crt").write_bytes(_pem(cert))
-    (tls / "client.key").write_bytes(_key_pem(key))
+    (tls / "client.key").write_bytes(private_key_pem(key))
     (tls / "client.key").chmod(0o600)
     (tls / "ca.crt").write_bytes(tlsca.cert_pem)
-    return cert.fingerprint(hashes.SHA256()).hex()
+    return certificate_fingerprint(cert.public_bytes(serialization.Encoding.DER))
 
 
 def _sign(
@@ -188,7 +189,7 @@ def _subject_alt_names(hosts: list[str]) -> x509.SubjectAlternativeName:
     named = [host.strip("[]") for host in hosts]  # "[::1]" as an endpoint's host is "::1"
     if any(_is_loopback(host) for host in named):
         named += _LOOPBACK_NAMES
-    return x509.SubjectAlternativeName([_general_name(host) for host in dict.fromkeys(named)])
+    return x509.SubjectAlternativeName([general_name(host) for host in dict.fromkeys(named)])
 
 
 def _is_loopback(host: str) -> bool:
@@ -198,20 +199,5 @@ def _is_loopback(host: str) -> bool:
         return host == "localhost"
 
 
-def _general_name(host: str) -> x509.GeneralName:
-    try:
-        return x509.IPAddress(ipaddress.ip_address(host))
-    except ValueError:
-        return x509.DNSName(host)
-
-
 def _pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )

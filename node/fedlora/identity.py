@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 from cryptography.x509.oid import NameOID
 from fabric_protos.msp import identities_pb2 as _identities_pb2
 
+from fedlora.certificates import certificate_fingerprint
 from fedlora.errors import FedloraError
 
 # The generated protobuf modules carry no type information.
@@ -125,8 +126,9 @@ def normalize_low_s(signature_der: bytes, order: int = _CURVE_ORDERS["secp256r1"
 
 
 @dataclass(frozen=True)
-class TlsMaterial:
-    """TLS files beside an MSP directory: CA bundle and (for mutual TLS) a cert and key."""
+class TlsFiles:
+    """The PEM files of the ``tls/`` folder beside an MSP directory: the TLS CA and, for mutual
+    TLS, a certificate and its key (the transport's validated form is ``TlsMaterial``)."""
 
     ca_pem: bytes
     cert_pem: bytes | None = None
@@ -138,7 +140,7 @@ class TlsMaterial:
         if self.cert_pem is None:
             return None
         der = x509.load_pem_x509_certificate(self.cert_pem).public_bytes(serialization.Encoding.DER)
-        return hashlib.sha256(der).hexdigest()
+        return certificate_fingerprint(der)
 
 
 @dataclass(frozen=True)
@@ -149,7 +151,7 @@ class MspMaterial:
     private_key_pem: bytes
     ca_certs_pem: tuple[bytes, ...]
     tls_ca_certs_pem: tuple[bytes, ...]
-    tls: TlsMaterial | None
+    tls: TlsFiles | None
 
     def signer(self) -> EcdsaSigner:
         """An :class:`EcdsaSigner` over this identity's private key."""
@@ -264,7 +266,7 @@ def _public_der(public_key: object) -> bytes:
     )
 
 
-def _load_tls_dir(tls_dir: Path) -> TlsMaterial | None:
+def _load_tls_dir(tls_dir: Path) -> TlsFiles | None:
     ca = tls_dir / "ca.crt"
     if not ca.is_file():
         return None
@@ -275,8 +277,8 @@ def _load_tls_dir(tls_dir: Path) -> TlsMaterial | None:
         if cert.is_file() and key.is_file():
             _load_cert(cert.read_bytes(), cert)
             _load_ec_key(key.read_bytes(), str(key))
-            return TlsMaterial(ca.read_bytes(), cert.read_bytes(), key.read_bytes())
-    return TlsMaterial(ca_pem=ca.read_bytes())
+            return TlsFiles(ca.read_bytes(), cert.read_bytes(), key.read_bytes())
+    return TlsFiles(ca_pem=ca.read_bytes())
 
 
 def _common_name(certificate: x509.Certificate) -> str:

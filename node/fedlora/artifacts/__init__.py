@@ -8,7 +8,6 @@ from fedlora.artifacts.codec import (
     decode_metadata,
     encode_adapter,
     read_header,
-    sha256_hex,
 )
 from fedlora.artifacts.store import (
     ArtifactHashMismatchError,
@@ -16,6 +15,7 @@ from fedlora.artifacts.store import (
     ContentStore,
     check_sha256,
 )
+from fedlora.digests import sha256_hex
 
 __all__ = [
     "DEFAULT_MAX_BYTES",

@@ -11,7 +11,6 @@ Peer bytes are parsed and checked here before the safetensors loader ever sees t
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import struct
@@ -47,22 +46,6 @@ class MalformedAdapterError(FedloraError):
         super().__init__(
             what, hint or "the sender produced a corrupt or foreign file; ask it to resend"
         )
-
-
-def sha256_hex(data: bytes) -> str:
-    """Return the lowercase hex SHA-256 of ``data`` (an adapter's content address).
-
-    Parameters
-    ----------
-    data : bytes
-        The payload.
-
-    Returns
-    -------
-    str
-        64 lowercase hex characters.
-    """
-    return hashlib.sha256(data).hexdigest()
 
 
 def _tensor_bytes(name: str, tensor: torch.Tensor) -> tuple[str, bytes]:

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from fedlora.artifacts.codec import sha256_hex
+from fedlora.digests import is_sha256_hex, sha256_hex
 from fedlora.errors import FedloraError
 from fedlora.fileio import write_atomic
-
-_SHA256_PATTERN = re.compile(r"[0-9a-f]{64}")
 
 
 class ArtifactNotFoundError(FedloraError):
@@ -22,7 +19,7 @@ class ArtifactHashMismatchError(FedloraError):
 
 def check_sha256(sha256: str) -> str:
     """Return ``sha256`` if it is 64 lowercase hex characters, else raise FedloraError."""
-    if not isinstance(sha256, str) or not _SHA256_PATTERN.fullmatch(sha256):
+    if not is_sha256_hex(sha256):
         raise FedloraError(
             f"{sha256!r} is not a SHA-256 content address",
             "expected 64 lowercase hex characters",

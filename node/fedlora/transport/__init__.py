@@ -19,14 +19,15 @@ A server bounds what each peer may hold (:class:`ServingLimits`); a pinned clien
 the server certificate its node registered on chain (:class:`PinnedPeer`).
 """
 
+from fedlora.certificates import certificate_fingerprint
 from fedlora.transport.auth import Authorizer, StaticAuthorizer, peer_certificate_der
-from fedlora.transport.chunking import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, is_sha256_hex
+from fedlora.transport.chunking import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE
 from fedlora.transport.client import ClientTimeouts, PeerClient, PeerHealth, RetryPolicy
 from fedlora.transport.errors import (
     ArtifactIntegrityError,
-    ArtifactNotFoundError,
     ArtifactTooLargeError,
     PeerIdentityError,
+    PeerLacksArtifactError,
     PeerRefusedError,
     PeerUnavailableError,
     TlsMaterialError,
@@ -37,13 +38,12 @@ from fedlora.transport.limits import ServingLimits
 from fedlora.transport.metrics import PeerTraffic, TrafficCounter
 from fedlora.transport.pinning import PinnedPeer
 from fedlora.transport.server import ArtifactServer
-from fedlora.transport.tls import TlsMaterial, certificate_fingerprint
+from fedlora.transport.tls import TlsMaterial
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "MAX_CHUNK_SIZE",
     "ArtifactIntegrityError",
-    "ArtifactNotFoundError",
     "ArtifactServer",
     "ArtifactSource",
     "ArtifactTooLargeError",
@@ -52,6 +52,7 @@ __all__ = [
     "PeerClient",
     "PeerHealth",
     "PeerIdentityError",
+    "PeerLacksArtifactError",
     "PeerRefusedError",
     "PeerTraffic",
     "PeerUnavailableError",
@@ -64,6 +65,5 @@ __all__ = [
     "TrafficCounter",
     "TransportError",
     "certificate_fingerprint",
-    "is_sha256_hex",
     "peer_certificate_der",
 ]

@@ -6,8 +6,9 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
+from fedlora.certificates import certificate_fingerprint
 from fedlora.transport.errors import TlsMaterialError
-from fedlora.transport.tls import certificate_fingerprint, pem_to_der
+from fedlora.transport.tls import pem_to_der
 
 _log = logging.getLogger(__name__)
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import grpc
 
+from fedlora.digests import sha256_hex
 from fedlora.transport.auth import StaticAuthorizer
 from fedlora.transport.chunking import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MESSAGE_OVERHEAD, MIB
 from fedlora.transport.client import PeerClient
@@ -67,7 +68,7 @@ class TransferMeasurement:
 class _OneArtifact:
     def __init__(self, payload: bytes) -> None:
         self.payload = payload
-        self.sha256 = hashlib.sha256(payload).hexdigest()
+        self.sha256 = sha256_hex(payload)
 
     def open(self, sha256: str) -> bytes | None:
         return self.payload if sha256 == self.sha256 else None

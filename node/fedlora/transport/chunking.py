@@ -6,7 +6,6 @@ Pure functions and a small state machine; no gRPC, so the rules can be tested an
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -18,13 +17,6 @@ DEFAULT_CHUNK_SIZE = 1 * MIB
 MAX_CHUNK_SIZE = 4 * MIB
 # Room for the other fields and protobuf framing around a chunk's data.
 MESSAGE_OVERHEAD = 64 * 1024
-
-_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
-
-
-def is_sha256_hex(text: str) -> bool:
-    """True when ``text`` is exactly 64 lowercase hexadecimal characters."""
-    return _SHA256_HEX.fullmatch(text) is not None
 
 
 @dataclass(frozen=True)
@@ -95,11 +87,6 @@ class ChunkAssembler:
         self._received = 0
         self._total: int | None = None
         self._hash = hashlib.sha256()
-
-    @property
-    def received_bytes(self) -> int:
-        """Data bytes accepted so far."""
-        return self._received
 
     def _refuse(self, what: str) -> ArtifactIntegrityError:
         return ArtifactIntegrityError(

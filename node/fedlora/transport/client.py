@@ -16,17 +16,17 @@ import grpc
 from fedlora._generated.fedlora.v1 import adapter_exchange_pb2 as pb
 from fedlora._generated.fedlora.v1 import adapter_exchange_pb2_grpc as pb_grpc
 from fedlora.backoff import Backoff
+from fedlora.digests import is_sha256_hex
 from fedlora.transport.chunking import (
     MAX_CHUNK_SIZE,
     MESSAGE_OVERHEAD,
     Chunk,
     ChunkAssembler,
-    is_sha256_hex,
 )
 from fedlora.transport.errors import (
     ArtifactIntegrityError,
-    ArtifactNotFoundError,
     PeerIdentityError,
+    PeerLacksArtifactError,
     PeerRefusedError,
     PeerUnavailableError,
     TransportError,
@@ -173,7 +173,7 @@ class PeerClient:
             Wrong bytes, out-of-order or truncated stream.
         PeerUnavailableError
             Unreachable, or no complete artifact within the budget.
-        ArtifactTooLargeError, ArtifactNotFoundError, PeerRefusedError, PeerIdentityError
+        ArtifactTooLargeError, PeerLacksArtifactError, PeerRefusedError, PeerIdentityError
             See each class.
         """
         if not is_sha256_hex(sha256):
@@ -305,7 +305,7 @@ class PeerClient:
         if code in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED):
             return PeerRefusedError(f"{prefix} refused: {details}")
         if code == grpc.StatusCode.NOT_FOUND:
-            return ArtifactNotFoundError(f"{prefix}: {details}", "fetch it from another holder")
+            return PeerLacksArtifactError(f"{prefix}: {details}", "fetch it from another holder")
         if code == grpc.StatusCode.DATA_LOSS:
             return ArtifactIntegrityError(f"{prefix}: {details}", "fetch it from another holder")
         return PeerRefusedError(f"{prefix} failed with {code.name}: {details}")

@@ -17,7 +17,7 @@ class ArtifactTooLargeError(TransportError):
     """A peer offered an artifact larger than the caller accepts."""
 
 
-class ArtifactNotFoundError(TransportError):
+class PeerLacksArtifactError(TransportError):
     """The peer does not hold the requested artifact."""
 
 

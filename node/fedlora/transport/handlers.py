@@ -6,10 +6,9 @@ contexts or protobuf, so it can be tested and fuzzed directly.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Protocol
 
-from fedlora.transport.chunking import is_sha256_hex
+from fedlora.digests import is_sha256_hex, sha256_hex
 
 
 class ArtifactSource(Protocol):
@@ -58,6 +57,6 @@ def load_requested_artifact(source: ArtifactSource, sha256: str) -> bytes:
     artifact = source.open(sha256)
     if artifact is None:
         raise UnknownArtifact(f"artifact {sha256} is not held by this node")
-    if hashlib.sha256(artifact).hexdigest() != sha256:
+    if sha256_hex(artifact) != sha256:
         raise CorruptArtifact(f"stored artifact {sha256} no longer matches its hash")
     return artifact

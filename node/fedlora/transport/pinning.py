@@ -16,8 +16,9 @@ import socket
 import ssl
 from dataclasses import dataclass
 
+from fedlora.certificates import certificate_fingerprint
 from fedlora.transport.errors import PeerIdentityError, TransportError
-from fedlora.transport.tls import TlsMaterial, certificate_fingerprint
+from fedlora.transport.tls import TlsMaterial
 
 # Host names, IPv4 and IPv6 addresses (with a zone); nothing a resolver would choke on.
 _HOST = re.compile(r"[A-Za-z0-9._%:-]{1,253}")

@@ -12,6 +12,7 @@ import grpc
 import fedlora
 from fedlora._generated.fedlora.v1 import adapter_exchange_pb2 as pb
 from fedlora._generated.fedlora.v1 import adapter_exchange_pb2_grpc as pb_grpc
+from fedlora.certificates import certificate_fingerprint
 from fedlora.transport.auth import Authorizer, peer_certificate_der
 from fedlora.transport.chunking import split_into_chunks
 from fedlora.transport.handlers import (
@@ -23,7 +24,6 @@ from fedlora.transport.handlers import (
 )
 from fedlora.transport.limits import PeerStreams, ServingLimits
 from fedlora.transport.metrics import TrafficCounter
-from fedlora.transport.tls import certificate_fingerprint
 
 _log = logging.getLogger(__name__)
 

@@ -8,13 +8,14 @@ client TLS usages so one node certificate can serve and dial.
 from __future__ import annotations
 
 import datetime
-import ipaddress
 from dataclasses import dataclass
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from fedlora.certificates import general_name, private_key_pem
 
 _VALIDITY = datetime.timedelta(days=1)
 
@@ -95,13 +96,6 @@ def make_ca(common_name: str) -> ThrowawayCa:
     return ThrowawayCa(cert.public_bytes(serialization.Encoding.PEM), key)
 
 
-def _alt_name(host: str) -> x509.GeneralName:
-    try:
-        return x509.IPAddress(ipaddress.ip_address(host))
-    except ValueError:
-        return x509.DNSName(host)
-
-
 def issue_certificate(
     ca: ThrowawayCa, common_name: str, dns_names: tuple[str, ...] = ("localhost",)
 ) -> IssuedCertificate:
@@ -123,7 +117,7 @@ def issue_certificate(
         Certificate and unencrypted PKCS#8 key, both PEM.
     """
     key = ec.generate_private_key(ec.SECP256R1())
-    alt_names = [_alt_name(name) for name in dict.fromkeys([*dns_names, "127.0.0.1", "::1"])]
+    alt_names = [general_name(name) for name in dict.fromkeys([*dns_names, "127.0.0.1", "::1"])]
     usages = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
     cert = (
         _builder(common_name, ca.certificate.subject, key.public_key())
@@ -132,9 +126,4 @@ def issue_certificate(
         .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         .sign(ca.key, hashes.SHA256())
     )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return IssuedCertificate(cert.public_bytes(serialization.Encoding.PEM), key_pem)
+    return IssuedCertificate(cert.public_bytes(serialization.Encoding.PEM), private_key_pem(key))

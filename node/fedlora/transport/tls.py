@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import ssl
 from collections.abc import Iterator, Sequence
@@ -15,6 +14,7 @@ import grpc
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from fedlora.certificates import certificate_fingerprint
 from fedlora.transport.errors import TlsMaterialError
 
 
@@ -36,14 +36,6 @@ def pem_to_der(cert_pem: bytes) -> bytes:
         When the bytes are not a PEM certificate.
     """
     return _load_certificate(cert_pem).public_bytes(serialization.Encoding.DER)
-
-
-def certificate_fingerprint(cert_der: bytes) -> str:
-    """SHA-256 fingerprint of a DER certificate, as 64 lowercase hex characters.
-
-    This is the form registered on chain for each node's TLS certificate.
-    """
-    return hashlib.sha256(cert_der).hexdigest()
 
 
 @contextmanager

@@ -16,10 +16,10 @@ from fedlora._generated.fedlora.v1 import adapter_exchange_pb2 as pb
 from fedlora._generated.fedlora.v1 import adapter_exchange_pb2_grpc as pb_grpc
 from fedlora.transport import (
     ArtifactIntegrityError,
-    ArtifactNotFoundError,
     ArtifactServer,
     ArtifactTooLargeError,
     ClientTimeouts,
+    PeerLacksArtifactError,
     PeerRefusedError,
     PeerUnavailableError,
     RetryPolicy,
@@ -112,7 +112,7 @@ def test_unregistered_certificate_from_a_member_ca_gets_permission_denied(
 def test_unknown_artifact_is_not_found(
     server: ArtifactServer, client_tls: TlsMaterial, make_client: MakeClient
 ) -> None:
-    with pytest.raises(ArtifactNotFoundError):
+    with pytest.raises(PeerLacksArtifactError):
         make_client(server.port, client_tls).fetch(_sha(b"never stored"), max_bytes=MiB)
 
 
