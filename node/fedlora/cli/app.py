@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
-
 import typer
+
+from fedlora import __version__
+from fedlora.cli import audit, bench, demo, network, node, session, simulate
 
 app = typer.Typer(
     name="fedlora",
@@ -12,45 +13,18 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-
-
-@app.callback()
-def _root() -> None:
-    """Federated LoRA fine-tuning across hospitals, coordinated by a Fabric chaincode."""
-
-
-# (module under fedlora.cli, command group name). Each module exposes `app: typer.Typer`.
-# A group whose module is not there yet is simply not offered.
-_GROUPS = [
-    ("network", "network"),
-    ("node", "node"),
-    ("session", "session"),
-    ("audit", "audit"),
-    ("simulate", "simulate"),
-    ("bench", "bench"),
-    ("demo", "demo"),
-]
-
-
-def _register_groups() -> None:
-    for module_name, group in _GROUPS:
-        try:
-            module = importlib.import_module(f"fedlora.cli.{module_name}")
-        except ModuleNotFoundError as error:
-            if error.name == f"fedlora.cli.{module_name}":
-                continue
-            raise
-        app.add_typer(module.app, name=group)
-
-
-_register_groups()
+app.add_typer(network.app, name="network")
+app.add_typer(node.app, name="node")
+app.add_typer(session.app, name="session")
+app.add_typer(audit.app, name="audit")
+app.add_typer(simulate.app, name="simulate")
+app.add_typer(bench.app, name="bench")
+app.add_typer(demo.app, name="demo")
 
 
 @app.command()
 def version() -> None:
     """Print fedlora's version."""
-    from fedlora import __version__
-
     typer.echo(__version__)
 
 

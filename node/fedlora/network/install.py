@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,10 +78,3 @@ def locate_fabric(root: Path | None = None) -> FabricInstall:
     reason = unavailable_reason(install.root)
     detail = f": {reason}" if reason else f" in {install.root}"
     raise FedloraError(f"Fabric {FABRIC_VERSION} binaries missing{detail}", SETUP_HINT)
-
-
-def tool_environment(install: FabricInstall) -> dict[str, str]:
-    """The caller's environment with the toolchain first on PATH (peer CLI needs no more)."""
-    env = dict(os.environ)
-    env["PATH"] = f"{install.bin_dir}{os.pathsep}{env.get('PATH', '')}"
-    return env
