@@ -131,5 +131,16 @@ def answer_token(label: int) -> str:
 
 
 def answer_tokens(num_labels: int) -> tuple[str, ...]:
-    """Return the answer strings of labels ``0..num_labels-1`` (" A", " B", ...)."""
+    """Return the answer strings of labels ``0..num_labels-1`` (" A", " B", ...).
+
+    Raises
+    ------
+    DataError
+        For fewer than 1 or more than 26 labels.
+    """
+    if not 1 <= num_labels <= MAX_LABELS:
+        raise DataError(
+            f"{num_labels} labels cannot be answered with one letter each",
+            f"use between 1 and {MAX_LABELS} labels",
+        )
     return tuple(answer_token(label) for label in range(num_labels))

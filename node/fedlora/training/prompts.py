@@ -1,4 +1,5 @@
-"""Prompts and answer tokens: a label is one letter, scored as a single next token."""
+"""Prompts and answer tokens: a label is one letter (``fedlora.data.answer_tokens``), scored as a
+single next token."""
 
 from __future__ import annotations
 
@@ -6,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from fedlora.data.types import answer_tokens
 from fedlora.errors import FedloraError
 
-MAX_LABELS = 26
 # Long ICD-10-CM descriptions add little; capping keeps sequences (and step time) short.
 DEFAULT_MAX_TEXT_TOKENS = 36
 
@@ -47,20 +48,10 @@ def prompt_format_for(corpus: str, instruction: str) -> PromptFormat:
     return PromptFormat(instruction)
 
 
-def answer_letters(num_labels: int) -> list[str]:
-    """Answer strings " A", " B", ... for ``num_labels`` labels."""
-    if not 1 <= num_labels <= MAX_LABELS:
-        raise FedloraError(
-            f"{num_labels} labels cannot be answered with one letter each",
-            f"use between 1 and {MAX_LABELS} labels",
-        )
-    return [" " + chr(ord("A") + index) for index in range(num_labels)]
-
-
 def answer_token_ids(tokenizer: Any, num_labels: int) -> list[int]:
     """Token id of each answer letter; each must be exactly one token."""
     ids = []
-    for letter in answer_letters(num_labels):
+    for letter in answer_tokens(num_labels):
         encoded = tokenizer.encode(letter, add_special_tokens=False)
         if len(encoded) != 1:
             raise FedloraError(f"answer {letter!r} is not one token", "use another tokenizer")

@@ -66,6 +66,9 @@ def test_answer_tokens_are_space_prefixed_letters() -> None:
     assert answer_token(25) == " Z"
     with pytest.raises(DataError, match="26"):
         answer_token(26)
+    for count in (0, 27):
+        with pytest.raises(DataError, match="cannot be answered with one letter each"):
+            answer_tokens(count)
 
 
 def test_csv_with_sites_and_numeric_labels(tmp_path: Path) -> None:
