@@ -29,8 +29,9 @@ from tests.integration.netns import Hosts, unavailable_reason
 from tests.unit.daemon.fake_ledger import FakeLedger, make_session
 from tests.unit.daemon.test_coordinator import NODES
 
+from fedlora.backoff import Backoff
 from fedlora.transport import PeerClient, TlsMaterial
-from fedlora.transport.client import ClientTimeouts, PeerUnavailableError, RetryPolicy
+from fedlora.transport.client import ClientTimeouts, PeerUnavailableError
 from fedlora.transport.throwaway_pki import issue_certificate, make_ca
 from fedlora.transport.tls import certificate_fingerprint, pem_to_der
 
@@ -224,7 +225,7 @@ def test_a_fetch_from_a_host_that_drops_packets_gives_up_after_the_connect_timeo
     issued = issue_certificate(ca, "Org1MSP.n1")
     tls = TlsMaterial(issued.cert_pem, issued.key_pem, (ca.cert_pem,))
     timeouts = ClientTimeouts(connect_s=1.0)
-    retry = RetryPolicy(attempts=2, initial_delay_s=0.1)
+    retry = Backoff(attempts=2, initial_delay_s=0.1)
     with Hosts(["a"]) as hosts:
         endpoint = f"{hosts.silent_address()}:7051"
         started = time.monotonic()

@@ -24,7 +24,7 @@ import pytest
 from fedlora.cli import demo_steps as demo
 from fedlora.config import load_node_config
 from fedlora.daemon.wiring import open_contract
-from fedlora.ledger import RetryPolicy
+from fedlora.ledger import GatewayOptions
 from fedlora.ledger.contract import ConsortiumContract
 from fedlora.network import FabricInstall, UpResult, down, network_status, up
 from fedlora.network.restart import start_one, stop_one
@@ -37,7 +37,7 @@ POLL_S = 0.2
 # The ledger client retries an evaluate or endorse for this long before it gives up; a peer
 # kept down longer than that makes the node's coordinator itself wait and read the chain again.
 # (A failed Submit is never retried by the client, so any orderer outage does that.)
-CLIENT_RETRY_S = sum(RetryPolicy().delays())
+CLIENT_RETRY_S = sum(GatewayOptions().retry.delays())
 UNREACHABLE_LOGGED = "ledger unreachable, reading the chain again"  # fedlora.daemon.coordinator
 
 

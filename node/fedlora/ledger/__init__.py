@@ -67,7 +67,6 @@ from fedlora.ledger.records import (
     Update,
     parse_ledger_event,
 )
-from fedlora.ledger.retry import RetryPolicy
 
 __all__ = [
     "EVENT_NAMES",
@@ -108,7 +107,6 @@ __all__ = [
     "ProposalDraft",
     "Record",
     "RejectedProposal",
-    "RetryPolicy",
     "Round",
     "Rule",
     "Session",

@@ -10,7 +10,6 @@ would deliver the earlier events of the block again.
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -21,12 +20,10 @@ from typing import Any, Protocol
 
 import grpc
 
+from fedlora.backoff import Backoff, retry
 from fedlora.errors import FedloraError
 from fedlora.fileio import write_atomic
 from fedlora.ledger.errors import ChaincodeEventsError
-from fedlora.ledger.retry import RetryPolicy
-
-_log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -123,7 +120,7 @@ class ChaincodeEventStream:
         checkpointer: Checkpointer | None = None,
         start: Checkpoint | None = None,
         start_block: int | None = None,
-        retry: RetryPolicy | None = None,
+        retry: Backoff | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._open_call = open_call
@@ -131,7 +128,7 @@ class ChaincodeEventStream:
         self._checkpointer = checkpointer
         self._position = (checkpointer.load() if checkpointer else None) or start
         self._start_block = start_block
-        self._retry = retry or RetryPolicy()
+        self._retry = retry or Backoff()
         self._sleep = sleep
         self._call: Any = open_call(self._position, start_block)
         self._buffer: deque[ChaincodeEvent] = deque()
@@ -178,33 +175,46 @@ class ChaincodeEventStream:
         self._unacknowledged = None
 
     def _receive_block(self) -> bool:
-        """Fill the buffer from the next block; False when the stream has ended."""
-        failures = 0
-        while not self._closed:
-            try:
-                if self._call is None:
-                    self._call = self._open_call(self._position, self._start_block)
-                response = next(self._call)
-            except StopIteration:
+        """Fill the buffer from the next block; False when the stream has ended or was closed."""
+        try:
+            response = retry(
+                self._next_response,
+                self._retry,
+                self._reconnectable,
+                sleep=self._sleep,
+                what=f"event stream of {self._chaincode}",
+            )
+        except grpc.RpcError as error:
+            if self._closed:
                 return False
-            except grpc.RpcError as error:
-                if self._closed:
-                    return False
-                failures += 1
-                self._call = None
-                self._reconnect_or_raise(error, failures)
-                continue
-            self._buffer.extend(self._events_of(response))
-            return True
-        return False
-
-    def _reconnect_or_raise(self, error: grpc.RpcError, failures: int) -> None:
-        failure = ChaincodeEventsError.from_rpc_error(f"events of {self._chaincode}", error)
-        if failure.code != grpc.StatusCode.UNAVAILABLE or failures >= self._retry.attempts:
+            failure = ChaincodeEventsError.from_rpc_error(f"events of {self._chaincode}", error)
             raise failure from None
-        delay = self._retry.delay_after(failures)
-        _log.warning("event stream lost (%s); reconnecting in %.1f s", failure, delay)
-        self._sleep(delay)
+        if response is None:
+            return False
+        self._buffer.extend(self._events_of(response))
+        return True
+
+    def _next_response(self) -> Any:
+        """The next block's response, reconnecting first if the call was lost; None at the end
+        of the stream or once it is closed."""
+        if self._closed:
+            return None
+        if self._call is None:
+            self._call = self._open_call(self._position, self._start_block)
+        try:
+            return next(self._call)
+        except StopIteration:
+            return None
+        except grpc.RpcError:
+            self._call = None  # the next try reconnects from the last delivered event
+            raise
+
+    def _reconnectable(self, error: Exception) -> bool:
+        return (
+            not self._closed
+            and isinstance(error, grpc.RpcError)
+            and error.code() == grpc.StatusCode.UNAVAILABLE
+        )
 
     def _events_of(self, response: Any) -> list[ChaincodeEvent]:
         block = int(response.block_number)

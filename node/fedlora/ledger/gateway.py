@@ -19,6 +19,7 @@ from typing import Any
 
 import grpc
 
+from fedlora.backoff import Backoff
 from fedlora.identity import Identity, Signer
 from fedlora.ledger._protos import ab_pb2, gateway_pb2, gateway_pb2_grpc
 from fedlora.ledger.commit import Commit
@@ -37,7 +38,7 @@ from fedlora.ledger.proposal import (
     result_from_envelope,
     sign_proposal,
 )
-from fedlora.ledger.retry import RetryPolicy, call_with_retry
+from fedlora.ledger.retry import call_with_retry
 
 MAX_MESSAGE_BYTES = 100 * 1024 * 1024  # the peer's and orderer's default limit
 
@@ -55,7 +56,7 @@ class GatewayOptions:
     keepalive_time_s: float = 120.0
     keepalive_timeout_s: float = 20.0
     tls_server_name: str | None = None
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retry: Backoff = field(default_factory=Backoff)
 
     def channel_options(self) -> list[tuple[str, int | str]]:
         """gRPC channel arguments for these options."""

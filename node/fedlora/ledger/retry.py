@@ -1,4 +1,4 @@
-"""Which ledger failures are worth another try, and how long to wait between tries.
+"""Which ledger failures are worth another try (the waits are ``fedlora.backoff``'s).
 
 Retried, always with a NEW proposal (new nonce, new tx id):
 
@@ -20,14 +20,13 @@ the node's coordinator then reads the chain again instead of stopping.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable
 from typing import TypeVar
 
 import grpc
 
-from fedlora.backoff import Backoff
+from fedlora.backoff import Backoff, retry
 from fedlora.ledger.errors import (
     CommitError,
     CommitStatusError,
@@ -37,16 +36,11 @@ from fedlora.ledger.errors import (
     SubmitError,
 )
 
-_log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 _WARM_UP_MARKERS = ("no combination of peers", "no peers available")
 _RETRYABLE_COMMIT_CODES = frozenset({"MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT"})
 _PAYLOAD_MISMATCH = "ProposalResponsePayloads do not match"
-
-
-# The ledger's retry policy is plain exponential backoff; its defaults suit a local network.
-RetryPolicy = Backoff
 
 
 def is_transient(error: LedgerError) -> bool:
@@ -96,23 +90,16 @@ def is_temporary(error: BaseException) -> bool:
 
 def call_with_retry(
     operation: Callable[[], T],
-    policy: RetryPolicy,
+    backoff: Backoff,
     sleep: Callable[[float], None] = time.sleep,
 ) -> T:
-    """Run ``operation`` until it succeeds, fails for good, or the policy's attempts run out.
+    """Run ``operation`` until it succeeds, fails for good, or the backoff's attempts run out.
 
     ``operation`` must build a new proposal on every call; this function only decides whether
     to call it again.
     """
-    delays = policy.delays()
-    while True:
-        try:
-            return operation()
-        except LedgerError as error:
-            if not is_transient(error):
-                raise
-            delay = next(delays, None)
-            if delay is None:
-                raise
-            _log.warning("ledger call failed (%s); retrying in %.1f s", error, delay)
-            sleep(delay)
+    return retry(operation, backoff, _transient, sleep=sleep, what="ledger call")
+
+
+def _transient(error: Exception) -> bool:
+    return isinstance(error, LedgerError) and is_transient(error)

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import psutil
 
+from fedlora.backoff import poll
 from fedlora.errors import FedloraError
 from fedlora.network.state import ProcessRecord
 from fedlora.network.topology import LOOPBACK, port_is_free
@@ -156,25 +157,20 @@ def wait_healthy(record: ProcessRecord, timeout_s: float) -> None:
     FedloraError
         When the process exits first (with its log's last line) or the timeout passes.
     """
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
+
+    def healthy() -> bool:
         if not is_running(record):
             raise crashed_error(record)
-        if probe_health(record):
-            return
-        time.sleep(POLL_INTERVAL_S)
-    raise FedloraError(
-        f"{record.name} not healthy after {timeout_s:.0f} s", f"see its log {record.log}"
-    )
+        return probe_health(record)
+
+    if not poll(healthy, timeout_s, POLL_INTERVAL_S):
+        raise FedloraError(
+            f"{record.name} not healthy after {timeout_s:.0f} s", f"see its log {record.log}"
+        )
 
 
 def _wait_exit(record: ProcessRecord, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not is_running(record):
-            return True
-        time.sleep(POLL_INTERVAL_S)
-    return not is_running(record)
+    return poll(lambda: not is_running(record), timeout_s, POLL_INTERVAL_S)
 
 
 def wait_ports_free(
@@ -184,11 +180,13 @@ def wait_ports_free(
     is_free: Callable[[int, str], bool] = port_is_free,
 ) -> list[int]:
     """Wait until every port is free on ``host``; return those still held when the time is up."""
-    deadline = time.monotonic() + timeout_s
-    held = [port for port in ports if not is_free(port, host)]
-    while held and time.monotonic() < deadline:
-        time.sleep(POLL_INTERVAL_S)
-        held = [port for port in held if not is_free(port, host)]
+    held = list(ports)
+
+    def all_free() -> bool:
+        held[:] = [port for port in held if not is_free(port, host)]
+        return not held
+
+    poll(all_free, timeout_s, POLL_INTERVAL_S)
     return held
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from fedlora.backoff import Backoff, Deadline, retry
 from fedlora.errors import FedloraError
 
 DEFAULT_TIMEOUT_S = 60.0
@@ -103,11 +103,9 @@ def retry_tool(
     Fabric needs a moment after start-up (Raft leader election, gossip membership) before some
     calls succeed; those failures are expected and retried, the last one is raised.
     """
-    deadline = time.monotonic() + deadline_s
-    while True:
-        try:
-            return attempt()
-        except ToolError as error:
-            if not retryable(error) or time.monotonic() + pause_s > deadline:
-                raise
-        time.sleep(pause_s)
+
+    def transient(error: Exception) -> bool:
+        return isinstance(error, ToolError) and retryable(error)
+
+    backoff = Backoff.every(pause_s, deadline_s)
+    return retry(attempt, backoff, transient, deadline=Deadline(deadline_s), what="Fabric tool")

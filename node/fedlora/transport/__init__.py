@@ -22,7 +22,7 @@ the server certificate its node registered on chain (:class:`PinnedPeer`).
 from fedlora.certificates import certificate_fingerprint
 from fedlora.transport.auth import Authorizer, StaticAuthorizer, peer_certificate_der
 from fedlora.transport.chunking import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE
-from fedlora.transport.client import ClientTimeouts, PeerClient, PeerHealth, RetryPolicy
+from fedlora.transport.client import ClientTimeouts, PeerClient, PeerHealth
 from fedlora.transport.errors import (
     ArtifactIntegrityError,
     ArtifactTooLargeError,
@@ -57,7 +57,6 @@ __all__ = [
     "PeerTraffic",
     "PeerUnavailableError",
     "PinnedPeer",
-    "RetryPolicy",
     "ServingLimits",
     "StaticAuthorizer",
     "TlsMaterial",

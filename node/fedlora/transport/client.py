@@ -15,7 +15,7 @@ import grpc
 
 from fedlora._generated.fedlora.v1 import adapter_exchange_pb2 as pb
 from fedlora._generated.fedlora.v1 import adapter_exchange_pb2_grpc as pb_grpc
-from fedlora.backoff import Backoff
+from fedlora.backoff import Backoff, Deadline, retry
 from fedlora.digests import is_sha256_hex
 from fedlora.transport.chunking import (
     MAX_CHUNK_SIZE,
@@ -69,24 +69,8 @@ class _NotConnected(grpc.RpcError):  # type: ignore[misc]  # grpc ships no type 
         return self._details
 
 
-class _Budget:
-    """Seconds left of a caller's budget, counted from creation."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self._ends = time.monotonic() + seconds
-
-    def left_s(self) -> float:
-        return max(0.0, self._ends - time.monotonic())
-
-
-@dataclass(frozen=True)
-class RetryPolicy(Backoff):
-    """Exponential backoff for UNAVAILABLE; no other failure is retried."""
-
-    attempts: int = 3
-    initial_delay_s: float = 0.25
-    max_delay_s: float = 4.0
+# A peer is retried on UNAVAILABLE only, and briefly: another holder may have the artifact.
+PEER_RETRY = Backoff(attempts=3, initial_delay_s=0.25, max_delay_s=4.0)
 
 
 @dataclass(frozen=True)
@@ -96,6 +80,10 @@ class PeerHealth:
     status: str
     node_id: str
     version: str
+
+
+def _unavailable(error: Exception) -> bool:
+    return isinstance(error, grpc.RpcError) and error.code() == grpc.StatusCode.UNAVAILABLE
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -135,7 +123,7 @@ class PeerClient:
         pinned: PinnedPeer | None = None,
         expected_server_name: str | None = None,
         timeouts: ClientTimeouts = ClientTimeouts(),
-        retry: RetryPolicy = RetryPolicy(),
+        retry: Backoff = PEER_RETRY,
         traffic: TrafficCounter | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -180,7 +168,7 @@ class PeerClient:
             raise TransportError(
                 f"not a sha256: {sha256[:80]!r}", "pass the 64-lowercase-hex hash from the ledger"
             )
-        budget = _Budget(self._timeouts.fetch_s if deadline_s is None else deadline_s)
+        budget = Deadline(self._timeouts.fetch_s if deadline_s is None else deadline_s)
         artifact = self._with_retries(
             f"fetch of {sha256[:12]}",
             lambda: self._fetch_once(sha256, max_bytes, budget.left_s()),
@@ -218,9 +206,11 @@ class PeerClient:
         self.traffic.add_received(self.endpoint, response.ByteSize())
         return PeerHealth(response.status, response.node_id, response.version)
 
-    def _with_retries(self, what: str, call: Callable[[], T], budget: _Budget | None = None) -> T:
-        backoffs = self._retry.delays()
-        while True:
+    def _with_retries(self, what: str, call: Callable[[], T], budget: Deadline | None = None) -> T:
+        """Connect and ``call``, again after UNAVAILABLE while the retry policy and the budget
+        allow; any failure that ends it is translated into a TransportError."""
+
+        def attempt() -> T:
             connect_s = self._timeouts.connect_s
             if budget is not None:
                 connect_s = min(connect_s, budget.left_s())
@@ -230,17 +220,20 @@ class PeerClient:
                         f"(its budget of {budget.seconds:g} s is spent)",
                         "fetch it in the next phase, or from another holder",
                     )
-            try:
-                self._connect(connect_s)
-                return call()
-            except grpc.RpcError as error:
-                delay = next(backoffs, None)
-                if budget is not None and delay is not None and delay >= budget.left_s():
-                    delay = None  # no time for another attempt
-                if error.code() != grpc.StatusCode.UNAVAILABLE or delay is None:
-                    raise self._translate(error, what) from None
-                _log.info("%s from %s unavailable, retrying in %.2fs", what, self.endpoint, delay)
-                self._sleep(delay)
+            self._connect(connect_s)
+            return call()
+
+        try:
+            return retry(
+                attempt,
+                self._retry,
+                _unavailable,
+                deadline=budget,
+                sleep=self._sleep,
+                what=f"{what} from {self.endpoint}",
+            )
+        except grpc.RpcError as error:
+            raise self._translate(error, what) from None
 
     def _connect(self, timeout_s: float) -> None:
         """Open the channel on first use (pinned, when a pin is given), then wait for it."""

@@ -10,8 +10,9 @@ from tests.fakes.fake_gateway import FakeGateway, Invocation, serve
 from tests.fakes.fake_gateway_wire import Outcome
 from tests.fakes.msp import TestOrg
 
+from fedlora.backoff import Backoff
 from fedlora.identity import MspMaterial, load_msp_dir
-from fedlora.ledger import Gateway, GatewayOptions, RetryPolicy
+from fedlora.ledger import Gateway, GatewayOptions
 
 CHANNEL = "mychannel"
 
@@ -98,7 +99,7 @@ def gateway(
     peer_address: str, org: TestOrg, user: MspMaterial, sleeps: RecordedSleep
 ) -> Iterator[Gateway]:
     """User1 connected to the fake peer over TLS."""
-    options = GatewayOptions(retry=RetryPolicy(attempts=4, initial_delay_s=0.01))
+    options = GatewayOptions(retry=Backoff(attempts=4, initial_delay_s=0.01))
     with Gateway.connect(
         peer_address, org.tls_ca_cert_pem, user.identity, user.signer(), options
     ) as connected:

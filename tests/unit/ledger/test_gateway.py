@@ -10,6 +10,7 @@ from tests.fakes.fake_gateway import FakeGateway, serve
 from tests.fakes.msp import TestOrg
 from tests.unit.ledger.conftest import CHANNEL, KeyValueChaincode, RecordedSleep
 
+from fedlora.backoff import Backoff
 from fedlora.identity import MspMaterial, load_msp_dir
 from fedlora.ledger import (
     CommitError,
@@ -18,7 +19,6 @@ from fedlora.ledger import (
     EvaluateError,
     Gateway,
     GatewayOptions,
-    RetryPolicy,
     SubmitError,
 )
 from fedlora.ledger._protos import gateway_pb2
@@ -191,7 +191,7 @@ def test_high_s_signatures_are_refused_by_the_peer(
                 r, 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551 - s
             )
 
-    options = GatewayOptions(retry=RetryPolicy(attempts=1))
+    options = GatewayOptions(retry=Backoff(attempts=1))
     bad = Gateway.connect(peer_address, org.tls_ca_cert_pem, user.identity, HighS(), options)
     with bad, pytest.raises(EndorseError, match="access denied"):
         kv(bad).submit("put", "k", "v")
@@ -201,7 +201,7 @@ def test_wrong_tls_ca_fails_as_unavailable(
     peer_address: str, user: MspMaterial, tmp_path: Path
 ) -> None:
     other = TestOrg.create(tmp_path, "Org9MSP", "org9.example.com")
-    options = GatewayOptions(retry=RetryPolicy(attempts=1), evaluate_timeout_s=2)
+    options = GatewayOptions(retry=Backoff(attempts=1), evaluate_timeout_s=2)
     with (
         Gateway.connect(
             peer_address, other.tls_ca_cert_pem, user.identity, user.signer(), options
@@ -223,7 +223,7 @@ def test_mutual_tls_needs_the_client_certificate(
     tls = org.root / "peers" / "peer0.org1.example.com" / "tls"
     server_tls = ((tls / "server.crt").read_bytes(), (tls / "server.key").read_bytes())
     assert user.tls is not None
-    options = GatewayOptions(retry=RetryPolicy(attempts=1), evaluate_timeout_s=2)
+    options = GatewayOptions(retry=Backoff(attempts=1), evaluate_timeout_s=2)
     with serve(fake, server_tls, client_ca=org.tls_ca_cert_pem) as address:
         with Gateway.connect(
             address,
@@ -267,7 +267,7 @@ def test_an_identity_from_an_unknown_ca_is_refused(
 ) -> None:
     stranger_org = TestOrg.create(tmp_path, "Org1MSP", "org1.example.com")  # same name, other CA
     stranger = load_msp_dir(stranger_org.add("Mallory"), "Org1MSP")
-    options = GatewayOptions(retry=RetryPolicy(attempts=1))
+    options = GatewayOptions(retry=Backoff(attempts=1))
     gateway = Gateway.connect(
         peer_address, org.tls_ca_cert_pem, stranger.identity, stranger.signer(), options
     )

@@ -11,6 +11,7 @@ from fabric_protos.common import common_pb2
 from fabric_protos.peer import chaincode_pb2, proposal_pb2
 from tests.fakes.fake_gateway_wire import encode_status, rich_status
 
+from fedlora.backoff import Backoff
 from fedlora.identity import MspMaterial
 from fedlora.ledger import (
     CommitError,
@@ -19,7 +20,6 @@ from fedlora.ledger import (
     ErrorDetail,
     EvaluateError,
     LedgerDataError,
-    RetryPolicy,
     SubmitError,
 )
 from fedlora.ledger.errors import decode_status_details, error_details
@@ -184,7 +184,7 @@ def test_call_with_retry_backs_off_exponentially_up_to_the_cap() -> None:
     def always_down() -> bytes:
         raise failure
 
-    policy = RetryPolicy(attempts=5, initial_delay_s=1.0, max_delay_s=3.0, multiplier=2.0)
+    policy = Backoff(attempts=5, initial_delay_s=1.0, max_delay_s=3.0, multiplier=2.0)
     with pytest.raises(EvaluateError):
         call_with_retry(always_down, policy, waits.append)
     assert waits == [1.0, 2.0, 3.0, 3.0]

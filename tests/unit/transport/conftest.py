@@ -18,11 +18,11 @@ import pytest
 
 from fedlora._generated.fedlora.v1 import adapter_exchange_pb2 as pb
 from fedlora._generated.fedlora.v1 import adapter_exchange_pb2_grpc as pb_grpc
+from fedlora.backoff import Backoff
 from fedlora.transport import (
     ArtifactServer,
     Authorizer,
     PeerClient,
-    RetryPolicy,
     StaticAuthorizer,
     TlsMaterial,
 )
@@ -124,7 +124,7 @@ def make_client(sleeps: list[float]) -> Iterator[Callable[..., PeerClient]]:
     clients: list[PeerClient] = []
 
     def build(port: int, tls: TlsMaterial, **options: Any) -> PeerClient:
-        options.setdefault("retry", RetryPolicy(attempts=1))
+        options.setdefault("retry", Backoff(attempts=1))
         host = options.pop("host", "localhost")
         client = PeerClient(f"{host}:{port}", tls, sleep=sleeps.append, **options)
         clients.append(client)

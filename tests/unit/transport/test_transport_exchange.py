@@ -14,6 +14,7 @@ import pytest
 import fedlora
 from fedlora._generated.fedlora.v1 import adapter_exchange_pb2 as pb
 from fedlora._generated.fedlora.v1 import adapter_exchange_pb2_grpc as pb_grpc
+from fedlora.backoff import Backoff
 from fedlora.transport import (
     ArtifactIntegrityError,
     ArtifactServer,
@@ -22,7 +23,6 @@ from fedlora.transport import (
     PeerLacksArtifactError,
     PeerRefusedError,
     PeerUnavailableError,
-    RetryPolicy,
     TlsMaterial,
     TransportError,
 )
@@ -144,7 +144,7 @@ def test_client_rejects_a_malformed_sha256_before_dialling(
     client_tls: TlsMaterial, make_client: MakeClient, sleeps: list[float]
 ) -> None:
     with pytest.raises(TransportError, match="not a sha256"):
-        make_client(1, client_tls, retry=RetryPolicy(attempts=3)).fetch("x" * 64, max_bytes=1)
+        make_client(1, client_tls, retry=Backoff(attempts=3)).fetch("x" * 64, max_bytes=1)
     assert sleeps == []
 
 
@@ -160,7 +160,7 @@ def test_unavailable_is_retried_with_backoff(
     client_tls: TlsMaterial, make_client: MakeClient, sleeps: list[float]
 ) -> None:
     unused_port = _closed_port()
-    retry = RetryPolicy(attempts=3, initial_delay_s=0.1, multiplier=3)
+    retry = Backoff(attempts=3, initial_delay_s=0.1, multiplier=3)
     with pytest.raises(PeerUnavailableError, match="after 3 attempt"):
         make_client(unused_port, client_tls, retry=retry).health()
     assert sleeps == pytest.approx([0.1, 0.3])
@@ -171,7 +171,7 @@ def test_refusals_are_not_retried(
 ) -> None:
     stranger = pki.node(pki.member_cas[1], "node-unregistered")
     with pytest.raises(PeerRefusedError):
-        make_client(server.port, stranger, retry=RetryPolicy(attempts=4)).health()
+        make_client(server.port, stranger, retry=Backoff(attempts=4)).health()
     assert sleeps == []
 
 
@@ -226,7 +226,7 @@ def test_failing_authorizer_answers_unavailable_and_the_client_retries(
     broken = ArtifactServer(
         source=_Empty(), authorizer=_BrokenAuthorizer(), tls=server_tls, node_id="node-a"
     )
-    retry = RetryPolicy(attempts=2, initial_delay_s=0.01)
+    retry = Backoff(attempts=2, initial_delay_s=0.01)
     with broken, pytest.raises(PeerUnavailableError, match="cannot check peer authorization"):
         make_client(broken.port, client_tls, retry=retry).health()
     assert sleeps == [0.01]

@@ -11,10 +11,10 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
+from fedlora.backoff import Backoff
 from fedlora.errors import FedloraError
 from fedlora.transport import (
     ArtifactServer,
-    RetryPolicy,
     StaticAuthorizer,
     TlsMaterial,
     TlsMaterialError,
@@ -136,15 +136,15 @@ def test_assembler_refuses_a_changed_total_and_a_second_hash() -> None:
 
 
 def test_retry_backoff_grows_and_is_capped() -> None:
-    policy = RetryPolicy(attempts=5, initial_delay_s=1.0, max_delay_s=4.0, multiplier=3.0)
+    policy = Backoff(attempts=5, initial_delay_s=1.0, max_delay_s=4.0, multiplier=3.0)
     assert list(policy.delays()) == [1.0, 3.0, 4.0, 4.0]
-    assert list(RetryPolicy(attempts=1).delays()) == []
+    assert list(Backoff(attempts=1).delays()) == []
 
 
 @pytest.mark.parametrize("bad", [{"attempts": 0}, {"initial_delay_s": -1}, {"multiplier": 0.5}])
 def test_invalid_retry_policy_is_refused(bad: dict[str, Any]) -> None:
     with pytest.raises(FedloraError, match="invalid retry policy"):
-        RetryPolicy(**bad)
+        Backoff(**bad)
 
 
 def test_traffic_counter_take_starts_a_new_period() -> None:
