@@ -29,22 +29,11 @@ from fedlora.data import (
     partition,
 )
 from fedlora.errors import FedloraError
+from fedlora.ledger import LoraSpec
 from fedlora.training import LocalTrainer, LoraSettings, TrainerOptions, load_model
 from fedlora.training import prompt_format_for as _prompt_format_for
 
 _log = logging.getLogger("fedlora.daemon")
-
-
-@dataclass(frozen=True)
-class SessionLora:
-    """The LoRA shape a session fixes for every node (from the chain's session record)."""
-
-    rank: int
-    alpha: int
-    dropout: float
-    target_modules: tuple[str, ...]
-    top_layers: int | None
-    freeze_a: bool
 
 
 @dataclass(frozen=True)
@@ -59,17 +48,23 @@ class LocalData:
 
 
 class NodeTrainer:
-    """TrainerPort implementation: one LocalTrainer over the node's own shard."""
+    """TrainerPort implementation: one LocalTrainer over the node's own shard.
 
-    def __init__(self, settings: TrainingConfig, lora: SessionLora, data: LocalData) -> None:
+    ``lora`` is the adapter shape the session fixed on chain; ``freeze_a`` is set under the
+    FFA rules, which train lora_B only.
+    """
+
+    def __init__(
+        self, settings: TrainingConfig, lora: LoraSpec, data: LocalData, freeze_a: bool = False
+    ) -> None:
         self._settings, self._data = settings, data
         self._lora = LoraSettings(
             rank=lora.rank,
-            alpha=lora.alpha,
+            alpha=lora.alpha,  # a float on chain; peft scales by lora_alpha / r
             dropout=lora.dropout,
             target_modules=lora.target_modules,
-            top_layers=lora.top_layers,
-            freeze_a=lora.freeze_a,
+            top_layers=lora.top_layers or None,
+            freeze_a=freeze_a,
             init_seed=settings.seed,
         )
         prompt = _prompt_format_for(data.corpus, data.instruction)

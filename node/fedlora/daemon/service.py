@@ -19,7 +19,7 @@ from fedlora.artifacts import ContentStore
 from fedlora.config import NodeConfig
 from fedlora.daemon.coordinator import Coordinator, StepOutcome
 from fedlora.daemon.linger import latecomers, serve_latecomers
-from fedlora.daemon.local_training import NodeTrainer, SessionLora, load_local_data
+from fedlora.daemon.local_training import NodeTrainer, load_local_data
 from fedlora.daemon.rounds import RoundExecutor, strategy_for
 from fedlora.daemon.wiring import (
     ChainAuthorizer,
@@ -31,13 +31,7 @@ from fedlora.daemon.wiring import (
 )
 from fedlora.errors import FedloraError
 from fedlora.fileio import write_json_atomic
-from fedlora.ledger import (
-    FileCheckpointer,
-    Gateway,
-    LedgerDataError,
-    Session,
-    parse_ledger_event,
-)
+from fedlora.ledger import FileCheckpointer, Gateway, LedgerDataError, parse_ledger_event
 from fedlora.transport import ArtifactServer, PeerTraffic, TrafficCounter
 
 _log = logging.getLogger("fedlora.daemon")
@@ -58,19 +52,6 @@ class NodeRunResult:
     traffic: dict[str, PeerTraffic]
 
 
-def session_lora(session: Session) -> SessionLora:
-    """The LoRA shape the session fixed on chain; FFA rules freeze lora_A."""
-    lora = session.lora
-    return SessionLora(
-        rank=lora.rank,
-        alpha=int(lora.alpha),
-        dropout=lora.dropout,
-        target_modules=tuple(lora.target_modules),
-        top_layers=lora.top_layers or None,
-        freeze_a=strategy_for(session).lora_mode == "ffa",
-    )
-
-
 def run_node(
     config: NodeConfig, session_id: str, on_step: Callable[[StepOutcome], None] | None = None
 ) -> NodeRunResult:
@@ -80,7 +61,8 @@ def run_node(
         ledger = ChainLedger(contract)
         session = ledger.get_session(session_id)
         data = load_local_data(config.training, session.dataset_tag)
-        trainer = NodeTrainer(config.training, session_lora(session), data)
+        freeze_a = strategy_for(session).lora_mode == "ffa"  # FFA rules train lora_B only
+        trainer = NodeTrainer(config.training, session.lora, data, freeze_a=freeze_a)
         store = ContentStore(config.data_dir / "artifacts")
         tls, traffic = node_tls(config), TrafficCounter()
         executor = RoundExecutor(

@@ -34,7 +34,7 @@ class LoraSettings:
     """
 
     rank: int = 8
-    alpha: int = 16
+    alpha: float = 16.0
     dropout: float = 0.0
     target_modules: tuple[str, ...] = DEFAULT_TARGETS
     top_layers: int | None = None
@@ -82,7 +82,7 @@ def apply_lora(model: Any, settings: LoraSettings) -> Any:
     start = first_adapted_layer(num_layers, settings)
     config = LoraConfig(
         r=settings.rank,
-        lora_alpha=settings.alpha,
+        lora_alpha=settings.alpha,  # type: ignore[arg-type]  # annotated int; scaling is alpha / r
         lora_dropout=settings.dropout,
         target_modules=list(settings.target_modules),
         layers_to_transform=list(range(start, num_layers)) if start > 0 else None,

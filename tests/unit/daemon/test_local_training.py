@@ -10,13 +10,13 @@ import torch
 from fedlora.artifacts import encode_adapter, sha256_hex
 from fedlora.cli.audit import adapter_sha256
 from fedlora.config import TrainingConfig
-from fedlora.daemon.local_training import LocalData, NodeTrainer, SessionLora, load_local_data
+from fedlora.daemon.local_training import LocalData, NodeTrainer, load_local_data
 from fedlora.data import Example
 from fedlora.errors import FedloraError
+from fedlora.ledger import LoraSpec
 
-LORA = SessionLora(
-    rank=2, alpha=4, dropout=0.0, target_modules=("q_proj", "v_proj"), top_layers=1, freeze_a=True
-)
+# The chain's LoRA shape, with an alpha that is not a whole number (the contract's is a float).
+LORA = LoraSpec(rank=2, alpha=4.5, dropout=0.0, target_modules=("q_proj", "v_proj"), top_layers=1)
 
 
 def toy_data() -> LocalData:
@@ -28,7 +28,15 @@ def toy_data() -> LocalData:
 @pytest.fixture(scope="module")
 def trainer() -> NodeTrainer:
     settings = TrainingConfig(model="tiny", steps=2, batch_size=4, lr=1e-2, seed=3)
-    return NodeTrainer(settings, LORA, toy_data())
+    return NodeTrainer(settings, LORA, toy_data(), freeze_a=True)
+
+
+def test_the_chains_float_alpha_reaches_peft_untruncated(trainer: NodeTrainer) -> None:
+    from peft.tuners.lora import LoraLayer
+
+    modules = trainer._trainer.model.modules()
+    scalings = {m.scaling["default"] for m in modules if isinstance(m, LoraLayer)}
+    assert scalings == {4.5 / 2}  # lora_alpha / r, not int(4.5) / 2
 
 
 def test_initial_adapter_is_a_copy_and_the_same_each_time(trainer: NodeTrainer) -> None:
