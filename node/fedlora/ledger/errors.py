@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 import grpc
 from google.protobuf.message import DecodeError  # type: ignore[import-untyped]
-from google.rpc import status_pb2  # type: ignore[import-untyped]
 from grpc_status import rpc_status  # type: ignore[import-untyped]
 
 from fedlora.errors import FedloraError
@@ -200,43 +198,26 @@ def chaincode_error_from(
 
 
 def error_details(call: grpc.Call) -> tuple[ErrorDetail, ...]:
-    """Decode the ``gateway.ErrorDetail`` list of a failed call's status (may be empty)."""
+    """Decode the ``gateway.ErrorDetail`` entries of a failed call's status (may be none)."""
     try:
         status = rpc_status.from_call(call)
     except DecodeError:
-        raise _malformed_status() from None
+        raise LedgerDataError(
+            "truncated or malformed gRPC status details",
+            "the peer sent something that is not a google.rpc.Status",
+        ) from None
     except ValueError as error:  # the status in the metadata is not the call's own
         raise LedgerDataError(
             f"inconsistent gRPC status details: {error}", "the peer's reply is not Fabric's"
         ) from None
-    return () if status is None else _gateway_details(status)
-
-
-def decode_status_details(status_bytes: bytes) -> tuple[ErrorDetail, ...]:
-    """Decode a serialized ``google.rpc.Status`` and return its ``gateway.ErrorDetail`` entries."""
-    try:
-        status = status_pb2.Status.FromString(status_bytes)
-    except DecodeError:
-        raise _malformed_status() from None
-    return _gateway_details(status)
-
-
-def _gateway_details(status: Any) -> tuple[ErrorDetail, ...]:
     found: list[ErrorDetail] = []
-    for packed in status.details:
+    for packed in status.details if status is not None else ():
         if not packed.Is(gateway_pb2.ErrorDetail.DESCRIPTOR):
             continue  # a standard google.rpc detail; Fabric sends none
         detail = gateway_pb2.ErrorDetail()
         packed.Unpack(detail)
         found.append(ErrorDetail(str(detail.address), str(detail.msp_id), str(detail.message)))
     return tuple(found)
-
-
-def _malformed_status() -> LedgerDataError:
-    return LedgerDataError(
-        "truncated or malformed gRPC status details",
-        "the peer sent something that is not a google.rpc.Status",
-    )
 
 
 def _summary(grpc_message: str, details: tuple[ErrorDetail, ...]) -> str:
