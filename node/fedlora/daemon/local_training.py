@@ -6,15 +6,12 @@ adapter on its test split, and hands back only adapter tensors and scalar metric
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
 
 from fedlora.artifacts import Tensors
 from fedlora.config import TrainingConfig
@@ -29,8 +26,14 @@ from fedlora.data import (
     partition,
 )
 from fedlora.errors import FedloraError
-from fedlora.ledger import LoraSpec
-from fedlora.training import LocalTrainer, LoraSettings, TrainerOptions, load_model
+from fedlora.ledger import LoraSpec, Session
+from fedlora.training import (
+    LocalTrainer,
+    LoraSettings,
+    TrainerOptions,
+    load_model,
+    weights_sha256,
+)
 from fedlora.training import prompt_format_for as _prompt_format_for
 
 _log = logging.getLogger("fedlora.daemon")
@@ -68,9 +71,9 @@ class NodeTrainer:
             init_seed=settings.seed,
         )
         prompt = _prompt_format_for(data.corpus, data.instruction)
-        self._trainer = LocalTrainer(
-            load_model(settings.model), self._lora, prompt, data.num_labels, TrainerOptions()
-        )
+        loaded = load_model(settings.model)
+        self.base_model_sha256 = weights_sha256(loaded)  # before the adapter is attached
+        self._trainer = LocalTrainer(loaded, self._lora, prompt, data.num_labels, TrainerOptions())
         self._initial = self._trainer.get_adapter()
         self.compute_seconds = 0.0  # time spent training and evaluating, for the demo's report
 
@@ -178,15 +181,16 @@ def _site(clients: Sequence[ClientData], site: str) -> ClientData:
 
 
 def base_model_sha256(model_name: str) -> str:
-    """SHA-256 over the base model's weights (names, shapes, dtypes and bytes, in name order).
+    """The hash `session create` records for ``model_name``'s weights (see weights_sha256)."""
+    return weights_sha256(load_model(model_name))
 
-    Recorded on chain when a session is created, so every node can check it starts from the
-    same weights.
-    """
-    digest = hashlib.sha256()
-    state = load_model(model_name).model.state_dict()
-    for name in sorted(state):
-        tensor = state[name].detach().to("cpu").contiguous()
-        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}\n".encode())
-        digest.update(tensor.view(-1).view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()
+
+def check_base_model(trainer: NodeTrainer, configured: str, session: Session) -> None:
+    """Refuse to train from weights other than those the session recorded on chain."""
+    mine, theirs = trainer.base_model_sha256, session.base_model_sha256
+    if configured != session.base_model or mine != theirs:
+        raise FedloraError(
+            f"this node's base model {configured!r} (weights {mine[:12]}) is not the "
+            f"session's {session.base_model!r} (weights {theirs[:12]})",
+            "set training.model in node.toml to the session's model, with the same weights",
+        )

@@ -19,7 +19,7 @@ from fedlora.artifacts import ContentStore
 from fedlora.config import NodeConfig
 from fedlora.daemon.coordinator import Coordinator, StepOutcome
 from fedlora.daemon.linger import latecomers, serve_latecomers
-from fedlora.daemon.local_training import NodeTrainer, load_local_data
+from fedlora.daemon.local_training import NodeTrainer, check_base_model, load_local_data
 from fedlora.daemon.rounds import RoundExecutor, strategy_for
 from fedlora.daemon.wiring import (
     ChainAuthorizer,
@@ -63,6 +63,7 @@ def run_node(
         data = load_local_data(config.training, session.dataset_tag)
         freeze_a = strategy_for(session).lora_mode == "ffa"  # FFA rules train lora_B only
         trainer = NodeTrainer(config.training, session.lora, data, freeze_a=freeze_a)
+        check_base_model(trainer, config.training.model, session)
         store = ContentStore(config.data_dir / "artifacts")
         tls, traffic = node_tls(config), TrafficCounter()
         executor = RoundExecutor(

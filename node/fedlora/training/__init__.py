@@ -1,7 +1,7 @@
 """Local LoRA training: model loading, LoRA setup, the trainer (the only user of peft)."""
 
 from fedlora.training.lora import LoraSettings, Tensors
-from fedlora.training.model import MODEL_NAMES, LoadedModel, load_model
+from fedlora.training.model import MODEL_NAMES, LoadedModel, load_model, weights_sha256
 from fedlora.training.prompts import PromptFormat, prompt_format_for
 from fedlora.training.trainer import (
     FeatureCache,
@@ -24,4 +24,5 @@ __all__ = [
     "default_device",
     "load_model",
     "prompt_format_for",
+    "weights_sha256",
 ]

@@ -181,3 +181,18 @@ def load_model(name: str) -> LoadedModel:
     model.requires_grad_(False)
     model.eval()
     return LoadedModel(name=name, model=model, tokenizer=tokenizer, model_id=model_id)
+
+
+def weights_sha256(loaded: LoadedModel) -> str:
+    """SHA-256 over a base model's weights (names, shapes, dtypes and bytes, in name order).
+
+    Taken before any adapter is attached. Recorded on chain when a session is created, so every
+    node can check that it trains from the same weights.
+    """
+    digest = hashlib.sha256()
+    state = loaded.model.state_dict()
+    for name in sorted(state):
+        tensor = state[name].detach().to("cpu").contiguous()
+        digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}\n".encode())
+        digest.update(tensor.view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()

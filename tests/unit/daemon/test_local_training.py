@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pytest
 import torch
 
 from fedlora.artifacts import encode_adapter, sha256_hex
 from fedlora.cli.audit import adapter_sha256
 from fedlora.config import TrainingConfig
-from fedlora.daemon.local_training import LocalData, NodeTrainer, load_local_data
+from fedlora.daemon.local_training import (
+    LocalData,
+    NodeTrainer,
+    base_model_sha256,
+    check_base_model,
+    load_local_data,
+)
 from fedlora.data import Example
 from fedlora.errors import FedloraError
 from fedlora.ledger import LoraSpec
@@ -91,3 +98,19 @@ def test_final_adapter_loads_with_peft_and_gives_the_same_outputs(
     ids = torch.tensor([[1, 17, 42, 99, 7]])
     with torch.no_grad():
         assert torch.allclose(loaded(ids).logits, node_model(ids).logits, atol=1e-5)
+
+
+def test_a_node_refuses_weights_other_than_the_sessions(trainer: NodeTrainer) -> None:
+    from tests.unit.daemon.fake_ledger import make_session
+
+    recorded = base_model_sha256("tiny")
+    assert trainer.base_model_sha256 == recorded  # the same hash `session create` records
+    session = msgspec.structs.replace(
+        make_session("s1", ["a", "b"], 1, 2), base_model_sha256=recorded
+    )
+    check_base_model(trainer, "tiny", session)  # the session's weights: fine
+    other = msgspec.structs.replace(session, base_model_sha256="ab" * 32)
+    with pytest.raises(FedloraError, match="is not the session's 'tiny'"):
+        check_base_model(trainer, "tiny", other)
+    with pytest.raises(FedloraError, match=r"set training\.model"):
+        check_base_model(trainer, "smollm2", session)
