@@ -1,6 +1,7 @@
 """Local LoRA training: model loading, LoRA setup, the trainer (the only user of peft)."""
 
-from fedlora.training.lora import LoraSettings, Tensors
+from fedlora.artifacts.codec import Tensors
+from fedlora.training.lora import LoraSettings
 from fedlora.training.model import MODEL_NAMES, LoadedModel, load_model, weights_sha256
 from fedlora.training.prompts import PromptFormat, prompt_format_for
 from fedlora.training.trainer import (

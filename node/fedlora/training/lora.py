@@ -8,9 +8,9 @@ from typing import Any
 
 import torch
 
+from fedlora.artifacts.codec import Tensors
 from fedlora.errors import FedloraError
 
-Tensors = dict[str, torch.Tensor]
 DEFAULT_TARGETS = ("q_proj", "k_proj", "v_proj", "o_proj")
 
 

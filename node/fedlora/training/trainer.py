@@ -17,10 +17,10 @@ import torch
 import torch.nn.functional as functional
 from torch.nn.utils.rnn import pad_sequence
 
+from fedlora.artifacts.codec import Tensors
 from fedlora.errors import FedloraError
 from fedlora.training.lora import (
     LoraSettings,
-    Tensors,
     adapter_parameters,
     apply_lora,
     first_adapted_layer,
