@@ -6,7 +6,6 @@ Drives the same steps as `fedlora demo`, each node in its own `fedlora node star
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from fedlora.artifacts import ContentStore
 from fedlora.cli import demo_steps as demo
 from fedlora.cli.audit import adapter_sha256
 from fedlora.config import load_node_config
+from fedlora.daemon.outcome import read_outcome
 from fedlora.daemon.wiring import open_contract
 from fedlora.network import FabricInstall, UpResult, down, up
 
@@ -55,13 +55,11 @@ def test_two_rounds_with_three_nodes(live_network: UpResult, tmp_path: Path) -> 
             if store.has(sha):
                 assert hashlib.sha256(store.path(sha).read_bytes()).hexdigest() == sha
         assert store.has(trail.session.final_adapter_sha256)
-        result = json.loads((config.data_dir / "result-e2e.json").read_text())
-        assert result["final_sha256"] == trail.session.final_adapter_sha256
+        outcome = read_outcome(config.data_dir, "e2e")
+        assert outcome.final_sha256 == trail.session.final_adapter_sha256
         # the PEFT folder the node wrote is exactly the adapter the chain finalised
-        assert adapter_sha256(Path(result["adapter_dir"])) == trail.session.final_adapter_sha256
-        received = {
-            sha for peer in result["traffic"].values() for sha in peer["artifacts_received"]
-        }
+        assert adapter_sha256(Path(outcome.adapter_dir)) == trail.session.final_adapter_sha256
+        received = {sha for peer in outcome.traffic.values() for sha in peer.artifacts_received}
         assert received <= recorded  # only chain-recorded adapter artifacts crossed the wire
 
 
@@ -91,7 +89,5 @@ def test_six_nodes_two_per_org_sharing_a_shard_complete(
         accepted = [e for e in round_.endorsements.values() if e.accept]
         assert len(accepted) >= 4
     for node in nodes:
-        outcome = json.loads(
-            (load_node_config(node.config_path).data_dir / "result-six.json").read_text()
-        )
-        assert outcome["final_sha256"] == trail.session.final_adapter_sha256
+        outcome = read_outcome(load_node_config(node.config_path).data_dir, "six")
+        assert outcome.final_sha256 == trail.session.final_adapter_sha256

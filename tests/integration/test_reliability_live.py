@@ -23,6 +23,7 @@ import pytest
 
 from fedlora.cli import demo_steps as demo
 from fedlora.config import load_node_config
+from fedlora.daemon.outcome import read_outcome
 from fedlora.daemon.wiring import open_contract
 from fedlora.ledger import GatewayOptions
 from fedlora.ledger.contract import ConsortiumContract
@@ -232,9 +233,8 @@ def _check_completed_with_intact_lineage(
     accepted = {n for n, e in lineage.endorsements.items() if e.accept and e.sha256 == final_sha}
     assert len(accepted) >= trail.session.quorum and last.aggregator in accepted
     for node in nodes:
-        config = load_node_config(node.config_path)
-        result = json.loads((config.data_dir / f"result-{session_id}.json").read_text())
-        assert result["status"] == "completed" and result["final_sha256"] == final_sha
+        outcome = read_outcome(load_node_config(node.config_path).data_dir, session_id)
+        assert outcome.status == "completed" and outcome.final_sha256 == final_sha
 
 
 def _check_peers_agree(live: UpResult) -> None:

@@ -10,7 +10,6 @@ node's typed result file.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import subprocess
@@ -28,6 +27,7 @@ from fedlora.cli.demo_progress import RoundProgress, short_node
 from fedlora.cli.session import build_spec
 from fedlora.config import load_node_config
 from fedlora.daemon.nodefiles import init_node_folder, request_for_org
+from fedlora.daemon.outcome import read_outcome
 from fedlora.daemon.wiring import node_tls, open_contract
 from fedlora.errors import FedloraError
 from fedlora.fileio import write_atomic
@@ -191,21 +191,18 @@ def collect_results(settings: DemoSettings, nodes: list[DemoNode]) -> list[dict[
         first = contract.get_round(settings.session_id, 1)
     rows = []
     for node in nodes:
-        node_config = load_node_config(node.config_path)
-        result = json.loads(
-            (node_config.data_dir / f"result-{settings.session_id}.json").read_text()
-        )
-        after = next(iter(result["accuracy"].values()))
+        outcome = read_outcome(load_node_config(node.config_path).data_dir, settings.session_id)
         update = first.updates.get(node.node_id)
         before = update.metrics.get("global_accuracy", math.nan) if update else math.nan
+        after = math.nan if outcome.accuracy is None else outcome.accuracy
         rows.append(
             {
                 "site": node.site,
                 "node": node.node_id,
                 "before": before,
                 "after": after,
-                "adapter_dir": result["adapter_dir"],
-                "compute_seconds": result.get("compute_seconds", math.nan),
+                "adapter_dir": outcome.adapter_dir,
+                "compute_seconds": outcome.compute_seconds,
             }
         )
     return rows

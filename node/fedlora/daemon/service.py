@@ -8,18 +8,16 @@ adapter in the standard PEFT layout.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 from fedlora.artifacts import ContentStore
 from fedlora.config import NodeConfig
 from fedlora.daemon.coordinator import Coordinator, StepOutcome
 from fedlora.daemon.linger import latecomers, serve_latecomers
 from fedlora.daemon.local_training import NodeTrainer, check_base_model, load_local_data
+from fedlora.daemon.outcome import NodeOutcome, write_outcome
 from fedlora.daemon.rounds import RoundExecutor, strategy_for
 from fedlora.daemon.wiring import (
     ChainAuthorizer,
@@ -30,9 +28,8 @@ from fedlora.daemon.wiring import (
     open_contract,
 )
 from fedlora.errors import FedloraError
-from fedlora.fileio import write_json_atomic
 from fedlora.ledger import FileCheckpointer, Gateway, LedgerDataError, parse_ledger_event
-from fedlora.transport import ArtifactServer, PeerTraffic, TrafficCounter
+from fedlora.transport import ArtifactServer, TrafficCounter
 
 _log = logging.getLogger("fedlora.daemon")
 
@@ -41,21 +38,10 @@ class SessionFailedError(FedloraError):
     """The session ended without an endorsed final adapter."""
 
 
-@dataclass(frozen=True)
-class NodeRunResult:
-    """Where the session's outcome was written."""
-
-    session_id: str
-    final_sha256: str
-    adapter_dir: Path
-    accuracy_by_round: dict[int, float]
-    traffic: dict[str, PeerTraffic]
-
-
 def run_node(
     config: NodeConfig, session_id: str, on_step: Callable[[StepOutcome], None] | None = None
-) -> NodeRunResult:
-    """Take part in ``session_id`` until it completes; return where the final adapter went."""
+) -> NodeOutcome:
+    """Take part in ``session_id`` until it completes; return its outcome (also on disk)."""
     gateway, contract, node_id = open_contract(config)
     with gateway:
         ledger = ChainLedger(contract)
@@ -123,21 +109,19 @@ def _finish(
     trainer: NodeTrainer,
     ledger: ChainLedger,
     traffic: TrafficCounter,
-) -> NodeRunResult:
+) -> NodeOutcome:
     """Write the session's outcome; a session that did not complete raises, naming the reason.
 
     The adapter of a failed session is never written out as a final one: the chain did not
     endorse it as the session's result.
     """
     session = ledger.get_session(session_id)
-    traffic_snapshot = traffic.snapshot()
-    traffic_by_peer = {peer: dataclasses.asdict(c) for peer, c in traffic_snapshot.items()}
-    result_file = config.data_dir / f"result-{session_id}.json"
     if session.status != "completed" or coordinator.final_adapter is None:
         reason = session.failure_reason or f"the chain records the session as {session.status}"
-        write_json_atomic(
-            result_file, {"status": session.status, "reason": reason, "traffic": traffic_by_peer}
+        failed = NodeOutcome(
+            session_id=session_id, status=session.status, reason=reason, traffic=traffic.snapshot()
         )
+        write_outcome(config.data_dir, failed)
         raise SessionFailedError(
             f"session {session_id} {session.status}: {reason}",
             f"no final adapter was written; `fedlora session status --id {session_id}` "
@@ -145,19 +129,14 @@ def _finish(
         )
     adapter_dir = config.data_dir / "final" / session_id
     trainer.save_peft(coordinator.final_adapter, adapter_dir)
-    accuracy = {session.rounds: trainer.evaluate(coordinator.final_adapter)}
-    result = NodeRunResult(
-        session_id, session.final_adapter_sha256, adapter_dir, accuracy, traffic_snapshot
+    outcome = NodeOutcome(
+        session_id=session_id,
+        status=session.status,
+        final_sha256=session.final_adapter_sha256,
+        adapter_dir=str(adapter_dir),
+        accuracy=trainer.evaluate(coordinator.final_adapter),
+        compute_seconds=round(trainer.compute_seconds, 3),
+        traffic=traffic.snapshot(),
     )
-    write_json_atomic(
-        result_file,
-        {
-            "status": session.status,
-            "final_sha256": result.final_sha256,
-            "adapter_dir": str(adapter_dir),
-            "accuracy": accuracy,
-            "compute_seconds": round(trainer.compute_seconds, 3),
-            "traffic": traffic_by_peer,
-        },
-    )
-    return result
+    write_outcome(config.data_dir, outcome)
+    return outcome

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -10,7 +9,9 @@ import pytest
 from msgspec.structs import replace
 from tests.unit.daemon.fake_ledger import make_session
 
+from fedlora.daemon.outcome import NodeOutcome, outcome_path, read_outcome, write_outcome
 from fedlora.daemon.service import SessionFailedError, _finish
+from fedlora.errors import FedloraError
 from fedlora.transport import TrafficCounter
 
 
@@ -24,7 +25,21 @@ def test_a_failed_session_raises_with_the_chain_reason_and_writes_no_adapter(
     coordinator = SimpleNamespace(final_adapter={"some": "tensors"})  # must not be written out
     with pytest.raises(SessionFailedError, match="session s6 failed: round 1: 3 of 6"):
         _finish(config, "s6", coordinator, None, ledger, TrafficCounter())  # type: ignore[arg-type]
-    result = json.loads((tmp_path / "result-s6.json").read_text())
-    assert result["status"] == "failed" and result["reason"] == reason
-    assert "final_sha256" not in result
+    outcome = read_outcome(tmp_path, "s6")
+    assert outcome.status == "failed" and outcome.reason == reason
+    assert outcome.final_sha256 == "" and outcome.adapter_dir == ""
     assert not (tmp_path / "final").exists()
+
+
+def test_an_outcome_reads_back_as_written_and_a_stranger_file_is_refused(tmp_path: Path) -> None:
+    traffic = TrafficCounter()
+    traffic.artifact_received("Org2MSP/b", "ab" * 32)
+    written = NodeOutcome(
+        session_id="s1", status="completed", final_sha256="cd" * 32, adapter_dir="/x",
+        accuracy=0.5, compute_seconds=1.5, traffic=traffic.snapshot(),
+    )  # fmt: skip
+    write_outcome(tmp_path, written)
+    assert read_outcome(tmp_path, "s1") == written
+    outcome_path(tmp_path, "s2").write_text('{"status": 3}')
+    with pytest.raises(FedloraError, match="is not a node outcome"):
+        read_outcome(tmp_path, "s2")

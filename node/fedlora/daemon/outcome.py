@@ -1,0 +1,59 @@
+"""What a node leaves behind when its session ends: one typed record, written and read here.
+
+`fedlora node start` writes it to ``<data_dir>/result-<session>.json``; the demo, the tests and
+an operator's scripts read it back through :func:`read_outcome`, never by guessing its keys.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import msgspec
+
+from fedlora.errors import FedloraError
+from fedlora.fileio import write_atomic
+from fedlora.transport import PeerTraffic
+
+
+class NodeOutcome(msgspec.Struct, frozen=True, kw_only=True):
+    """One node's end of one session.
+
+    ``status`` is the session's on the chain ("completed" or "failed"); a failed session has a
+    ``reason`` and no final adapter. ``accuracy`` is the final adapter's on this node's own test
+    split; ``compute_seconds`` the time this node spent training and evaluating; ``traffic``
+    what went to and came from each peer.
+    """
+
+    session_id: str
+    status: str
+    reason: str = ""
+    final_sha256: str = ""
+    adapter_dir: str = ""
+    accuracy: float | None = None
+    compute_seconds: float = 0.0
+    traffic: dict[str, PeerTraffic] = msgspec.field(default_factory=dict)
+
+
+def outcome_path(data_dir: Path, session_id: str) -> Path:
+    """Where a node keeps its outcome of ``session_id``."""
+    return data_dir / f"result-{session_id}.json"
+
+
+def write_outcome(data_dir: Path, outcome: NodeOutcome) -> Path:
+    """Write ``outcome`` atomically; returns its path."""
+    path = outcome_path(data_dir, outcome.session_id)
+    write_atomic(path, msgspec.json.format(msgspec.json.encode(outcome), indent=2))
+    return path
+
+
+def read_outcome(data_dir: Path, session_id: str) -> NodeOutcome:
+    """The outcome a node wrote for ``session_id``."""
+    path = outcome_path(data_dir, session_id)
+    try:
+        return msgspec.json.decode(path.read_bytes(), type=NodeOutcome)
+    except FileNotFoundError:
+        raise FedloraError(
+            f"{path} does not exist", "the node has not finished this session yet"
+        ) from None
+    except msgspec.ValidationError as error:
+        raise FedloraError(f"{path} is not a node outcome: {error}", "remove it") from None
