@@ -187,6 +187,7 @@ def ledger(
         for check in report.targets():
             console.print(f"target {check.name}: {check.describe()}")
         cpu = report.setting["cpu_seconds_of_concurrent_run"]
+        assert isinstance(cpu, dict)  # process name -> CPU seconds, as ledger_bench_run sets it
         spent = ", ".join(f"{name} {seconds:.2f}" for name, seconds in cpu.items())
         load = report.setting["load_average_1min_at_end"]
         console.print(f"CPU seconds during the concurrent run: {spent}; load average {load}")

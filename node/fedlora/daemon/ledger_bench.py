@@ -19,7 +19,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 from fedlora.errors import FedloraError
 
@@ -49,7 +48,7 @@ class Latencies:
         ordered = sorted(self.samples_ms)
         return ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         """Summary figures, rounded to 0.01 ms."""
         return {
             "calls": len(self.samples_ms),
@@ -73,7 +72,7 @@ class LatencyComparison:
         """Gateway median / peer CLI median (below 1: the Gateway is faster)."""
         return self.gateway.median_ms / self.cli.median_ms
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         """JSON-ready form."""
         return {
             "operation": self.operation,
@@ -99,7 +98,7 @@ class Throughput:
         """Committed (VALID) transactions per wall-clock second, first start to last commit."""
         return self.committed / self.seconds
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         """JSON-ready form; only the first error message is kept."""
         return {
             "submitters": self.submitters,
@@ -138,7 +137,7 @@ class TargetCheck:
         verdict = "met" if self.met else "MISSED"
         return f"{self.measured:.3g}{self.unit}, needs {self.requirement}: {verdict}"
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         """JSON-ready form."""
         return {
             "name": self.name,
@@ -157,7 +156,7 @@ class LedgerBenchReport:
     submit: LatencyComparison
     baseline: Throughput
     concurrent: Throughput
-    setting: dict[str, Any]
+    setting: dict[str, object]
 
     def targets(self) -> list[TargetCheck]:
         """The three targets, judged on this run."""
@@ -171,7 +170,7 @@ class LedgerBenchReport:
                         at_most=False, unit=" tx/s"),
         ]  # fmt: skip
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, object]:
         """JSON-ready form, targets included."""
         return {
             "setting": self.setting,

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import psutil
 
@@ -171,7 +170,7 @@ def _cpu_seconds(state: NetworkState) -> dict[str, float]:
     return {name: sum(process.cpu_times()[:2]) for name, process in processes.items()}
 
 
-def _setting(state: NetworkState, options: LedgerBenchOptions) -> dict[str, Any]:
+def _setting(state: NetworkState, options: LedgerBenchOptions) -> dict[str, object]:
     plan, org = state.plan, state.plan.orgs[0]
     endorsers = [o.msp_id for o in majority_with(plan, org)]
     return {
