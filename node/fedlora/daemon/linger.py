@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from fedlora.backoff import poll
 from fedlora.ledger import Round, Session
 from fedlora.transport import TrafficCounter
 
@@ -45,14 +46,17 @@ def serve_latecomers(
     """Wait until each node in ``waiting`` was sent ``final_sha256``; return those still waiting."""
     if waiting:
         _log.info("serving the final adapter to %s for up to %.0f s", sorted(waiting), limit_s)
-    deadline = clock() + limit_s
-    while waiting and clock() < deadline:
+
+    def everyone_served() -> bool:
+        nonlocal waiting
         sent = traffic.snapshot()
         waiting = {
             n for n in waiting if n not in sent or final_sha256 not in sent[n].artifacts_sent
         }
-        if waiting:
-            sleep(0.2)
+        return not waiting
+
+    poll(everyone_served, limit_s, 0.2, sleep=sleep, clock=clock)
     if waiting:
         _log.warning("gave up waiting for %s to fetch the final adapter", sorted(waiting))
     return waiting
+

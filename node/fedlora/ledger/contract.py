@@ -14,10 +14,10 @@ encoded from them. A contract rejection arrives as a
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Protocol, TypeVar
 
+from fedlora.digests import is_sha256_hex
 from fedlora.errors import FedloraError
 from fedlora.ledger._json import argument, decode, decode_list
 from fedlora.ledger.errors import GatewayError
@@ -34,7 +34,6 @@ from fedlora.ledger.records import (
     Trail,
 )
 
-_SHA256 = re.compile(r"[0-9a-f]{64}")
 _HISTORY_PARTS = {"node": 1, "session": 1, "round": 2}
 _MAX_PAGE_SIZE = 1000  # the contract's maxPageSize
 T = TypeVar("T")
@@ -240,7 +239,7 @@ def _check_text(name: str, value: str) -> None:
 
 
 def _check_sha256(name: str, value: str) -> None:
-    if not _SHA256.fullmatch(value):
+    if not is_sha256_hex(value):
         raise FedloraError(
             f"{name} {value!r} is not a SHA-256 hex digest", "expected 64 lowercase hex characters"
         )
