@@ -59,4 +59,3 @@ def serve_latecomers(
     if waiting:
         _log.warning("gave up waiting for %s to fetch the final adapter", sorted(waiting))
     return waiting
-
