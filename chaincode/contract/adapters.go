@@ -43,7 +43,7 @@ func (rs *roundState) indexAggregate(input ProposalInput) error {
 	if err != nil {
 		return err
 	}
-	if found && existing.Round != rs.round.Round {
+	if found && existing.Round != rs.round.number() {
 		return fail(CodeDuplicate, "adapter %s is already the %s of %s in round %d of session %s; a record of an earlier round is never overwritten, so propose a fresh aggregate",
 			input.SHA256, existing.Kind, existing.Producer, existing.Round, existing.SessionID)
 	}
@@ -61,14 +61,14 @@ func (rs *roundState) indexOptimizerState(input ProposalInput) error {
 		return nil
 	}
 	existing, found, err := readAdapter(rs.stub, state, rs.session.SessionID)
-	if err != nil || (found && (existing.Kind != KindOptimizerState || existing.Round != rs.round.Round)) {
+	if err != nil || (found && (existing.Kind != KindOptimizerState || existing.Round != rs.round.number())) {
 		return err
 	}
 	return writeAdapter(rs.stub, rs.adapterRecord(KindOptimizerState, state))
 }
 
 func (rs *roundState) adapterRecord(kind, sha256 string) AdapterRecord {
-	return AdapterRecord{Kind: kind, Producer: rs.who.id, Round: rs.round.Round, SessionID: rs.session.SessionID, SHA256: sha256}
+	return AdapterRecord{Kind: kind, Producer: rs.who.id, Round: rs.round.number(), SessionID: rs.session.SessionID, SHA256: sha256}
 }
 
 func readAdapter(stub shim.ChaincodeStubInterface, sha256, sessionID string) (AdapterRecord, bool, error) {
@@ -96,14 +96,15 @@ func writeAdapter(stub shim.ChaincodeStubInterface, record AdapterRecord) error 
 
 // explainAdapter builds the lineage of one record from the round that produced it.
 func explainAdapter(stub shim.ChaincodeStubInterface, record AdapterRecord) (Lineage, error) {
-	round, _, err := readRound(stub, record.SessionID, record.Round)
+	session, err := requireSession(stub, record.SessionID)
 	if err != nil {
 		return Lineage{}, err
 	}
-	if round, err = withRejected(stub, round); err != nil {
+	round, _, err := readRoundView(stub, session, record.Round)
+	if err != nil {
 		return Lineage{}, err
 	}
-	return lineageOf(record, round), nil
+	return lineageOf(record, round.Round), nil
 }
 
 // chooseLineage picks the answer among one hash's records in several sessions:

@@ -31,7 +31,8 @@ func TestARoundFailsAfterEveryParticipantAggregatedTwice(t *testing.T) {
 			}
 		}
 	}
-	require.Equal(t, "RoundFailed", l.lastEvent().Event)
+	// The deciding rejection of the last attempt fails the round and the session.
+	require.Equal(t, "AggregateRejected", l.lastEvent().Event)
 	round := l.round("s1", 1)
 	require.Equal(t, "failed", round.Phase)
 	require.Len(t, round.RejectedProposals, 6)
@@ -64,14 +65,22 @@ func TestRejectedProposalsAreStoredOutsideTheRoundValue(t *testing.T) {
 	l.submitAll("s1", 1, p...)
 	l.ok(p[1], "ProposeAggregate", "s1", "1", proposal(t, hash("bad"), l.round("s1", 1)))
 	l.ok(p[0], "EndorseAggregate", "s1", "1", hash("bad"), "false", "differs")
-	returned := decode[contract.Round](t, l.ok(p[2], "EndorseAggregate", "s1", "1", hash("bad"), "false", "differs"))
+	l.ok(p[2], "EndorseAggregate", "s1", "1", hash("bad"), "false", "differs")
+	derived := l.round("s1", 1)
+	require.Len(t, derived.RejectedProposals, 1)
+	returned := decode[contract.Round](t, l.ok(p[2], "ProposeAggregate", "s1", "1", proposal(t, hash("good"), derived)))
 
 	key, err := shim.CreateCompositeKey("round", []string{"s1", "000001"})
 	require.NoError(t, err)
 	stored := decode[contract.Round](t, string(l.stub.committed[key]))
 	require.Empty(t, stored.RejectedProposals)
-	require.Len(t, returned.RejectedProposals, 1)
-	require.Equal(t, returned, l.round("s1", 1), "a transaction returns the round as GetRound shows it")
+	require.Empty(t, stored.Updates)
+	require.Empty(t, stored.Endorsements)
+	rejected, err := shim.CreateCompositeKey("rejected", []string{"s1", "000001", "000000"})
+	require.NoError(t, err)
+	require.NotNil(t, l.stub.committed[rejected])
+	require.Equal(t, derived.RejectedProposals, returned.RejectedProposals)
+	require.Equal(t, returned, l.round("s1", 1), "a transaction that reads the whole round returns it as GetRound shows it")
 	trail := decode[contract.Trail](t, l.ok(outside, "ExportTrail", "s1"))
 	require.Equal(t, returned.RejectedProposals, trail.Rounds[0].RejectedProposals)
 	require.Equal(t, map[string]bool{p[0].nodeID(): false, p[1].nodeID(): true, p[2].nodeID(): false}, acceptsOf(trail.Rounds[0].RejectedProposals[0]))
@@ -125,4 +134,27 @@ func TestUnpaginatedListsRefuseHugeAnswers(t *testing.T) {
 	page := decode[contract.Page[contract.Session]](t, l.ok(outside, "ListSessionsPage", "1000", ""))
 	require.Len(t, page.Items, 1000)
 	require.NotEmpty(t, page.Bookmark)
+}
+
+func TestATimeoutAfterAFailoverByVerdictsStoresBoth(t *testing.T) {
+	l := newLedger(t)
+	p := l.session("s1", 3, 1, nodeA, nodeB, nodeC)
+	l.submitAll("s1", 1, p...)
+	l.ok(p[1], "ProposeAggregate", "s1", "1", proposal(t, hash("bad"), l.round("s1", 1)))
+	l.advance(10 * time.Second)
+	l.ok(p[0], "EndorseAggregate", "s1", "1", hash("bad"), "false", "differs")
+	// Attempt 1 (node-c) began with the rejection; its deadline is judged from then.
+	l.advance(300 * time.Second)
+	l.fails(contract.CodeDeadlineNotPassed, p[1], "ReportTimeout", "s1", "1")
+	l.advance(time.Second)
+	round := decode[contract.Round](t, l.ok(p[1], "ReportTimeout", "s1", "1"))
+	require.Equal(t, 2, round.Attempt)
+	require.Equal(t, p[0].nodeID(), round.Aggregator)
+	require.Equal(t, "AggregatorFailedOver", l.lastEvent().Event)
+	require.Len(t, round.RejectedProposals, 1)
+	require.Equal(t, stamp(start.Add(10*time.Second)), round.RejectedProposals[0].RejectedAt)
+	require.Equal(t, round, l.round("s1", 1))
+	key, err := shim.CreateCompositeKey("rejected", []string{"s1", "000001", "000000"})
+	require.NoError(t, err)
+	require.NotNil(t, l.stub.committed[key], "the report stored the proposal the verdicts rejected")
 }

@@ -29,6 +29,10 @@ type fakeStub struct {
 	args      []string
 	creator   []byte
 	event     *chaincodeEvent
+	// reads and ranges are the keys and the key prefixes the current
+	// transaction read: its read set, which Fabric validates at commit.
+	reads  map[string]bool
+	ranges []string
 	// getStateErr, when set, makes every GetState fail; panicOnRead panics instead.
 	getStateErr error
 	panicOnRead bool
@@ -44,6 +48,7 @@ func newFakeStub() *fakeStub {
 		committed: map[string][]byte{},
 		pending:   map[string][]byte{},
 		history:   map[string][]*queryresult.KeyModification{},
+		reads:     map[string]bool{},
 	}
 }
 
@@ -52,22 +57,28 @@ func (s *fakeStub) begin(txID string, now time.Time, args []string) {
 	s.txID, s.now, s.args = txID, now, args
 	s.pending = map[string][]byte{}
 	s.event = nil
+	s.reads, s.ranges = map[string]bool{}, nil
 }
 
 // commit applies the pending writes in key order and records their history.
 func (s *fakeStub) commit() {
-	keys := make([]string, 0, len(s.pending))
-	for key := range s.pending {
+	s.apply(s.txID, s.now, s.pending)
+	s.pending = map[string][]byte{}
+}
+
+// apply commits one transaction's writes.
+func (s *fakeStub) apply(txID string, now time.Time, writes map[string][]byte) {
+	keys := make([]string, 0, len(writes))
+	for key := range writes {
 		keys = append(keys, key)
 	}
 	sort.Strings(keys)
 	for _, key := range keys {
-		s.committed[key] = s.pending[key]
-		mod := &queryresult.KeyModification{TxId: s.txID, Value: s.pending[key], Timestamp: timestamppb.New(s.now)}
+		s.committed[key] = writes[key]
+		mod := &queryresult.KeyModification{TxId: txID, Value: writes[key], Timestamp: timestamppb.New(now)}
 		// Fabric 2.x reports history newest first.
 		s.history[key] = append([]*queryresult.KeyModification{mod}, s.history[key]...)
 	}
-	s.pending = map[string][]byte{}
 }
 
 func (s *fakeStub) GetState(key string) ([]byte, error) {
@@ -77,6 +88,7 @@ func (s *fakeStub) GetState(key string) ([]byte, error) {
 	if s.getStateErr != nil {
 		return nil, s.getStateErr
 	}
+	s.reads[key] = true
 	return s.committed[key], nil
 }
 
@@ -97,6 +109,7 @@ func (s *fakeStub) GetStateByPartialCompositeKey(objectType string, attributes [
 	if err != nil {
 		return nil, err
 	}
+	s.ranges = append(s.ranges, prefix)
 	var rows []*queryresult.KV
 	for key, value := range s.committed {
 		if strings.HasPrefix(key, prefix) {
@@ -116,6 +129,7 @@ func (s *fakeStub) GetStateByPartialCompositeKeyWithPagination(objectType string
 	if err != nil {
 		return nil, nil, err
 	}
+	s.ranges = append(s.ranges, prefix)
 	var keys []string
 	for key := range s.committed {
 		if strings.HasPrefix(key, prefix) && key >= bookmark {

@@ -12,19 +12,20 @@ import (
 
 // Four participants sorted: Org1MSP/node-a, Org1MSP/node-d, Org2MSP/node-b, Org3MSP/node-c.
 // Round 1 attempt 0 elects index 1 (node-d); attempt 1 elects index 2 (node-b).
-// Quorum must be a majority: 3 or 4 of 4.
+// Quorum must be a majority: 3 or 4 of 4. Each verdict emits its own event;
+// the round's phase follows from the verdicts when it is read.
 func TestQuorumArithmetic(t *testing.T) {
 	cases := []struct {
 		name     string
 		quorum   int
-		verdicts []bool // from the non-aggregators, in sorted order: node-a, node-b, node-c
-		events   []string
+		verdicts []bool   // from the non-aggregators, in sorted order: node-a, node-b, node-c
+		phases   []string // the round's phase after each verdict
 	}{
-		{"quorum 3 needs two more acceptances", 3, []bool{true, true}, []string{"AggregateProposed", "AggregateEndorsed", "RoundFinalized"}},
-		{"quorum 3 after a rejection", 3, []bool{true, false, true}, []string{"AggregateProposed", "AggregateEndorsed", "AggregateRejected", "RoundFinalized"}},
-		{"quorum 3 out of reach after two rejections", 3, []bool{false, false}, []string{"AggregateProposed", "AggregateRejected", "AggregatorFailedOver"}},
-		{"quorum 4 needs everyone", 4, []bool{true, true, true}, []string{"AggregateProposed", "AggregateEndorsed", "AggregateEndorsed", "RoundFinalized"}},
-		{"quorum 4 fails over on one rejection", 4, []bool{false}, []string{"AggregateProposed", "AggregatorFailedOver"}},
+		{"quorum 3 needs two more acceptances", 3, []bool{true, true}, []string{"endorsing", "final"}},
+		{"quorum 3 after a rejection", 3, []bool{true, false, true}, []string{"endorsing", "endorsing", "final"}},
+		{"quorum 3 out of reach after two rejections", 3, []bool{false, false}, []string{"endorsing", "aggregating"}},
+		{"quorum 4 needs everyone", 4, []bool{true, true, true}, []string{"endorsing", "endorsing", "final"}},
+		{"quorum 4 fails over on one rejection", 4, []bool{false}, []string{"aggregating"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -35,23 +36,28 @@ func TestQuorumArithmetic(t *testing.T) {
 			first := len(l.events)
 			l.ok(nodeD, "ProposeAggregate", "s1", "1", proposal(t, hash("agg"), l.round("s1", 1)))
 			others := []identity{p[0], p[2], p[3]}
+			wantEvents := []string{"AggregateProposed"}
+			var phases []string
 			for i, accept := range tc.verdicts {
 				l.ok(others[i], "EndorseAggregate", "s1", "1", hash("agg"), fmt.Sprint(accept), "checked")
+				phases = append(phases, l.round("s1", 1).Phase)
+				wantEvents = append(wantEvents, map[bool]string{true: "AggregateEndorsed", false: "AggregateRejected"}[accept])
 			}
 			var names []string
 			for _, event := range l.events[first:] {
 				names = append(names, event.Event)
 			}
-			require.Equal(t, tc.events, names)
+			require.Equal(t, wantEvents, names)
+			require.Equal(t, tc.phases, phases)
 			round := l.round("s1", 1)
-			if tc.events[len(tc.events)-1] == "RoundFinalized" {
-				require.Equal(t, "final", round.Phase)
+			if round.Phase == "final" {
 				require.Equal(t, hash("agg"), round.FinalSHA256)
+				require.Empty(t, round.PhaseDeadline)
 				require.Equal(t, 2, decode[contract.Session](t, l.ok(nodeA, "GetSession", "s1")).CurrentRound)
 			} else {
-				require.Equal(t, "aggregating", round.Phase)
 				require.Equal(t, 1, round.Attempt)
 				require.Equal(t, nodeB.nodeID(), round.Aggregator)
+				require.Equal(t, 1, decode[contract.Session](t, l.ok(nodeA, "GetSession", "s1")).CurrentRound)
 			}
 		})
 	}
@@ -63,8 +69,14 @@ func TestRejectionMovesToTheNextAggregator(t *testing.T) {
 	l.submitAll("s1", 1, p...)
 	l.ok(p[1], "ProposeAggregate", "s1", "1", proposal(t, hash("bad agg"), l.round("s1", 1)))
 	l.advance(time.Minute)
-	round := decode[contract.Round](t, l.ok(p[2], "EndorseAggregate", "s1", "1", hash("bad agg"), "false", "hash differs from recomputation"))
+	l.ok(p[2], "EndorseAggregate", "s1", "1", hash("bad agg"), "false", "hash differs from recomputation")
+	require.Equal(t, contract.Event{
+		Event: "AggregateRejected", SessionID: "s1", Round: 1, Phase: "endorsing", Attempt: 0, Aggregator: p[1].nodeID(),
+		NodeID: p[2].nodeID(), SHA256: hash("bad agg"), TxID: l.lastTxID(),
+	}, l.lastEvent())
 
+	// Quorum 3 of 3 is out of reach: the round reads as failed over, from the rejection's time.
+	round := l.round("s1", 1)
 	require.Equal(t, "aggregating", round.Phase)
 	require.Equal(t, 1, round.Attempt)
 	require.Equal(t, p[2].nodeID(), round.Aggregator)
@@ -74,21 +86,23 @@ func TestRejectionMovesToTheNextAggregator(t *testing.T) {
 	require.Len(t, round.RejectedProposals, 1)
 	rejected := round.RejectedProposals[0]
 	require.Equal(t, "rejected", rejected.Cause)
+	require.Equal(t, stamp(start.Add(time.Minute)), rejected.RejectedAt)
 	require.Equal(t, hash("bad agg"), rejected.SHA256)
 	require.Equal(t, p[1].nodeID(), rejected.Aggregator)
 	require.False(t, rejected.Endorsements[p[2].nodeID()].Accept)
 	require.True(t, rejected.Endorsements[p[1].nodeID()].Accept)
-	require.Equal(t, contract.Event{
-		Event: "AggregatorFailedOver", SessionID: "s1", Round: 1, Phase: "aggregating", Attempt: 1, Aggregator: p[2].nodeID(),
-		NodeID: p[2].nodeID(), SHA256: hash("bad agg"), TxID: l.lastTxID(),
-	}, l.lastEvent())
 
 	l.fails(contract.CodeNotAggregator, p[1], "ProposeAggregate", "s1", "1", proposal(t, hash("bad agg"), round))
-	l.ok(p[2], "ProposeAggregate", "s1", "1", proposal(t, hash("good agg"), round))
+	l.advance(time.Minute)
+	proposed := decode[contract.Round](t, l.ok(p[2], "ProposeAggregate", "s1", "1", proposal(t, hash("good agg"), round)))
+	// The proposal stores the rejected one as the round read it.
+	require.Equal(t, round.RejectedProposals, proposed.RejectedProposals)
+	require.Equal(t, proposed, l.round("s1", 1))
 	// Verdicts on the old proposal do not carry over.
 	l.ok(p[0], "EndorseAggregate", "s1", "1", hash("good agg"), "true", "")
 	l.ok(p[1], "EndorseAggregate", "s1", "1", hash("good agg"), "true", "")
-	require.Equal(t, "SessionCompleted", l.lastEvent().Event)
+	require.Equal(t, "final", l.round("s1", 1).Phase)
+	require.Equal(t, "completed", decode[contract.Session](t, l.ok(nodeA, "GetSession", "s1")).Status)
 }
 
 func TestReportTimeoutWhileCollecting(t *testing.T) {
@@ -165,22 +179,33 @@ func TestRoundsAdvanceAndOldRoundsCannotBeReplayed(t *testing.T) {
 	l.advance(30 * time.Second)
 	l.ok(p[0], "EndorseAggregate", "s1", "1", hash("agg 1"), "true", "")
 	require.Equal(t, contract.Event{
-		Event: "RoundFinalized", SessionID: "s1", Round: 1, Phase: "final", Aggregator: p[1].nodeID(), NodeID: p[0].nodeID(), SHA256: hash("agg 1"), TxID: l.lastTxID(),
+		Event: "AggregateEndorsed", SessionID: "s1", Round: 1, Phase: "endorsing", Aggregator: p[1].nodeID(), NodeID: p[0].nodeID(), SHA256: hash("agg 1"), TxID: l.lastTxID(),
 	}, l.lastEvent())
+	require.Equal(t, "final", l.round("s1", 1).Phase)
 
+	// The next round opened when the deciding verdict was given.
 	next := l.round("s1", 2)
 	require.Equal(t, "collecting", next.Phase)
 	require.Equal(t, p[2].nodeID(), next.Aggregator) // (2 + 0) mod 3
 	require.Equal(t, stamp(start.Add(30*time.Second)), next.OpenedAt)
+	require.Equal(t, stamp(start.Add(630*time.Second)), next.PhaseDeadline)
 	require.Equal(t, 2, decode[contract.Session](t, l.ok(nodeA, "GetSession", "s1")).CurrentRound)
+	l.fails(contract.CodeNotFound, nodeA, "GetRound", "s1", "3")
 
-	l.fails(contract.CodeWrongRound, p[2], "EndorseAggregate", "s1", "1", hash("agg 1"), "true", "")
 	l.fails(contract.CodeWrongRound, p[1], "ProposeAggregate", "s1", "1", proposal(t, hash("agg 1"), l.round("s1", 1)))
 	l.fails(contract.CodeWrongRound, p[0], "SubmitUpdate", "s1", "1", hash("replayed"), "1", "{}")
 	l.fails(contract.CodeWrongRound, p[0], "ReportTimeout", "s1", "1")
+	l.fails(contract.CodeWrongRound, p[0], "SubmitUpdate", "s1", "3", hash("early"), "1", "{}")
 	// Re-submitting last round's update bytes as a new update is a replay too.
 	l.fails(contract.CodeDuplicate, p[0], "SubmitUpdate", "s1", "2", updateHash("s1", 1, p[0]), "1", "{}")
 	l.fails(contract.CodeDuplicate, p[0], "SubmitUpdate", "s1", "2", hash("agg 1"), "1", "{}")
+
+	// Round 2 takes updates; once its header is written, round 1 takes nothing more.
+	l.submitAll("s1", 2, p...)
+	l.ok(p[2], "ProposeAggregate", "s1", "2", proposal(t, hash("agg 2"), l.round("s1", 2)))
+	l.fails(contract.CodeWrongRound, p[2], "EndorseAggregate", "s1", "1", hash("agg 1"), "true", "")
+	sessions := decode[[]contract.HistoryEntry](t, l.ok(nodeA, "History", "session", "s1"))
+	require.Equal(t, 2, decode[contract.Session](t, string(sessions[0].Value)).CurrentRound, "the proposal stores the session's current round")
 }
 
 func TestSessionCompletesAfterItsLastRound(t *testing.T) {
@@ -196,15 +221,18 @@ func TestSessionCompletesAfterItsLastRound(t *testing.T) {
 		l.ok(step.endorser, "EndorseAggregate", "s1", fmt.Sprint(step.round), agg, "true", "")
 	}
 	require.Equal(t, contract.Event{
-		Event: "SessionCompleted", SessionID: "s1", Round: 2, Phase: "final", Aggregator: p[0].nodeID(), NodeID: p[1].nodeID(), SHA256: hash("agg 2"), TxID: l.lastTxID(),
+		Event: "AggregateEndorsed", SessionID: "s1", Round: 2, Phase: "endorsing", Aggregator: p[0].nodeID(), NodeID: p[1].nodeID(), SHA256: hash("agg 2"), TxID: l.lastTxID(),
 	}, l.lastEvent())
 	session := decode[contract.Session](t, l.ok(nodeA, "GetSession", "s1"))
 	require.Equal(t, "completed", session.Status)
 	require.Equal(t, hash("agg 2"), session.FinalAdapterSHA256)
 	require.Equal(t, 2, session.CurrentRound)
+	require.Equal(t, []contract.Session{session}, decode[[]contract.Session](t, l.ok(nodeA, "ListSessions")))
+	require.Equal(t, []contract.Session{session}, decode[contract.Page[contract.Session]](t, l.ok(nodeA, "ListSessionsPage", "10", "")).Items)
 	l.fails(contract.CodeNotFound, nodeA, "GetRound", "s1", "3")
 	l.fails(contract.CodeWrongPhase, p[0], "SubmitUpdate", "s1", "2", hash("more"), "1", "{}")
 	l.fails(contract.CodeWrongPhase, p[0], "ReportTimeout", "s1", "2")
+	l.fails(contract.CodeWrongPhase, p[0], "SubmitUpdate", "s1", "3", hash("more"), "1", "{}")
 }
 
 func TestDeactivatedParticipantCannotAct(t *testing.T) {

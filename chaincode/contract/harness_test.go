@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +44,21 @@ type ledger struct {
 	clientSkew time.Duration
 	seq        int
 	events     []contract.Event
+	// block, while set, holds the endorsed transactions of one block that
+	// inBlock validates and commits at its end.
+	block *[]endorsed
+}
+
+// endorsed is a transaction simulated but not yet validated: its read set,
+// its writes and its event.
+type endorsed struct {
+	name   string
+	txID   string
+	now    time.Time
+	reads  map[string]bool
+	ranges []string
+	writes map[string][]byte
+	event  *chaincodeEvent
 }
 
 func newLedger(t *testing.T) *ledger {
@@ -83,14 +99,71 @@ func (l *ledger) call(who identity, tx string, args ...string) (string, error) {
 	if err != nil {
 		return out, err
 	}
-	l.stub.commit()
-	if l.stub.event != nil {
-		var event contract.Event
-		require.NoError(l.t, json.Unmarshal(l.stub.event.payload, &event))
-		require.Equal(l.t, l.stub.event.name, event.Event, "event name and payload disagree")
-		l.events = append(l.events, event)
+	if l.block != nil {
+		*l.block = append(*l.block, endorsed{
+			name: tx, txID: l.stub.txID, now: l.stub.now, reads: l.stub.reads, ranges: l.stub.ranges,
+			writes: l.stub.pending, event: l.stub.event,
+		})
+		l.stub.pending = map[string][]byte{}
+		return out, nil
 	}
+	l.stub.commit()
+	l.record(l.stub.event)
 	return out, nil
+}
+
+// record notes the event of a committed transaction.
+func (l *ledger) record(emitted *chaincodeEvent) {
+	l.t.Helper()
+	if emitted == nil {
+		return
+	}
+	var event contract.Event
+	require.NoError(l.t, json.Unmarshal(emitted.payload, &event))
+	require.Equal(l.t, emitted.name, event.Event, "event name and payload disagree")
+	l.events = append(l.events, event)
+}
+
+// inBlock endorses the transactions fn submits against the same committed
+// state, as the peers do for the transactions of one block, then validates
+// them in order as Fabric's committer does: a transaction that read a key,
+// or scanned a range holding a key, that an earlier valid transaction of the
+// block wrote fails MVCC_READ_CONFLICT (or PHANTOM_READ_CONFLICT) and writes
+// nothing. It returns the names of the transactions that failed.
+func (l *ledger) inBlock(fn func()) []string {
+	l.t.Helper()
+	var block []endorsed
+	l.block = &block
+	fn()
+	l.block = nil
+	written := map[string]bool{}
+	var invalid []string
+	for _, tx := range block {
+		if conflicts(tx, written) {
+			invalid = append(invalid, tx.name)
+			continue
+		}
+		l.stub.apply(tx.txID, tx.now, tx.writes)
+		for key := range tx.writes {
+			written[key] = true
+		}
+		l.record(tx.event)
+	}
+	return invalid
+}
+
+func conflicts(tx endorsed, written map[string]bool) bool {
+	for key := range written {
+		if tx.reads[key] {
+			return true
+		}
+		for _, prefix := range tx.ranges {
+			if strings.HasPrefix(key, prefix) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // ok invokes a transaction that must succeed and returns its JSON result.

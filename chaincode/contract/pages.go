@@ -39,8 +39,12 @@ func (c *Contract) ListNodesPage(ctx contractapi.TransactionContextInterface, pa
 // starting at bookmark ("" for the first page), and the next page's bookmark.
 func (c *Contract) ListSessionsPage(ctx contractapi.TransactionContextInterface, pageSize, bookmark string) (out string, err error) {
 	defer recoverPanic("ListSessionsPage", &out, &err)
-	page, err := readPage[Session](ctx.GetStub(), sessionKeyType, pageSize, bookmark)
+	stub := ctx.GetStub()
+	page, err := readPage[Session](stub, sessionKeyType, pageSize, bookmark)
 	if err != nil {
+		return "", err
+	}
+	if page.Items, err = currentSessions(stub, page.Items); err != nil {
 		return "", err
 	}
 	return toJSON(page)

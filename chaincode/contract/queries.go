@@ -36,7 +36,12 @@ func (c *Contract) ListNodes(ctx contractapi.TransactionContextInterface) (out s
 // GetSession returns the Session with the given id.
 func (c *Contract) GetSession(ctx contractapi.TransactionContextInterface, sessionID string) (out string, err error) {
 	defer recoverPanic("GetSession", &out, &err)
-	session, err := requireSession(ctx.GetStub(), sessionID)
+	stub := ctx.GetStub()
+	stored, err := requireSession(stub, sessionID)
+	if err != nil {
+		return "", err
+	}
+	session, err := currentSession(stub, stored)
 	if err != nil {
 		return "", err
 	}
@@ -47,34 +52,39 @@ func (c *Contract) GetSession(ctx contractapi.TransactionContextInterface, sessi
 // maxListedSessions are refused (LIMIT_EXCEEDED): use ListSessionsPage.
 func (c *Contract) ListSessions(ctx contractapi.TransactionContextInterface) (out string, err error) {
 	defer recoverPanic("ListSessions", &out, &err)
-	sessions, err := readUpTo[Session](ctx.GetStub(), maxListedSessions, sessionKeyType)
+	stub := ctx.GetStub()
+	sessions, err := readUpTo[Session](stub, maxListedSessions, sessionKeyType)
 	if err != nil {
+		return "", err
+	}
+	if sessions, err = currentSessions(stub, sessions); err != nil {
 		return "", err
 	}
 	sort.Slice(sessions, func(i, j int) bool { return sessions[i].SessionID < sessions[j].SessionID })
 	return toJSON(sessions)
 }
 
-// GetRound returns round number round (decimal) of a session.
+// GetRound returns round number round (decimal) of a session, as its header
+// and its participants' entries make it.
 func (c *Contract) GetRound(ctx contractapi.TransactionContextInterface, sessionID, round string) (out string, err error) {
 	defer recoverPanic("GetRound", &out, &err)
 	r, err := parseRound(round)
 	if err != nil {
 		return "", err
 	}
-	found := false
-	var state Round
 	stub := ctx.GetStub()
-	if state, found, err = readRound(stub, sessionID, r); err == nil && !found {
+	session, err := requireSession(stub, sessionID)
+	if err != nil {
+		return "", err
+	}
+	view, found, err := readRoundView(stub, session, r)
+	if err == nil && !found {
 		err = fail(CodeNotFound, "session %s has no round %d", sessionID, r)
 	}
 	if err != nil {
 		return "", err
 	}
-	if state, err = withRejected(stub, state); err != nil {
-		return "", err
-	}
-	return toJSON(state)
+	return toJSON(view.Round)
 }
 
 // History returns every committed version of one key, in the order the peer
@@ -134,19 +144,17 @@ func (c *Contract) AdapterLineage(ctx contractapi.TransactionContextInterface, s
 	return toJSON(chosen)
 }
 
-// ExportTrail returns a session with all its rounds and its participants' nodes.
+// ExportTrail returns a session with all its rounds and its participants'
+// nodes, each as its entries make it.
 func (c *Contract) ExportTrail(ctx contractapi.TransactionContextInterface, sessionID string) (out string, err error) {
 	defer recoverPanic("ExportTrail", &out, &err)
 	stub := ctx.GetStub()
-	session, err := requireSession(stub, sessionID)
+	stored, err := requireSession(stub, sessionID)
 	if err != nil {
 		return "", err
 	}
-	rounds, err := readAll[Round](stub, roundKeyType, sessionID)
+	session, rounds, err := sessionRounds(stub, stored)
 	if err != nil {
-		return "", err
-	}
-	if rounds, err = withSessionRejected(stub, sessionID, rounds); err != nil {
 		return "", err
 	}
 	nodes := make([]Node, 0, len(session.Participants))
@@ -160,6 +168,54 @@ func (c *Contract) ExportTrail(ctx contractapi.TransactionContextInterface, sess
 		}
 	}
 	return toJSON(Trail{Nodes: nodes, Rounds: rounds, Session: session})
+}
+
+// sessionRounds derives every round of a stored session, in round order, with
+// the round that opened after the stored current one became final, and the
+// session as they make it.
+func sessionRounds(stub shim.ChaincodeStubInterface, stored Session) (Session, []Round, error) {
+	headers, err := readAll[Round](stub, roundKeyType, stored.SessionID)
+	if err != nil {
+		return stored, nil, err
+	}
+	entries, err := readSessionEntries(stub, stored.SessionID)
+	if err != nil {
+		return stored, nil, err
+	}
+	session, rounds := stored, make([]Round, 0, len(headers)+1)
+	var current roundView
+	for _, header := range headers {
+		view, err := deriveRound(stored, header, entries.of(header))
+		if err != nil {
+			return stored, nil, err
+		}
+		rounds = append(rounds, view.Round)
+		if header.Round == stored.CurrentRound && stored.Status == SessionRunning {
+			session, current = advanceSession(stored, view), view
+		}
+	}
+	if session.CurrentRound == stored.CurrentRound || rounds[len(rounds)-1].Round >= session.CurrentRound {
+		return session, rounds, nil
+	}
+	next, err := newRound(stored, session.CurrentRound, current.decidedAt)
+	if err != nil {
+		return stored, nil, err
+	}
+	opened, err := deriveRound(stored, next, entries.of(next))
+	return session, append(rounds, opened.Round), err
+}
+
+// currentSessions applies each stored session's current round to it.
+func currentSessions(stub shim.ChaincodeStubInterface, stored []Session) ([]Session, error) {
+	sessions := make([]Session, 0, len(stored))
+	for _, session := range stored {
+		current, err := currentSession(stub, session)
+		if err != nil {
+			return nil, err
+		}
+		sessions = append(sessions, current)
+	}
+	return sessions, nil
 }
 
 // historyKey builds the ledger key that History reports on.

@@ -77,12 +77,12 @@ type tally struct {
 	open []string
 }
 
-// countVerdicts tallies the verdicts on the current proposal, in participant order.
-func (rs *roundState) countVerdicts() tally {
+// countVerdicts tallies the verdicts on the proposed hash, in participant order.
+func countVerdicts(participants []string, verdicts map[string]Endorsement, proposed string) tally {
 	var votes tally
-	for _, nodeID := range rs.session.Participants {
-		verdict, given := rs.round.Endorsements[nodeID]
-		onProposal := given && verdict.SHA256 == rs.round.Proposal.SHA256
+	for _, nodeID := range participants {
+		verdict, given := verdicts[nodeID]
+		onProposal := given && verdict.SHA256 == proposed
 		if onProposal && verdict.Accept {
 			votes.accepting = append(votes.accepting, nodeID)
 		}

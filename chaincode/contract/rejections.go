@@ -7,10 +7,12 @@ import (
 )
 
 // A proposal that lost its attempt is kept under its own key, one per attempt,
-// rather than inside the Round value: a round may see 2n attempts, each with n
-// inputs, weights and verdicts, and every round transaction reads and rewrites
-// the Round value. GetRound, ExportTrail and the round transactions' results
-// put them back into rejectedProposals, so readers see one Round object.
+// rather than in the round's header: a round may see 2n attempts, each with n
+// inputs, weights and verdicts. The transaction that next writes the header
+// (a proposal or a timeout report) stores it, with the verdicts it got;
+// until then a proposal that lost by verdicts is derived (see derive.go).
+// GetRound, ExportTrail and the round transactions' results put them back
+// into rejectedProposals, so readers see one Round object.
 
 // attemptsPerParticipant bounds failover: after every participant has had the
 // aggregator role this many times without an aggregate passing, the round fails.
@@ -51,30 +53,6 @@ func readRejected(stub shim.ChaincodeStubInterface, sessionID string, r int) ([]
 		rejected = append(rejected, entry.Rejected)
 	}
 	return rejected, nil
-}
-
-// withRejected returns round with its rejected proposals filled in from the ledger.
-func withRejected(stub shim.ChaincodeStubInterface, round Round) (Round, error) {
-	rejected, err := readRejected(stub, round.SessionID, round.Round)
-	round.RejectedProposals = rejected
-	return round, err
-}
-
-// withSessionRejected fills in the rejected proposals of every round of one
-// session with a single range read.
-func withSessionRejected(stub shim.ChaincodeStubInterface, sessionID string, rounds []Round) ([]Round, error) {
-	stored, err := readAll[storedRejection](stub, rejectedKeyType, sessionID)
-	if err != nil {
-		return nil, err
-	}
-	byRound := map[int][]RejectedProposal{}
-	for _, entry := range stored {
-		byRound[entry.Round] = append(byRound[entry.Round], entry.Rejected)
-	}
-	for i := range rounds {
-		rounds[i].RejectedProposals = append([]RejectedProposal{}, byRound[rounds[i].Round]...)
-	}
-	return rounds, nil
 }
 
 // padded renders a round or attempt number so that keys sort numerically.

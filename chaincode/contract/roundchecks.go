@@ -8,58 +8,129 @@ import (
 	"github.com/hyperledger/fabric-contract-api-go/v2/contractapi"
 )
 
-// loadRound checks the caller and the round number of a round transaction:
-// the caller must be an active node and a participant of the running session,
-// and the round must be the session's current one (older rounds are closed,
-// which stops replays).
-func loadRound(ctx contractapi.TransactionContextInterface, sessionID, roundArg string) (*roundState, error) {
+// loadCaller checks the caller and the session of a round transaction: the
+// caller must be an active node and a participant of the running session.
+// It returns the stored session and the round number.
+func loadCaller(ctx contractapi.TransactionContextInterface, sessionID, roundArg string) (*roundState, int, error) {
 	who, err := callerOf(ctx)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	r, err := parseRound(roundArg)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	stub := ctx.GetStub()
 	if _, err := requireActiveNode(stub, who.id); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	session, err := requireSession(stub, sessionID)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	if session.Status != SessionRunning {
-		return nil, fail(CodeWrongPhase, "session %s is %s, not running", sessionID, session.Status)
+		return nil, 0, fail(CodeWrongPhase, "session %s is %s, not running", sessionID, session.Status)
 	}
 	if !contains(session.Participants, who.id) {
-		return nil, fail(CodeNotParticipant, "node %s is not a participant of session %s", who.id, sessionID)
+		return nil, 0, fail(CodeNotParticipant, "node %s is not a participant of session %s", who.id, sessionID)
 	}
-	if r != session.CurrentRound {
-		return nil, fail(CodeWrongRound, "round %d of session %s is not open; the current round is %d", r, sessionID, session.CurrentRound)
+	return &roundState{stub: stub, who: who, session: session}, r, nil
+}
+
+// loadRound checks a round transaction and reads its round whole: header and
+// every entry, with the phase changes they make. The round must be the
+// session's current one (older rounds are closed, which stops replays).
+func loadRound(ctx contractapi.TransactionContextInterface, sessionID, roundArg string) (*roundState, error) {
+	rs, r, err := loadCaller(ctx, sessionID, roundArg)
+	if err != nil {
+		return nil, err
 	}
-	round, found, err := readRound(stub, sessionID, r)
-	if err == nil && !found {
-		err = fail(CodeInternal, "round %d of running session %s is missing", r, sessionID)
+	view, found, err := readRoundView(rs.stub, rs.session, r)
+	if err != nil {
+		return nil, err
+	}
+	if !found || r < rs.session.CurrentRound {
+		return nil, rs.notCurrent(r)
+	}
+	if err := rs.requireUndecided(view); err != nil {
+		return nil, err
+	}
+	rs.round = view
+	if r > rs.session.CurrentRound {
+		rs.session.CurrentRound, rs.sessionChanged = r, true
+	}
+	rs.now, err = txTime(rs.stub)
+	return rs, err
+}
+
+// loadRoundHeader checks a round transaction and reads only its round's
+// header (for the round after the stored current one, the previous round
+// whole, to know that it is final). SubmitUpdate and EndorseAggregate read no
+// other participant's entry, so that concurrent ones do not conflict.
+func loadRoundHeader(ctx contractapi.TransactionContextInterface, sessionID, roundArg string) (*roundState, error) {
+	rs, r, err := loadCaller(ctx, sessionID, roundArg)
+	if err != nil {
+		return nil, err
+	}
+	var header Round
+	found := false
+	switch r {
+	case rs.session.CurrentRound:
+		header, found, err = readRound(rs.stub, sessionID, r)
+	case rs.session.CurrentRound + 1:
+		header, found, err = readNextHeader(rs.stub, rs.session, r)
 	}
 	if err != nil {
 		return nil, err
 	}
-	now, err := txTime(stub)
-	return &roundState{stub: stub, who: who, now: now, session: session, round: round}, err
+	if !found {
+		return nil, rs.notCurrent(r)
+	}
+	rs.round = roundView{Round: header}
+	rs.round.Updates, rs.round.Endorsements = map[string]Update{}, withProposer(header.Proposal, nil)
+	if rs.round.RejectedProposals, err = readRejected(rs.stub, sessionID, r); err != nil {
+		return nil, err
+	}
+	rs.now, err = txTime(rs.stub)
+	return rs, err
+}
+
+// notCurrent explains why round r takes no transactions.
+func (rs *roundState) notCurrent(r int) error {
+	session, err := currentSession(rs.stub, rs.session)
+	if err != nil {
+		return err
+	}
+	if session.Status != SessionRunning {
+		return fail(CodeWrongPhase, "session %s is %s, not running", session.SessionID, session.Status)
+	}
+	return fail(CodeWrongRound, "round %d of session %s is not open; the current round is %d", r, session.SessionID, session.CurrentRound)
+}
+
+// requireUndecided refuses a round that its verdicts made final or failed.
+func (rs *roundState) requireUndecided(view roundView) error {
+	switch {
+	case view.Phase == PhaseFinal && view.number() < rs.session.Rounds:
+		return fail(CodeWrongRound, "round %d of session %s is final; the current round is %d", view.number(), rs.session.SessionID, view.number()+1)
+	case view.Phase == PhaseFinal:
+		return fail(CodeWrongPhase, "session %s is %s, not running", rs.session.SessionID, SessionCompleted)
+	case view.Phase == PhaseFailed:
+		return fail(CodeWrongPhase, "session %s is %s, not running: %s", rs.session.SessionID, SessionFailed, view.failure)
+	}
+	return nil
 }
 
 // requireOpenPhase checks the phase and that its deadline has not passed.
 func (rs *roundState) requireOpenPhase(phase, action string) error {
 	if rs.round.Phase != phase {
-		return fail(CodeWrongPhase, "round %d of session %s is %s; %s needs phase %s", rs.round.Round, rs.session.SessionID, rs.round.Phase, action, phase)
+		return fail(CodeWrongPhase, "round %d of session %s is %s; %s needs phase %s", rs.round.number(), rs.session.SessionID, rs.round.Phase, action, phase)
 	}
 	deadline, err := parseTime(rs.round.PhaseDeadline)
 	if err != nil {
 		return err
 	}
 	if rs.now.After(deadline) {
-		return fail(CodeDeadlinePassed, "the %s deadline of round %d of session %s passed at %s; call ReportTimeout", phase, rs.round.Round, rs.session.SessionID, rs.round.PhaseDeadline)
+		return fail(CodeDeadlinePassed, "the %s deadline of round %d of session %s passed at %s; call ReportTimeout", phase, rs.round.number(), rs.session.SessionID, rs.round.PhaseDeadline)
 	}
 	return nil
 }
@@ -71,7 +142,7 @@ func (rs *roundState) requireDeadlinePassed() error {
 		return err
 	}
 	if !rs.now.After(deadline) {
-		return fail(CodeDeadlineNotPassed, "the %s deadline of round %d of session %s is %s; it has not passed yet", rs.round.Phase, rs.round.Round, rs.session.SessionID, rs.round.PhaseDeadline)
+		return fail(CodeDeadlineNotPassed, "the %s deadline of round %d of session %s is %s; it has not passed yet", rs.round.Phase, rs.round.number(), rs.session.SessionID, rs.round.PhaseDeadline)
 	}
 	return nil
 }
@@ -79,10 +150,10 @@ func (rs *roundState) requireDeadlinePassed() error {
 // requireAggregator checks the phase and that the caller is the elected aggregator.
 func (rs *roundState) requireAggregator() error {
 	if rs.round.Phase != PhaseAggregating {
-		return fail(CodeWrongPhase, "round %d of session %s is %s; ProposeAggregate needs phase %s", rs.round.Round, rs.session.SessionID, rs.round.Phase, PhaseAggregating)
+		return fail(CodeWrongPhase, "round %d of session %s is %s; ProposeAggregate needs phase %s", rs.round.number(), rs.session.SessionID, rs.round.Phase, PhaseAggregating)
 	}
 	if rs.who.id != rs.round.Aggregator {
-		return fail(CodeNotAggregator, "%s is not the aggregator of round %d attempt %d of session %s; %s is", rs.who.id, rs.round.Round, rs.round.Attempt, rs.session.SessionID, rs.round.Aggregator)
+		return fail(CodeNotAggregator, "%s is not the aggregator of round %d attempt %d of session %s; %s is", rs.who.id, rs.round.number(), rs.round.Attempt, rs.session.SessionID, rs.round.Aggregator)
 	}
 	return rs.requireOpenPhase(PhaseAggregating, "ProposeAggregate")
 }
@@ -115,7 +186,7 @@ func (rs *roundState) checkProposal(input *ProposalInput) error {
 func (rs *roundState) checkInput(in Input) error {
 	update, found := rs.round.Updates[in.NodeID]
 	if !found {
-		return fail(CodeBadArgument, "node %s submitted no update in round %d of session %s", in.NodeID, rs.round.Round, rs.session.SessionID)
+		return fail(CodeBadArgument, "node %s submitted no update in round %d of session %s", in.NodeID, rs.round.number(), rs.session.SessionID)
 	}
 	if update.SHA256 != in.SHA256 {
 		return fail(CodeHashMismatch, "input of %s names %s but %s submitted %s", in.NodeID, in.SHA256, in.NodeID, update.SHA256)
@@ -143,14 +214,33 @@ func checkWeights(inputs []Input, weights map[string]float64) error {
 // checkVerdict requires a first verdict from this participant on the proposed hash.
 func (rs *roundState) checkVerdict(verdict Endorsement) error {
 	proposal := rs.round.Proposal
-	if previous, done := rs.round.Endorsements[rs.who.id]; done {
-		if rs.who.id == proposal.Aggregator {
-			return fail(CodeDuplicate, "%s proposed %s; its proposal already counts as its acceptance", rs.who.id, proposal.SHA256)
-		}
-		return fail(CodeDuplicate, "%s already endorsed round %d of session %s (accept=%t)", rs.who.id, rs.round.Round, rs.session.SessionID, previous.Accept)
+	if rs.who.id == proposal.Aggregator {
+		return fail(CodeDuplicate, "%s proposed %s; its proposal already counts as its acceptance", rs.who.id, proposal.SHA256)
+	}
+	previous, done, err := readOwnVerdict(rs.stub, rs.session.SessionID, rs.round.number(), rs.round.Attempt, rs.who.id)
+	if err != nil {
+		return err
+	}
+	if done {
+		return fail(CodeDuplicate, "%s already endorsed round %d of session %s (accept=%t)", rs.who.id, rs.round.number(), rs.session.SessionID, previous.Accept)
 	}
 	if verdict.SHA256 != proposal.SHA256 {
-		return fail(CodeHashMismatch, "round %d of session %s proposes %s, not %s", rs.round.Round, rs.session.SessionID, proposal.SHA256, verdict.SHA256)
+		return fail(CodeHashMismatch, "round %d of session %s proposes %s, not %s", rs.round.number(), rs.session.SessionID, proposal.SHA256, verdict.SHA256)
+	}
+	return nil
+}
+
+// checkUpdate requires a first update from this participant, within the session's cap.
+func (rs *roundState) checkUpdate(update Update) error {
+	if update.NumExamples > rs.session.MaxExamples {
+		return fail(CodeBadArgument, "numExamples %d exceeds the %d examples session %s admits per update", update.NumExamples, rs.session.MaxExamples, rs.session.SessionID)
+	}
+	previous, done, err := readOwnUpdate(rs.stub, rs.session.SessionID, rs.round.number(), rs.who.id)
+	if err != nil {
+		return err
+	}
+	if done {
+		return fail(CodeDuplicate, "%s already submitted %s for round %d of session %s", rs.who.id, previous.SHA256, rs.round.number(), rs.session.SessionID)
 	}
 	return nil
 }

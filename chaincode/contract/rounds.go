@@ -7,39 +7,38 @@ import (
 // SubmitUpdate records the caller's local adapter for the current round: once
 // per participant, while the round is collecting and before its deadline. The
 // hash must be new to the session, and numExamples at most the session's
-// maxExamples. When every participant has submitted, the round moves to
-// "aggregating". Returns the Round; emits UpdateSubmitted or
-// AggregationStarted.
+// maxExamples. It writes only the caller's update; once every participant
+// has submitted, the round reads as "aggregating". Returns the Round as the
+// transaction read it (the header and the caller's update); emits
+// UpdateSubmitted.
 func (c *Contract) SubmitUpdate(ctx contractapi.TransactionContextInterface, sessionID, round, sha256, numExamples, metricsJSON string) (out string, err error) {
 	defer recoverPanic("SubmitUpdate", &out, &err)
 	update, err := parseUpdate(sha256, numExamples, metricsJSON)
 	if err != nil {
 		return "", err
 	}
-	rs, err := loadRound(ctx, sessionID, round)
+	rs, err := loadRoundHeader(ctx, sessionID, round)
+	if err == nil {
+		err = rs.admitUpdate(update)
+	}
 	if err != nil {
-		return "", err
-	}
-	if err := rs.requireOpenPhase(PhaseCollecting, "SubmitUpdate"); err != nil {
-		return "", err
-	}
-	if update.NumExamples > rs.session.MaxExamples {
-		return "", fail(CodeBadArgument, "numExamples %d exceeds the %d examples session %s admits per update", update.NumExamples, rs.session.MaxExamples, sessionID)
-	}
-	if previous, done := rs.round.Updates[rs.who.id]; done {
-		return "", fail(CodeDuplicate, "%s already submitted %s for round %d of session %s", rs.who.id, previous.SHA256, rs.round.Round, sessionID)
+		return "", explain(err, func() error {
+			whole, err := loadRound(ctx, sessionID, round)
+			if err != nil {
+				return err
+			}
+			return whole.admitUpdate(update)
+		})
 	}
 	if err := rs.indexUpdate(sha256); err != nil {
 		return "", err
 	}
 	update.SubmittedAt, update.TxID = formatTime(rs.now), rs.stub.GetTxID()
-	rs.round.Updates[rs.who.id] = update
-	event := "UpdateSubmitted"
-	if len(rs.round.Updates) == len(rs.session.Participants) {
-		rs.startAggregation()
-		event = "AggregationStarted"
+	if err := saveUpdate(rs.stub, sessionID, rs.round.number(), rs.who.id, update); err != nil {
+		return "", err
 	}
-	return rs.commit(event, sha256)
+	rs.round.Updates[rs.who.id] = update
+	return rs.respond("UpdateSubmitted", sha256)
 }
 
 // ProposeAggregate records the elected aggregator's result: the aggregate hash,
@@ -66,51 +65,53 @@ func (c *Contract) ProposeAggregate(ctx contractapi.TransactionContextInterface,
 	if err := rs.indexAggregate(input); err != nil {
 		return "", err
 	}
-	at, txID := formatTime(rs.now), rs.stub.GetTxID()
 	rs.round.Proposal = &Proposal{
 		Aggregator: rs.who.id, Attempt: rs.round.Attempt, Inputs: input.Inputs, OptimizerStateSHA256: input.OptimizerStateSHA256,
-		ProposedAt: at, Rule: input.Rule, SHA256: input.SHA256, TxID: txID, Weights: input.Weights,
+		ProposedAt: formatTime(rs.now), Rule: input.Rule, SHA256: input.SHA256, TxID: rs.stub.GetTxID(), Weights: input.Weights,
 	}
-	rs.round.Endorsements = map[string]Endorsement{rs.who.id: {Accept: true, At: at, Reason: "proposed", SHA256: input.SHA256, TxID: txID}}
+	rs.round.Endorsements = withProposer(rs.round.Proposal, nil)
 	// One acceptance from one org never passes (see minFinalOrgs), so the
 	// round always waits for the other participants' verdicts.
-	rs.enterPhase(PhaseEndorsing, rs.session.Deadlines.EndorseSeconds)
+	rs.round.enterPhase(PhaseEndorsing, rs.session.Deadlines.EndorseSeconds, rs.now)
 	return rs.commit("AggregateProposed", input.SHA256)
 }
 
 // EndorseAggregate records a participant's verdict on the current proposal.
-// The hash must be the proposed one. The round is final once quorum accepted
-// it (from at least two orgs); once so many rejected that this is out of
-// reach, the next aggregator takes over (or the round fails after its last
-// attempt). Returns the Round; emits AggregateEndorsed, AggregateRejected,
-// RoundFinalized, SessionCompleted, AggregatorFailedOver or RoundFailed.
+// The hash must be the proposed one. It writes only the caller's verdict: the
+// round reads as final once quorum accepted the proposal (from at least two
+// orgs), and moves to the next aggregator (or fails after its last attempt)
+// once so many rejected that this is out of reach. Returns the Round as the
+// transaction read it (the header, the proposer's and the caller's verdict);
+// emits AggregateEndorsed or AggregateRejected.
 func (c *Contract) EndorseAggregate(ctx contractapi.TransactionContextInterface, sessionID, round, sha256, accept, reason string) (out string, err error) {
 	defer recoverPanic("EndorseAggregate", &out, &err)
 	verdict, err := parseVerdict(sha256, accept, reason)
 	if err != nil {
 		return "", err
 	}
-	rs, err := loadRound(ctx, sessionID, round)
+	rs, err := loadRoundHeader(ctx, sessionID, round)
+	if err == nil {
+		err = rs.admitVerdict(verdict)
+	}
 	if err != nil {
-		return "", err
-	}
-	if err := rs.requireOpenPhase(PhaseEndorsing, "EndorseAggregate"); err != nil {
-		return "", err
-	}
-	if err := rs.checkVerdict(verdict); err != nil {
-		return "", err
+		return "", explain(err, func() error {
+			whole, err := loadRound(ctx, sessionID, round)
+			if err != nil {
+				return err
+			}
+			return whole.admitVerdict(verdict)
+		})
 	}
 	verdict.At, verdict.TxID = formatTime(rs.now), rs.stub.GetTxID()
-	rs.round.Endorsements[rs.who.id] = verdict
-	fallback := "AggregateEndorsed"
-	if !verdict.Accept {
-		fallback = "AggregateRejected"
-	}
-	event, err := rs.settle(fallback)
-	if err != nil {
+	if err := saveVerdict(rs.stub, sessionID, rs.round.number(), rs.round.Attempt, rs.who.id, verdict); err != nil {
 		return "", err
 	}
-	return rs.commit(event, sha256)
+	rs.round.Endorsements[rs.who.id] = verdict
+	event := "AggregateEndorsed"
+	if !verdict.Accept {
+		event = "AggregateRejected"
+	}
+	return rs.respond(event, sha256)
 }
 
 // ReportTimeout acts on a passed phase deadline (by transaction time). While
@@ -132,18 +133,42 @@ func (c *Contract) ReportTimeout(ctx contractapi.TransactionContextInterface, se
 	switch {
 	case rs.round.Phase != PhaseCollecting:
 		event, err := rs.failover(causeTimeout)
-		return commitOrFail(rs, event, err)
+		if err != nil {
+			return "", err
+		}
+		return rs.commit(event, "")
 	case len(rs.round.Updates) >= rs.session.Quorum:
 		rs.startAggregation()
 		return rs.commit("AggregationStarted", "")
 	default:
-		return commitOrFail(rs, "RoundFailed", rs.failCollection())
+		rs.failCollection()
+		return rs.commit("RoundFailed", "")
 	}
 }
 
-func commitOrFail(rs *roundState, event string, err error) (string, error) {
-	if err != nil {
-		return "", err
+// admitUpdate checks that the caller may submit this update now.
+func (rs *roundState) admitUpdate(update Update) error {
+	if err := rs.requireOpenPhase(PhaseCollecting, "SubmitUpdate"); err != nil {
+		return err
 	}
-	return rs.commit(event, "")
+	return rs.checkUpdate(update)
+}
+
+// admitVerdict checks that the caller may give this verdict now.
+func (rs *roundState) admitVerdict(verdict Endorsement) error {
+	if err := rs.requireOpenPhase(PhaseEndorsing, "EndorseAggregate"); err != nil {
+		return err
+	}
+	return rs.checkVerdict(verdict)
+}
+
+// explain returns the reason the whole round gives for refusing a transaction
+// that its header alone refused: a refusal writes nothing, so it may read
+// every entry, and the derived phase (final, aggregating) names the cause
+// best. It keeps the header's reason when the whole round gives none.
+func explain(refusal error, whole func() error) error {
+	if err := whole(); err != nil {
+		return err
+	}
+	return refusal
 }

@@ -1,6 +1,7 @@
 package contract_test
 
 import (
+	"sort"
 	"testing"
 	"time"
 
@@ -50,16 +51,29 @@ func TestLastUpdateStartsAggregation(t *testing.T) {
 	p := l.session("s1", 3, 1, nodeA, nodeB, nodeC)
 	l.submitAll("s1", 1, nodeA, nodeB)
 	l.advance(10 * time.Second)
-	round := decode[contract.Round](t, l.ok(nodeC, "SubmitUpdate", "s1", "1", updateHash("s1", 1, nodeC), "7", "{}"))
+	returned := decode[contract.Round](t, l.ok(nodeC, "SubmitUpdate", "s1", "1", updateHash("s1", 1, nodeC), "7", "{}"))
+	// The transaction read only the header and its own entry, and says so.
+	require.Equal(t, "collecting", returned.Phase)
+	require.Equal(t, []string{nodeC.nodeID()}, keys(returned.Updates))
+	require.Equal(t, contract.Event{
+		Event: "UpdateSubmitted", SessionID: "s1", Round: 1, Phase: "collecting", Aggregator: p[1].nodeID(),
+		NodeID: nodeC.nodeID(), SHA256: updateHash("s1", 1, nodeC), TxID: l.lastTxID(),
+	}, l.lastEvent())
 
+	round := l.round("s1", 1)
 	require.Equal(t, "aggregating", round.Phase)
 	require.Equal(t, stamp(start.Add(10*time.Second+300*time.Second)), round.PhaseDeadline)
 	require.Len(t, round.Updates, 3)
-	require.Equal(t, contract.Event{
-		Event: "AggregationStarted", SessionID: "s1", Round: 1, Phase: "aggregating", Aggregator: p[1].nodeID(),
-		NodeID: nodeC.nodeID(), SHA256: updateHash("s1", 1, nodeC), TxID: l.lastTxID(),
-	}, l.lastEvent())
 	l.fails(contract.CodeWrongPhase, nodeA, "SubmitUpdate", "s1", "1", hash("late"), "7", "{}")
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for key := range m {
+		out = append(out, key)
+	}
+	sort.Strings(out)
+	return out
 }
 
 func TestProposeAggregateRules(t *testing.T) {

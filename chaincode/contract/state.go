@@ -15,6 +15,8 @@ const (
 	roundKeyType    = "round"
 	adapterKeyType  = "adapter"
 	rejectedKeyType = "rejected"
+	updateKeyType   = "update"
+	verdictKeyType  = "verdict"
 )
 
 // roundKeyDigits zero-pads round numbers so that keys sort in round order.

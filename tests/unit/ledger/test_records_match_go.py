@@ -48,6 +48,8 @@ MIRRORED: dict[str, type[msgspec.Struct]] = {
 NOT_MIRRORED = {
     "AdapterRecord": "the per-session adapter index; AdapterLineage answers a Lineage",
     "storedRejection": "the key a rejected proposal is kept under; rounds answer it inline",
+    "storedUpdate": "the key one node's update is kept under; rounds answer it inline",
+    "storedVerdict": "the key one verdict is kept under; rounds answer it inline",
 }
 
 _STRUCT = re.compile(r"^type (\w+)(?:\[[^\]]*\])? struct \{\n(.*?)^\}", re.M | re.S)
