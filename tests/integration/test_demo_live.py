@@ -38,8 +38,13 @@ def test_demo_runs_the_networked_session_and_says_where_everything_is(
     assert trail is not None and int(trail.group(2)) > 0
     with open(trail.group(1), newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert {"session", "round"} <= {row["key"].split(":")[0] for row in rows}
-    assert any(row["status"] == "completed" for row in rows)
+    kinds = {row["key"].split(":")[0] for row in rows}
+    assert {"session", "round", "update", "verdict"} <= kinds
+    for number in (1, 2):  # each round's three updates and a quorum of accepting verdicts
+        in_round = [row for row in rows if row["key"].split("/")[1:2] == [str(number)]]
+        assert sum(row["status"] == "submitted" for row in in_round) == 3
+        assert sum(row["status"] == "accept" for row in in_round) >= 2
+    assert all(row["tx_id"] for row in rows)
     adapters = re.findall(r"final adapter of \S+: (\S+)", out)
     assert len(adapters) == 3
     assert all((Path(a) / "adapter_model.safetensors").is_file() for a in adapters)

@@ -143,5 +143,5 @@ def test_a_session_completes_on_the_honest_nodes_model_despite_a_dishonest_membe
     for round_ in trail.rounds:
         assert round_.updates[dishonest.node_id].sha256 == attacker.submitted[round_.round]
         assert round_.proposal is not None and round_.phase == "final"
-        assert {node for node, _ in round_.proposal.inputs} == honest_ids
+        assert {item.node_id for item in round_.proposal.inputs} == honest_ids
         assert round_.proposal.aggregator in honest_ids

@@ -1,8 +1,9 @@
 """`fedlora audit ...`: what compliance officers ask of the chain.
 
-`history` lists every committed change of a session (its record and each round's record, with
-transaction id and timestamp). `verify` hashes an adapter the way fedlora records adapters and
-shows its lineage: which round and node produced it, from which inputs, endorsed by whom.
+`history` lists every committed change of a session (its record, each round's record, each
+update and each verdict, with transaction id and timestamp). `verify` hashes an adapter the way
+fedlora records adapters and shows its lineage: which round and node produced it, from which
+inputs, endorsed by whom.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from fedlora.cli.common import NodeConfigOption, console, print_json, user_error
 from fedlora.config import load_node_config
 from fedlora.errors import FedloraError
 from fedlora.fileio import write_atomic
+from fedlora.ledger.records import Round
 
 app = typer.Typer(help="Read the chain's audit trail and verify adapters.", no_args_is_help=True)
 
@@ -107,6 +109,12 @@ def adapter_sha256(path: Path) -> str:
 
 
 def _session_rows(contract: Any, session_id: str) -> list[dict[str, Any]]:
+    """Every committed write of a session: its record, each round's header, each entry.
+
+    Updates and verdicts live under keys of their own, written once each, so the trail's
+    copies (with their transaction ids) are their history. Phase changes that follow from
+    those entries (a round turning final, the session completing) have no write of their own.
+    """
     trail = contract.export_trail(session_id)
     keys: list[tuple[str, tuple[str, ...]]] = [("session", (session_id,))]
     keys += [("round", (session_id, str(r.round))) for r in trail.rounds]
@@ -115,16 +123,39 @@ def _session_rows(contract: Any, session_id: str) -> list[dict[str, Any]]:
         for entry in contract.history(kind, *parts):
             value = entry.value or {}
             rows.append(
-                {
-                    "timestamp": entry.timestamp,
-                    "tx_id": entry.tx_id,
-                    "key": f"{kind}:{'/'.join(parts)}",
-                    "status": value.get("phase") or value.get("status", ""),
-                    "aggregator": value.get("aggregator", ""),
-                    "final_sha256": value.get("finalSha256", ""),
-                }
-            )
+                _row(entry.timestamp, entry.tx_id, f"{kind}:{'/'.join(parts)}",
+                     status=value.get("phase") or value.get("status", ""),
+                     aggregator=value.get("aggregator", ""),
+                     final_sha256=value.get("finalSha256", ""))
+            )  # fmt: skip
+    for round_ in trail.rounds:
+        rows += _entry_rows(round_)
     return rows
+
+
+def _entry_rows(round_: Round) -> list[dict[str, Any]]:
+    """The round's updates and verdicts (current and retired proposals) as history rows."""
+    where = f"{round_.session_id}/{round_.round}"
+    rows = [
+        _row(update.submitted_at, update.tx_id, f"update:{where}/{node}",
+             status="submitted", sha256=update.sha256)
+        for node, update in round_.updates.items()
+    ]  # fmt: skip
+    attempts = [(p.attempt, p.endorsements) for p in round_.rejected_proposals]
+    if round_.proposal is not None:
+        attempts.append((round_.proposal.attempt, round_.endorsements))
+    for attempt, verdicts in attempts:
+        rows += [
+            _row(verdict.at, verdict.tx_id, f"verdict:{where}/{attempt}/{node}",
+                 status="accept" if verdict.accept else "reject", sha256=verdict.sha256)
+            for node, verdict in verdicts.items()
+        ]  # fmt: skip
+    return rows
+
+
+def _row(timestamp: str, tx_id: str, key: str, **fields: Any) -> dict[str, Any]:
+    empty = {"status": "", "aggregator": "", "sha256": "", "final_sha256": ""}
+    return {"timestamp": timestamp, "tx_id": tx_id, "key": key, **empty, **fields}
 
 
 def _history_table(rows: list[dict[str, Any]]) -> Table:
@@ -152,7 +183,7 @@ def write_history_csv(config: Path, session_id: str, out: Path) -> int:
 
 
 def _write_csv(rows: list[dict[str, Any]], stream: TextIO) -> None:
-    fields = ["timestamp", "tx_id", "key", "status", "aggregator", "final_sha256"]
+    fields = ["timestamp", "tx_id", "key", "status", "aggregator", "sha256", "final_sha256"]
     writer = csv.DictWriter(stream, fieldnames=fields)
     writer.writeheader()
     writer.writerows(rows)
