@@ -1,7 +1,8 @@
 """Bounded fuzzing of the AdapterExchange request handling and of chunk reassembly.
 
-Properties: a handler only ever streams the exact stored artifact or aborts with one of the
-documented status codes, and gives back its peer's stream slot when the call ends; reassembly
+Properties: a handler only ever streams the exact stored artifact (as ArtifactChunk messages the
+protobuf runtime reads) or aborts with one of the documented status codes, and gives back its
+peer's stream slot when the call ends; the chunk codec agrees with the protobuf runtime; reassembly
 only ever returns bytes that hash to what was asked for, and raises nothing but the transport's
 own errors; a pinned peer accepts exactly the registered certificate; a peer never holds more
 streams than its limit; an endpoint read from the chain parses to a host and port or is refused.
@@ -32,6 +33,7 @@ from fedlora.transport.pinning import split_endpoint
 from fedlora.transport.servicer import AdapterExchangeServicer
 from fedlora.transport.throwaway_pki import issue_certificate, make_ca
 from fedlora.transport.tls import certificate_fingerprint, pem_to_der
+from fedlora.transport.wire import MalformedChunk, decode_chunk, encode_chunk
 
 BOUNDED = settings(max_examples=60, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
 _CA = make_ca("ca.fuzz.test")
@@ -118,24 +120,25 @@ def test_fetch_handler_streams_the_exact_artifact_or_aborts_with_a_documented_co
     requested: str, stored: bytes, corrupt: bool, ask_for_stored: bool, chunk_size: int
 ) -> None:
     key = hashlib.sha256(stored).hexdigest()
-    artifacts = {key: stored + b"!" if corrupt else stored}
+    held = stored + b"!" if corrupt else stored  # the server sends it as held; receivers check
     sha = key if ask_for_stored else requested
-    servicer = _servicer(artifacts, chunk_size)
+    servicer = _servicer({key: held}, chunk_size)
     context = FakeContext([_PEER.cert_pem])
     well_formed = len(sha) == 64 and all(c in _HEX for c in sha)
     try:
-        chunks = list(servicer.FetchArtifact(pb.FetchArtifactRequest(sha256=sha), context))
+        messages = list(servicer.FetchArtifact(pb.FetchArtifactRequest(sha256=sha), context))
     except Aborted as aborted:
         expected = grpc.StatusCode.INVALID_ARGUMENT
         if well_formed:
-            expected = grpc.StatusCode.DATA_LOSS if sha == key else grpc.StatusCode.NOT_FOUND
+            expected = grpc.StatusCode.NOT_FOUND
         assert aborted.code == expected
         return
     finally:
         context.end()
         assert servicer.streams.open_count("node-b") == 0  # the slot is given back
-    assert well_formed and sha == key and not corrupt
-    assert b"".join(c.data for c in chunks) == stored
+    assert well_formed and sha == key
+    chunks = [pb.ArtifactChunk.FromString(message) for message in messages]
+    assert b"".join(c.data for c in chunks) == held
     assert [c.offset for c in chunks] == [i * chunk_size for i in range(len(chunks))]
     assert chunks[0].sha256 == key and all(not c.sha256 for c in chunks[1:])
 
@@ -175,9 +178,10 @@ def _mutate(chunks: list[Chunk], kind: str, index: int) -> list[Chunk]:
     elif kind == "duplicate":
         mutated.insert(i, c)
     elif kind == "flip" and c.data:
-        mutated[i] = Chunk(bytes([c.data[0] ^ 1]) + c.data[1:], c.offset, c.total_size, c.sha256)
+        data = bytes(c.data)
+        mutated[i] = Chunk(bytes([data[0] ^ 1]) + data[1:], c.offset, c.total_size, c.sha256)
     elif kind == "grow":
-        mutated[i] = Chunk(c.data + b"\0", c.offset, c.total_size + 1, c.sha256)
+        mutated[i] = Chunk(bytes(c.data) + b"\0", c.offset, c.total_size + 1, c.sha256)
     elif kind == "shift":
         mutated[i] = Chunk(c.data, c.offset + 1, c.total_size, c.sha256)
     return mutated
@@ -226,6 +230,67 @@ def test_reassembly_of_arbitrary_chunks_returns_only_verified_bytes(
         return
     assert hashlib.sha256(result).hexdigest() == expected
     assert len(result) <= max_bytes
+
+
+@BOUNDED
+@given(
+    data=st.binary(max_size=300),
+    offset=st.integers(0, 2**64 - 1),
+    total_size=st.integers(0, 2**64 - 1),
+    sha256=st.text(max_size=70),
+)
+def test_the_chunk_codec_writes_and_reads_what_protobuf_does(
+    data: bytes, offset: int, total_size: int, sha256: str
+) -> None:
+    message = pb.ArtifactChunk(data=data, offset=offset, total_size=total_size, sha256=sha256)
+    encoded = encode_chunk(memoryview(data), offset, total_size, sha256)
+    assert encoded == message.SerializeToString()
+    chunk, wire_bytes = decode_chunk(encoded)
+    assert (bytes(chunk.data), chunk.offset, chunk.total_size, chunk.sha256) == (
+        data, offset, total_size, sha256
+    )  # fmt: skip
+    assert wire_bytes == message.ByteSize()
+
+
+def _field(number: int, wire_type: int, payload: bytes) -> bytes:
+    def varint(value: int) -> bytes:
+        out = bytearray()
+        while value > 0x7F:
+            out.append(value & 0x7F | 0x80)
+            value >>= 7
+        return bytes(out + bytes([value]))
+
+    body = varint(len(payload)) + payload if wire_type == 2 else payload
+    return varint(number << 3 | wire_type) + body
+
+
+fields = st.builds(
+    _field,
+    number=st.integers(0, 6),
+    wire_type=st.sampled_from([0, 1, 2, 3, 5, 7]),
+    payload=st.binary(max_size=12),
+)
+
+
+@BOUNDED
+@given(parts=st.lists(fields, max_size=6), cut=st.integers(0, 200), noise=st.binary(max_size=4))
+def test_the_chunk_decoder_reads_any_bytes_as_protobuf_does_or_refuses_them(
+    parts: list[bytes], cut: int, noise: bytes
+) -> None:
+    message = (b"".join(parts) + noise)[: max(cut, 0)]
+    try:
+        expected = pb.ArtifactChunk.FromString(message)
+    except Exception:
+        expected = None
+    try:
+        chunk, _ = decode_chunk(message)
+    except MalformedChunk:
+        assert expected is None  # nothing protobuf reads is refused
+        return
+    assert expected is not None  # nothing protobuf refuses is read
+    assert (bytes(chunk.data), chunk.offset, chunk.total_size, chunk.sha256) == (
+        expected.data, expected.offset, expected.total_size, expected.sha256
+    )  # fmt: skip
 
 
 _OTHER_DER = pem_to_der(_STRANGER.cert_pem)

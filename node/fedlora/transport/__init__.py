@@ -1,8 +1,9 @@
 """Node-to-node artifact exchange over gRPC with mutual TLS.
 
 A node serves its artifacts (:class:`ArtifactServer`) to peers whose client certificate an
-:class:`Authorizer` accepts, and pulls peers' artifacts with :class:`PeerClient`, which returns
-bytes only after checking they hash to the requested SHA-256.
+:class:`Authorizer` accepts, and pulls peers' artifacts with :class:`PeerClient` (one per peer,
+kept open by :class:`PeerClients`), which returns bytes only after checking, as they arrive,
+that they hash to the requested SHA-256.
 
 Wiring, as a daemon does it::
 
@@ -10,8 +11,9 @@ Wiring, as a daemon does it::
     with ArtifactServer(source=store, authorizer=ledger_authorizer, tls=tls,
                         node_id=me, address="0.0.0.0:7051") as server:
         pinned = PinnedPeer(peer_node_id, tls_sha256_from_ledger)
-        with PeerClient("peer1.org2.example:7051", tls, pinned=pinned) as peer:
-            adapter = peer.fetch(sha256_from_ledger, max_bytes=64 * 2**20, deadline_s=left_s)
+        with PeerClients(tls, traffic) as peers:  # one channel per peer, reused
+            adapter = peers.fetch(pinned, "peer1.org2.example:7051", sha256_from_ledger,
+                                  max_bytes=64 * 2**20, deadline_s=left_s)
 
 Fingerprints (:func:`certificate_fingerprint`) are SHA-256 over the DER certificate in
 lowercase hex; ``server.traffic`` and ``peer.traffic`` count bytes and artifacts per peer.
@@ -36,6 +38,7 @@ from fedlora.transport.errors import (
 from fedlora.transport.handlers import ArtifactSource
 from fedlora.transport.limits import ServingLimits
 from fedlora.transport.metrics import PeerTraffic, TrafficCounter
+from fedlora.transport.peers import PeerClients
 from fedlora.transport.pinning import PinnedPeer
 from fedlora.transport.server import ArtifactServer
 from fedlora.transport.tls import TlsMaterial
@@ -50,6 +53,7 @@ __all__ = [
     "Authorizer",
     "ClientTimeouts",
     "PeerClient",
+    "PeerClients",
     "PeerHealth",
     "PeerIdentityError",
     "PeerLacksArtifactError",

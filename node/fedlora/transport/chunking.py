@@ -26,7 +26,8 @@ class Chunk:
     Attributes
     ----------
     data
-        The bytes of this piece.
+        The bytes of this piece: a view into the artifact (sending) or into the message that
+        carried it (receiving), so that no chunk is copied on its way.
     offset
         Position of ``data[0]`` in the artifact.
     total_size
@@ -35,7 +36,7 @@ class Chunk:
         Hash of the whole artifact in the first chunk, empty in the others.
     """
 
-    data: bytes
+    data: bytes | memoryview
     offset: int
     total_size: int
     sha256: str = ""
@@ -43,6 +44,8 @@ class Chunk:
 
 def split_into_chunks(artifact: bytes, sha256: str, chunk_size: int) -> Iterator[Chunk]:
     """Yield the chunks of ``artifact`` in order; an empty artifact gives one empty chunk.
+
+    Each chunk's data is a view into ``artifact``, not a copy.
 
     Parameters
     ----------
@@ -59,7 +62,7 @@ def split_into_chunks(artifact: bytes, sha256: str, chunk_size: int) -> Iterator
     view = memoryview(artifact)
     for offset in range(0, max(total, 1), chunk_size):
         yield Chunk(
-            data=bytes(view[offset : offset + chunk_size]),
+            data=view[offset : offset + chunk_size],
             offset=offset,
             total_size=total,
             sha256=sha256 if offset == 0 else "",
@@ -70,7 +73,8 @@ class ChunkAssembler:
     """Reassemble one artifact from a stream of chunks, refusing anything inconsistent.
 
     Feed chunks with :meth:`add` as they arrive (it raises as soon as the stream is wrong, so
-    the caller can stop reading), then call :meth:`finish` at the end of the stream.
+    the caller can stop reading), then call :meth:`finish` at the end of the stream. The bytes
+    are hashed once, as they arrive, and copied once, into the artifact :meth:`finish` returns.
 
     Parameters
     ----------
@@ -83,7 +87,7 @@ class ChunkAssembler:
     def __init__(self, expected_sha256: str, max_bytes: int) -> None:
         self._expected = expected_sha256
         self._max_bytes = max_bytes
-        self._parts: list[bytes] = []
+        self._parts: list[bytes | memoryview] = []
         self._received = 0
         self._total: int | None = None
         self._hash = hashlib.sha256()

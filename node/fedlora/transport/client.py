@@ -17,12 +17,7 @@ from fedlora._generated.fedlora.v1 import adapter_exchange_pb2 as pb
 from fedlora._generated.fedlora.v1 import adapter_exchange_pb2_grpc as pb_grpc
 from fedlora.backoff import Backoff, Deadline, retry
 from fedlora.digests import is_sha256_hex
-from fedlora.transport.chunking import (
-    MAX_CHUNK_SIZE,
-    MESSAGE_OVERHEAD,
-    Chunk,
-    ChunkAssembler,
-)
+from fedlora.transport.chunking import MAX_CHUNK_SIZE, MESSAGE_OVERHEAD, ChunkAssembler
 from fedlora.transport.errors import (
     ArtifactIntegrityError,
     PeerIdentityError,
@@ -35,6 +30,7 @@ from fedlora.transport.limits import client_keepalive_options
 from fedlora.transport.metrics import TrafficCounter
 from fedlora.transport.pinning import PinnedPeer, presented_certificate
 from fedlora.transport.tls import TlsMaterial
+from fedlora.transport.wire import FETCH_METHOD, decode_chunk
 
 _log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -92,7 +88,11 @@ def _one_line(text: str, limit: int = 300) -> str:
 
 
 class PeerClient:
-    """Client for one peer's AdapterExchange endpoint.
+    """Client for one peer's AdapterExchange endpoint; one channel, reused by every call.
+
+    Opening it costs a TLS handshake (two when pinned) and closing it up to 0.2 s (gRPC's
+    connectivity watcher winds down), so keep one per peer rather than one per fetch
+    (:class:`~fedlora.transport.PeerClients`). Safe to share between threads.
 
     Parameters
     ----------
@@ -138,8 +138,15 @@ class PeerClient:
         ]
         if expected_server_name:
             self._options.append(("grpc.ssl_target_name_override", expected_server_name))
+        self._lock = threading.Lock()
         self._channel: Any = None  # opened by the first call, after the pin is checked
         self._stub: Any = None
+        self._fetch_stream: Any = None
+
+    @property
+    def pinned(self) -> PinnedPeer | None:
+        """The node and certificate this client holds its server to, if any."""
+        return self._pinned
 
     def fetch(self, sha256: str, max_bytes: int, deadline_s: float | None = None) -> bytes:
         """Download artifact ``sha256`` and return it only if its bytes hash to ``sha256``.
@@ -181,14 +188,12 @@ class PeerClient:
     def _fetch_once(self, sha256: str, max_bytes: int, timeout_s: float) -> bytes:
         request = pb.FetchArtifactRequest(sha256=sha256)
         self.traffic.add_sent(self.endpoint, request.ByteSize())
-        stream = self._stub.FetchArtifact(request, timeout=timeout_s)
+        stream = self._fetch_stream(request, timeout=timeout_s)
         assembler = ChunkAssembler(sha256, max_bytes)
         try:
-            for message in stream:
-                self.traffic.add_received(self.endpoint, message.ByteSize())
-                assembler.add(
-                    Chunk(message.data, message.offset, message.total_size, message.sha256)
-                )
+            for received in stream:
+                self.traffic.add_received(self.endpoint, received.wire_bytes)
+                assembler.add(received.chunk)
         except TransportError:
             stream.cancel()  # stop reading: nothing more from this stream can be used
             raise
@@ -237,10 +242,19 @@ class PeerClient:
 
     def _connect(self, timeout_s: float) -> None:
         """Open the channel on first use (pinned, when a pin is given), then wait for it."""
-        if self._channel is None:
-            credentials = self._tls.channel_credentials(self._pinned_server_pem(timeout_s))
-            self._channel = grpc.secure_channel(self.endpoint, credentials, options=self._options)
-            self._stub = pb_grpc.AdapterExchangeStub(self._channel)  # type: ignore[no-untyped-call]
+        with self._lock:
+            if self._channel is None:
+                credentials = self._tls.channel_credentials(self._pinned_server_pem(timeout_s))
+                channel = grpc.secure_channel(self.endpoint, credentials, options=self._options)
+                self._stub = pb_grpc.AdapterExchangeStub(channel)  # type: ignore[no-untyped-call]
+                # FetchArtifact's chunks are decoded without copying their data (see wire).
+                self._fetch_stream = channel.unary_stream(
+                    FETCH_METHOD,
+                    request_serializer=pb.FetchArtifactRequest.SerializeToString,
+                    response_deserializer=decode_chunk,
+                    _registered_method=True,
+                )
+                self._channel = channel
         self._wait_connected(timeout_s)
 
     def _pinned_server_pem(self, timeout_s: float) -> bytes | None:
@@ -304,9 +318,12 @@ class PeerClient:
         return PeerRefusedError(f"{prefix} failed with {code.name}: {details}")
 
     def close(self) -> None:
-        """Close the channel."""
-        if self._channel is not None:
-            self._channel.close()
+        """Close the channel; a later call opens a new one (checking the pin again)."""
+        with self._lock:
+            channel, self._channel = self._channel, None
+        if channel is not None:
+            _await_connectivity_watcher(channel)
+            channel.close()
 
     def __enter__(self) -> PeerClient:
         return self
@@ -318,3 +335,16 @@ class PeerClient:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _await_connectivity_watcher(channel: Any, limit_s: float = 0.5) -> None:
+    """Let gRPC's connectivity thread notice it has no subscribers before the channel closes.
+
+    After ``unsubscribe`` the thread runs up to one more 0.2 s poll; closing the channel under
+    it makes it die with "Channel closed!" on stderr (grpcio 1.6x-1.85). Nothing public tells
+    when it has stopped, so this reads the channel's own flag, and gives up after ``limit_s``.
+    """
+    state = getattr(channel, "_connectivity_state", None)
+    deadline = time.monotonic() + limit_s
+    while getattr(state, "polling", False) and time.monotonic() < deadline:
+        time.sleep(0.01)

@@ -9,14 +9,13 @@ from typing import Any
 
 import grpc
 
-from fedlora._generated.fedlora.v1 import adapter_exchange_pb2_grpc as pb_grpc
 from fedlora.transport.auth import Authorizer
 from fedlora.transport.chunking import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, MESSAGE_OVERHEAD
 from fedlora.transport.errors import TransportError
 from fedlora.transport.handlers import ArtifactSource
 from fedlora.transport.limits import ServingLimits
 from fedlora.transport.metrics import TrafficCounter
-from fedlora.transport.servicer import AdapterExchangeServicer
+from fedlora.transport.servicer import AdapterExchangeServicer, add_to_server
 from fedlora.transport.tls import TlsMaterial
 
 _log = logging.getLogger(__name__)
@@ -93,7 +92,7 @@ class ArtifactServer:
             # behind streams that may be held until their budget runs out.
             maximum_concurrent_rpcs=self._workers,
         )
-        pb_grpc.add_AdapterExchangeServicer_to_server(self._servicer, server)  # type: ignore[no-untyped-call]
+        add_to_server(self._servicer, server)
         try:
             port = server.add_secure_port(self._address, self._tls.server_credentials())
         except RuntimeError:

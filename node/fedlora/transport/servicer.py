@@ -17,13 +17,13 @@ from fedlora.transport.auth import Authorizer, peer_certificate_der
 from fedlora.transport.chunking import split_into_chunks
 from fedlora.transport.handlers import (
     ArtifactSource,
-    CorruptArtifact,
     InvalidArtifactRequest,
     UnknownArtifact,
     load_requested_artifact,
 )
 from fedlora.transport.limits import PeerStreams, ServingLimits
 from fedlora.transport.metrics import TrafficCounter
+from fedlora.transport.wire import SERVICE_NAME, encode_chunk
 
 _log = logging.getLogger(__name__)
 
@@ -94,21 +94,16 @@ class AdapterExchangeServicer(pb_grpc.AdapterExchangeServicer):  # type: ignore[
             )
         return node_id
 
-    def FetchArtifact(self, request: Any, context: Any) -> Iterator[Any]:
-        """Stream the requested artifact in chunks to an authorized peer."""
+    def FetchArtifact(self, request: Any, context: Any) -> Iterator[bytes]:
+        """Stream the requested artifact to an authorized peer, as serialized ArtifactChunks."""
         peer = self._authorized_peer(context)
         self._traffic.add_received(peer, request.ByteSize())
         self._admit(peer, context)  # before loading: a refused stream costs no memory
         artifact = self._load(request.sha256, context)
         self._cut_off_after(self._limits.stream_budget_s(len(artifact)), peer, context)
         for chunk in split_into_chunks(artifact, request.sha256, self._chunk_size):
-            message = pb.ArtifactChunk(
-                data=chunk.data,
-                offset=chunk.offset,
-                total_size=chunk.total_size,
-                sha256=chunk.sha256,
-            )
-            self._traffic.add_sent(peer, message.ByteSize())
+            message = encode_chunk(chunk.data, chunk.offset, chunk.total_size, chunk.sha256)
+            self._traffic.add_sent(peer, len(message))
             yield message
         self._traffic.artifact_sent(peer, request.sha256)
         _log.info("served artifact %s to %s (%d bytes)", request.sha256, peer, len(artifact))
@@ -120,9 +115,6 @@ class AdapterExchangeServicer(pb_grpc.AdapterExchangeServicer):  # type: ignore[
             _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(error))
         except UnknownArtifact as error:
             _abort(context, grpc.StatusCode.NOT_FOUND, str(error))
-        except CorruptArtifact as error:
-            _log.error("%s; refusing to serve it", error)
-            _abort(context, grpc.StatusCode.DATA_LOSS, str(error))
 
     def _admit(self, peer: str, context: Any) -> None:
         """Count the stream against ``peer``'s limit until it ends, or refuse it at once."""
@@ -164,3 +156,24 @@ class AdapterExchangeServicer(pb_grpc.AdapterExchangeServicer):  # type: ignore[
         self._traffic.add_received(peer, request.ByteSize())
         self._traffic.add_sent(peer, response.ByteSize())
         return response
+
+
+def add_to_server(servicer: AdapterExchangeServicer, server: Any) -> None:
+    """Register ``servicer`` as the AdapterExchange service of a ``grpc.server``.
+
+    As the generated ``add_AdapterExchangeServicer_to_server`` does, except that FetchArtifact's
+    messages are already serialized (``wire.encode_chunk``) and go out as they are.
+    """
+    handlers = {
+        "FetchArtifact": grpc.unary_stream_rpc_method_handler(
+            servicer.FetchArtifact,
+            request_deserializer=pb.FetchArtifactRequest.FromString,
+        ),
+        "Health": grpc.unary_unary_rpc_method_handler(
+            servicer.Health,
+            request_deserializer=pb.HealthRequest.FromString,
+            response_serializer=pb.HealthResponse.SerializeToString,
+        ),
+    }
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
+    server.add_registered_method_handlers(SERVICE_NAME, handlers)
