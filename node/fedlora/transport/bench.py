@@ -1,8 +1,10 @@
-"""Transfer benchmark: a verified mTLS fetch against a bare gRPC stream of the same bytes.
+"""Transfer benchmark: a verified mTLS fetch against bare gRPC streams of the same bytes.
 
-Both run on loopback in the same process and the same run, with the same chunk size, so the
-difference is what mTLS, authorization, framing into ``ArtifactChunk`` and SHA-256 checks on
-both ends cost. Connection setup (TLS handshake) is excluded by a warm-up call on each channel.
+Three paths run on loopback in the same process and the same run, with the same chunk size: the
+verified fetch (mTLS, authorization, ``ArtifactChunk`` framing, SHA-256 check while receiving), a
+bare stream over the same mutual TLS, and a bare insecure stream. The first against the second
+is what fedlora adds; the second against the third is TLS's own share. Connection setup (TLS
+handshake) is excluded by a warm-up call on each channel.
 """
 
 from __future__ import annotations
@@ -38,23 +40,25 @@ class TransferMeasurement:
     ----------
     size_bytes, chunk_size, repeats
         What was measured.
-    mtls_seconds, raw_seconds
-        Median seconds per transfer: verified mTLS fetch, and bare insecure gRPC stream.
-    mtls_mib_per_s, raw_mib_per_s
+    mtls_seconds, tls_stream_seconds, raw_seconds
+        Median seconds per transfer: verified mTLS fetch, bare stream over mutual TLS, and
+        bare insecure gRPC stream.
+    mtls_mib_per_s, tls_stream_mib_per_s, raw_mib_per_s
         The corresponding throughputs in MiB/s.
     mtls_wire_bytes
         Serialized message bytes one fetch moved (request plus all chunks).
     sha256_seconds
-        One SHA-256 pass over the artifact; a fetch does two (server before sending, client
-        before returning), which is most of the gap to the bare stream on a slow CPU.
+        One SHA-256 pass over the artifact; a fetch does one (the client, while receiving).
     """
 
     size_bytes: int
     chunk_size: int
     repeats: int
     mtls_seconds: float
+    tls_stream_seconds: float
     raw_seconds: float
     mtls_mib_per_s: float
+    tls_stream_mib_per_s: float
     raw_mib_per_s: float
     mtls_wire_bytes: int
     sha256_seconds: float
@@ -117,7 +121,7 @@ def _time_mtls_fetch(payload: bytes, chunk_size: int, repeats: int) -> tuple[flo
 
 
 @contextmanager
-def _raw_stream_server(payload: bytes, chunk_size: int) -> Iterator[int]:
+def _raw_stream_server(payload: bytes, chunk_size: int, tls: TlsMaterial | None) -> Iterator[int]:
     def stream(request: bytes, context: Any) -> Iterator[bytes]:
         view = memoryview(payload)
         for offset in range(0, len(payload), chunk_size):
@@ -130,7 +134,10 @@ def _raw_stream_server(payload: bytes, chunk_size: int) -> Iterator[int]:
     server.add_generic_rpc_handlers(
         (grpc.method_handlers_generic_handler(service, {method: handler}),)
     )
-    port = server.add_insecure_port("127.0.0.1:0")
+    if tls is None:
+        port = server.add_insecure_port("127.0.0.1:0")
+    else:
+        port = server.add_secure_port("localhost:0", tls.server_credentials())
     server.start()
     try:
         yield int(port)
@@ -138,25 +145,30 @@ def _raw_stream_server(payload: bytes, chunk_size: int) -> Iterator[int]:
         server.stop(0).wait()
 
 
-def _time_raw_stream(payload: bytes, chunk_size: int, repeats: int) -> float:
+def _time_raw_stream(payload: bytes, chunk_size: int, repeats: int, tls: bool) -> float:
+    """Median seconds of a bare stream of ``payload``; over mutual TLS when ``tls``."""
+    server_tls, client_tls = _loopback_pki() if tls else (None, None)
     limits = [("grpc.max_receive_message_length", MAX_CHUNK_SIZE + MESSAGE_OVERHEAD)]
-    with (
-        _raw_stream_server(payload, chunk_size) as port,
-        grpc.insecure_channel(f"127.0.0.1:{port}", options=limits) as channel,
-    ):
-        call = channel.unary_stream(_RAW_METHOD)
+    with _raw_stream_server(payload, chunk_size, server_tls) as port:
+        if client_tls is None:
+            channel = grpc.insecure_channel(f"127.0.0.1:{port}", options=limits)
+        else:
+            credentials = client_tls.channel_credentials()
+            channel = grpc.secure_channel(f"localhost:{port}", credentials, options=limits)
+        with channel:
+            call = channel.unary_stream(_RAW_METHOD)
 
-        def pull() -> bytes:
-            return b"".join(call(b"", timeout=300))
+            def pull() -> bytes:
+                return b"".join(call(b"", timeout=300))
 
-        pull()  # connect outside the timed runs
-        return _median_seconds(pull, repeats)
+            pull()  # connect outside the timed runs
+            return _median_seconds(pull, repeats)
 
 
 def measure_transfer(
     size_bytes: int, *, chunk_size: int = DEFAULT_CHUNK_SIZE, repeats: int = 3
 ) -> TransferMeasurement:
-    """Measure fetch throughput over mTLS against a bare loopback gRPC stream of the same bytes.
+    """Measure a verified mTLS fetch against bare loopback streams (TLS and not) of its bytes.
 
     Parameters
     ----------
@@ -176,7 +188,8 @@ def measure_transfer(
         raise ValueError("size_bytes and repeats must be positive")
     payload = os.urandom(size_bytes)
     mtls_seconds, wire_bytes = _time_mtls_fetch(payload, chunk_size, repeats)
-    raw_seconds = _time_raw_stream(payload, chunk_size, repeats)
+    tls_stream_seconds = _time_raw_stream(payload, chunk_size, repeats, tls=True)
+    raw_seconds = _time_raw_stream(payload, chunk_size, repeats, tls=False)
     sha256_seconds = _median_seconds(lambda: hashlib.sha256(payload).digest(), repeats)
     mib = size_bytes / MIB
     return TransferMeasurement(
@@ -184,8 +197,10 @@ def measure_transfer(
         chunk_size=chunk_size,
         repeats=repeats,
         mtls_seconds=mtls_seconds,
+        tls_stream_seconds=tls_stream_seconds,
         raw_seconds=raw_seconds,
         mtls_mib_per_s=mib / mtls_seconds,
+        tls_stream_mib_per_s=mib / tls_stream_seconds,
         raw_mib_per_s=mib / raw_seconds,
         mtls_wire_bytes=wire_bytes,
         sha256_seconds=sha256_seconds,

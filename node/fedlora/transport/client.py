@@ -78,6 +78,9 @@ class PeerHealth:
     version: str
 
 
+_CONNECTION_LOST = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED)
+
+
 def _unavailable(error: Exception) -> bool:
     return isinstance(error, grpc.RpcError) and error.code() == grpc.StatusCode.UNAVAILABLE
 
@@ -142,6 +145,9 @@ class PeerClient:
         self._channel: Any = None  # opened by the first call, after the pin is checked
         self._stub: Any = None
         self._fetch_stream: Any = None
+        # Set after a call went through, cleared when one finds the peer unavailable: a channel
+        # known to be up skips the connection wait (a thread and ~4 ms per call otherwise).
+        self._ready = False
 
     @property
     def pinned(self) -> PinnedPeer | None:
@@ -225,8 +231,15 @@ class PeerClient:
                         f"(its budget of {budget.seconds:g} s is spent)",
                         "fetch it in the next phase, or from another holder",
                     )
-            self._connect(connect_s)
-            return call()
+            if not self._ready:
+                self._connect(connect_s)
+            try:
+                answer = call()
+            except grpc.RpcError as error:
+                self._ready = self._ready and error.code() not in _CONNECTION_LOST
+                raise
+            self._ready = True
+            return answer
 
         try:
             return retry(
@@ -320,7 +333,7 @@ class PeerClient:
     def close(self) -> None:
         """Close the channel; a later call opens a new one (checking the pin again)."""
         with self._lock:
-            channel, self._channel = self._channel, None
+            channel, self._channel, self._ready = self._channel, None, False
         if channel is not None:
             _await_connectivity_watcher(channel)
             channel.close()

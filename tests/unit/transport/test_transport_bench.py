@@ -7,12 +7,15 @@ import pytest
 from fedlora.transport.bench import measure_transfer
 
 
-def test_measure_transfer_times_both_paths_over_the_same_bytes() -> None:
+def test_measure_transfer_times_all_three_paths_over_the_same_bytes() -> None:
     size, chunk = 300_000, 64 * 1024
     measured = measure_transfer(size, chunk_size=chunk, repeats=1)
 
     assert (measured.size_bytes, measured.chunk_size, measured.repeats) == (size, chunk, 1)
-    assert measured.mtls_seconds > 0 and measured.raw_seconds > 0
+    assert min(measured.mtls_seconds, measured.tls_stream_seconds, measured.raw_seconds) > 0
+    assert measured.tls_stream_mib_per_s == pytest.approx(
+        size / 2**20 / measured.tls_stream_seconds
+    )
     assert measured.mtls_mib_per_s == pytest.approx(size / 2**20 / measured.mtls_seconds)
     assert measured.raw_mib_per_s == pytest.approx(size / 2**20 / measured.raw_seconds)
     # one fetch moves the payload once, plus the hash twice (request and first chunk) and a
