@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from contextlib import closing
 
 from fedlora.artifacts import ContentStore
 from fedlora.config import NodeConfig
@@ -52,14 +53,9 @@ def run_node(
         check_base_model(trainer, config.training.model, session)
         store = ContentStore(config.data_dir / "artifacts")
         tls, traffic = node_tls(config), TrafficCounter()
-        executor = RoundExecutor(
-            node_id,
-            ledger,
-            store,
-            trainer,
-            PeerFetcher(ledger, tls, config.exchange.max_artifact_bytes, traffic),
-            seed=config.training.seed,
-        )
+        fetcher = PeerFetcher(ledger, tls, config.exchange.max_artifact_bytes, traffic)
+        seed = config.training.seed
+        executor = RoundExecutor(node_id, ledger, store, trainer, fetcher, seed=seed)
         coordinator = Coordinator(session_id, executor, ledger, config.data_dir)
         server = ArtifactServer(
             source=SessionStoreSource(store, contract, session_id),
@@ -69,7 +65,7 @@ def run_node(
             address=config.exchange.listen,
             traffic=traffic,
         )
-        with server:
+        with server, closing(fetcher):
             _follow_events(gateway, config, session_id, coordinator)
             coordinator.run(on_step=on_step)
             session = ledger.get_session(session_id)

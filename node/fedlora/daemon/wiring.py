@@ -20,7 +20,7 @@ from fedlora.errors import FedloraError
 from fedlora.identity import load_msp_dir
 from fedlora.ledger import Gateway, LedgerError, ProposalDraft, Round, Session
 from fedlora.ledger.contract import ConsortiumContract, rejection_code
-from fedlora.transport import PeerClient, PinnedPeer, TlsMaterial, TrafficCounter
+from fedlora.transport import PeerClients, PinnedPeer, TlsMaterial, TrafficCounter
 
 
 class ChainLedger:
@@ -156,7 +156,8 @@ class PeerFetcher:
     def __init__(
         self, ledger: ChainLedger, tls: TlsMaterial, max_bytes: int, traffic: TrafficCounter
     ) -> None:
-        self._ledger, self._tls, self._max_bytes, self.traffic = ledger, tls, max_bytes, traffic
+        self._ledger, self._max_bytes, self.traffic = ledger, max_bytes, traffic
+        self._peers = PeerClients(tls, traffic)  # one pinned channel per peer, reused
 
     def fetch(self, node_id: str, sha256: str, deadline_s: float | None = None) -> bytes:
         """Bytes of ``sha256`` from ``node_id``, hash-checked by the transport.
@@ -166,8 +167,11 @@ class PeerFetcher:
         """
         endpoint = self._ledger.node_endpoint(node_id)
         pinned = PinnedPeer(node_id, self._ledger.node_tls_fingerprint(node_id))
-        with PeerClient(endpoint, self._tls, pinned=pinned, traffic=self.traffic) as client:
-            return client.fetch(sha256, self._max_bytes, deadline_s=deadline_s)
+        return self._peers.fetch(pinned, endpoint, sha256, self._max_bytes, deadline_s=deadline_s)
+
+    def close(self) -> None:
+        """Close the channels to the peers."""
+        self._peers.close()
 
 
 def node_tls(config: NodeConfig) -> TlsMaterial:
