@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from fedlora.cli.common import console, print_json, user_errors
+from fedlora.cli.common import console, err_console, print_json, user_errors
 from fedlora.errors import FedloraError
 
 app = typer.Typer(help="Run federated-learning experiments in one process (same code as a node).")
@@ -20,8 +20,8 @@ DEFAULT_METHODS = "local,fedavg,fedlora,centralized"
 class RichProgress:
     """One progress bar per method, advanced after each site-round of training.
 
-    Without a terminal (e.g. under nohup) a bar is never drawn, so each step is logged as a
-    plain line instead: long background runs stay observable.
+    When no bar is drawn (``--json``, or no terminal, e.g. under nohup), each step is logged as
+    one plain line on stderr instead: long runs stay observable and stdout stays pure JSON.
     """
 
     def __init__(self, progress: Progress, log_lines: bool) -> None:
@@ -31,19 +31,29 @@ class RichProgress:
         self._label = ""
         self._done = 0
         self._total = 0
+        self._started = 0.0
 
     def start(self, label: str, total: int) -> None:
         """Open a bar for a new method."""
         self._task = self._progress.add_task(label, total=total, detail="")
         self._label, self._done, self._total = label, 0, total
+        self._started = time.perf_counter()
+        self._log(f"started, {total} site-rounds")
 
     def advance(self, detail: str) -> None:
         """Advance the current bar by one site-round."""
         self._progress.update(self._task, advance=1, detail=detail)
         self._done += 1
+        elapsed = time.perf_counter() - self._started
+        left = elapsed / self._done * (self._total - self._done)
+        self._log(f"{self._done}/{self._total} {detail} ({elapsed:.0f} s, ~{left:.0f} s left)")
+
+    def _log(self, text: str) -> None:
         if self._log_lines:
             stamp = time.strftime("%H:%M:%S")
-            console.print(f"{stamp} {self._label} {self._done}/{self._total} {detail}")
+            err_console.print(
+                f"{stamp} {self._label} {text}", markup=False, highlight=False, soft_wrap=True
+            )
 
 
 def _split(values: str) -> list[str]:
@@ -125,7 +135,7 @@ def simulate(
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         extra = (TimeElapsedColumn(), TextColumn("{task.fields[detail]}"))
         with Progress(*columns, *extra, console=console, disable=json_output) as bar:
-            reporter = RichProgress(bar, log_lines=not (console.is_terminal or json_output))
+            reporter = RichProgress(bar, log_lines=json_output or not console.is_terminal)
             outcomes = run_experiment(config, specs, seed_list, out, reporter)
         results = [outcome.result for outcome in outcomes]
         _report(results, out, json_output, plot)

@@ -141,3 +141,17 @@ def test_several_seeds_print_mean_and_spread_per_method(table: Path, tmp_path: P
     assert [name.rsplit("__", 1)[1] for name in files] == ["seed0.json", "seed1.json"]
     devices = {json.loads(path.read_text())["device"] for path in tmp_path.glob("*.json")}
     assert devices == {default_device()}
+
+
+def test_json_output_sends_progress_lines_to_stderr(table: Path, tmp_path: Path) -> None:
+    # Prepare: one federated method, 2 rounds x 2 sites = 4 site-rounds
+    arguments = _arguments(table, tmp_path, "--json", "--no-plot")
+    arguments[arguments.index("--methods") + 1] = "fedavg"
+    # Execute
+    result = CliRunner().invoke(app, arguments)
+    # Assert: stdout is the JSON document alone, stderr tells how far the run is
+    assert result.exit_code == 0, result.output
+    assert [r["method"]["label"] for r in json.loads(result.stdout)["results"]] == ["fedavg"]
+    lines = result.stderr.splitlines()
+    assert any("fedavg started, 4 site-rounds" in line for line in lines), lines
+    assert any("fedavg 4/4 client-1 round 2" in line and "s left" in line for line in lines)
