@@ -6,7 +6,7 @@ import resource
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -14,6 +14,9 @@ from rich.table import Table
 from fedlora.cli.common import console, err_console, print_json, user_errors
 from fedlora.daemon.ledger_bench import LedgerBenchReport, TargetCheck, Throughput
 from fedlora.errors import FedloraError
+
+if TYPE_CHECKING:
+    from fedlora.cli.round_bench import RoundBenchResult
 
 app = typer.Typer(help="Benchmarks: training throughput, round time, memory.", no_args_is_help=True)
 
@@ -271,19 +274,53 @@ def round_(
         if json_output:
             print_json([dataclasses.asdict(result) for result in results])
             return
-        table = Table(title=f"round coordination, tiny model, median of rounds 2..{rounds}")
-        for column in ("nodes", "aggregate s", "endorse s", "critical path s", "failovers"):
-            table.add_column(column, justify="right")
-        for result in results:
-            median = result.median()
-            table.add_row(
-                str(result.nodes),
-                f"{median.aggregate_s:.2f}",
-                f"{median.endorse_s:.2f}",
-                f"{median.critical_path_s:.2f}",
-                str(median.failovers),
-            )
-        console.print(table)
+        console.print(_round_table(results, rounds))
+        console.print(_phase_table(results))
+
+
+def _round_table(results: list[RoundBenchResult], rounds: int) -> Table:
+    table = Table(title=f"round coordination, tiny model, median of rounds 2..{rounds}")
+    for column in ("nodes", "aggregate s", "endorse s", "critical path s", "failovers"):
+        table.add_column(column, justify="right")
+    for result in results:
+        median = result.median()
+        table.add_row(
+            str(result.nodes),
+            f"{median.aggregate_s:.2f}",
+            f"{median.endorse_s:.2f}",
+            f"{median.critical_path_s:.2f}",
+            str(median.failovers),
+        )
+    return table
+
+
+def _phase_table(results: list[RoundBenchResult]) -> Table:
+    """Each chain phase split into the acting nodes' wake-up, fetch, work and commit."""
+    from fedlora.cli.round_breakdown import wake_up_s
+
+    table = Table(title="where the phases go: the nodes' own medians, s")
+    columns = (
+        "nodes",
+        "update commit",
+        "agg. wake-up",
+        "agg. fetch",
+        "aggregate",
+        "propose commit",
+    )
+    for column in (*columns, "end. wake-up", "end. fetch", "recompute", "verdict commit"):
+        table.add_column(column, justify="right")
+    for result in results:
+        phases, median = result.phases, result.median()
+        if phases is None:
+            continue
+        propose, endorse = phases.propose, phases.endorse
+        cells = (
+            phases.train.commit_s, wake_up_s(median.aggregate_s, propose), propose.fetch_s,
+            propose.work_s, propose.commit_s, wake_up_s(median.endorse_s, endorse),
+            endorse.fetch_s, endorse.work_s, endorse.commit_s,
+        )  # fmt: skip
+        table.add_row(str(result.nodes), *(f"{cell:.2f}" for cell in cells))
+    return table
 
 
 @app.command()

@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from fedlora.cli import demo_steps as demo
+from fedlora.cli.round_breakdown import PhaseBreakdown, breakdown
 from fedlora.config import load_node_config
+from fedlora.daemon.outcome import read_outcome
 from fedlora.daemon.wiring import open_contract
 from fedlora.ledger import Round, Trail
 from fedlora.network.topology import find_free_base_port
@@ -100,6 +102,7 @@ class RoundBenchResult:
 
     nodes: int
     rounds: list[RoundTiming]
+    phases: PhaseBreakdown | None = None  # the nodes' own medians of their actions
 
     def median(self, skip_first: bool = True) -> RoundTiming:
         """Median of each phase; round 1 is left out by default (nodes still load the model)."""
@@ -174,7 +177,12 @@ def bench_round(root: Path, orgs: int, nodes_per_org: int, rounds: int) -> Round
         arrivals = watcher.stop_after(_marking_txs(trail))
     finally:
         down(root / "network", purge=True)
-    return RoundBenchResult(nodes_total, timings_from_trail(trail, arrivals))
+    outcomes = [
+        read_outcome(load_node_config(node.config_path).data_dir, settings.session_id)
+        for node in nodes
+    ]
+    timings = timings_from_trail(trail, arrivals)
+    return RoundBenchResult(nodes_total, timings, breakdown(outcomes))
 
 
 def _read_trail(config_path: Path, session_id: str) -> Trail:

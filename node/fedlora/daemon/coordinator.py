@@ -131,6 +131,9 @@ class Coordinator:
             return self._executor.aggregate(session, round_, key).sha256
         if action is Action.ENDORSE:
             return "accepted" if self._executor.endorse(session, round_, key) else "rejected"
+        if action is Action.WAIT and round_.phase in ("collecting", "aggregating"):
+            fetched = self._executor.prefetch_updates(round_)
+            return f"prefetched {fetched} update(s)" if fetched else ""
         if action is Action.REPORT_TIMEOUT:
             self._ledger.report_timeout(key.session_id, key.round_number)
             return "deadline passed"

@@ -6,6 +6,8 @@ an operator's scripts read it back through :func:`read_outcome`, never by guessi
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import msgspec
@@ -15,13 +17,28 @@ from fedlora.fileio import write_atomic
 from fedlora.transport import PeerTraffic
 
 
+class ActionTiming(msgspec.Struct, frozen=True, kw_only=True):
+    """Where one protocol action of one round spent its time on this node.
+
+    ``action`` is "train", "propose" or "endorse". ``fetch_s`` is the time spent pulling
+    artifacts from peers, ``work_s`` the rest of the work before the transaction (training; or
+    validating and aggregating), ``commit_s`` the transaction from submission to its commit.
+    """
+
+    round: int
+    action: str
+    fetch_s: float
+    work_s: float
+    commit_s: float
+
+
 class NodeOutcome(msgspec.Struct, frozen=True, kw_only=True):
     """One node's end of one session.
 
     ``status`` is the session's on the chain ("completed" or "failed"); a failed session has a
     ``reason`` and no final adapter. ``accuracy`` is the final adapter's on this node's own test
     split; ``compute_seconds`` the time this node spent training and evaluating; ``traffic``
-    what went to and came from each peer.
+    what went to and came from each peer; ``timings`` each action it took, in order.
     """
 
     session_id: str
@@ -32,6 +49,34 @@ class NodeOutcome(msgspec.Struct, frozen=True, kw_only=True):
     accuracy: float | None = None
     compute_seconds: float = 0.0
     traffic: dict[str, PeerTraffic] = msgspec.field(default_factory=dict)
+    timings: tuple[ActionTiming, ...] = ()
+
+
+class ActionClock:
+    """Splits one action into fetching, other work and the commit of its transaction.
+
+    ``fetched`` reads the executor's running total of seconds spent fetching from peers.
+    """
+
+    def __init__(self, fetched: Callable[[], float]) -> None:
+        self._fetched = fetched
+        self._started, self._fetched_before = time.perf_counter(), fetched()
+        self._work_done = self._started
+
+    def work_done(self) -> None:
+        """Mark the end of the work: the transaction is submitted next."""
+        self._work_done = time.perf_counter()
+
+    def timing(self, round_number: int, action: str) -> ActionTiming:
+        """The action's timing, once its transaction has committed."""
+        fetch_s = self._fetched() - self._fetched_before
+        return ActionTiming(
+            round=round_number,
+            action=action,
+            fetch_s=round(fetch_s, 4),
+            work_s=round(self._work_done - self._started - fetch_s, 4),
+            commit_s=round(time.perf_counter() - self._work_done, 4),
+        )
 
 
 def outcome_path(data_dir: Path, session_id: str) -> Path:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from fedlora.artifacts import (
     encode_adapter,
 )
 from fedlora.daemon.decide import parse_timestamp
+from fedlora.daemon.outcome import ActionClock, ActionTiming
 from fedlora.daemon.ports import FetchPort, LedgerPort, TrainerPort
 from fedlora.errors import FedloraError
 from fedlora.fileio import write_json_atomic
@@ -102,6 +104,8 @@ class RoundExecutor:
         self._ledger, self._store, self._trainer, self._fetcher = ledger, store, trainer, fetcher
         self._seed = seed
         self._on_event = on_event or (lambda name, fields: None)
+        self.timings: list[ActionTiming] = []  # every action this node took, in order
+        self.fetch_seconds = 0.0  # time spent pulling artifacts from peers, so far
 
     # -- actions -----------------------------------------------------------------------------
 
@@ -111,6 +115,7 @@ class RoundExecutor:
         With ``record_to``, the update is recorded there before it is submitted, so that a node
         restarted between the two submits the same update instead of training again.
         """
+        clock = ActionClock(lambda: self.fetch_seconds)
         global_tensors = self.global_adapter(session, key.round_number)
         strategy = strategy_for(session)
         update = self._trainer.train(global_tensors, key.round_number, strategy.proximal_mu)
@@ -124,7 +129,9 @@ class RoundExecutor:
         )
         if record_to is not None:
             pending.save(record_to)
+        clock.work_done()
         self.resubmit(key, pending)
+        self.timings.append(clock.timing(key.round_number, "train"))
         return pending.sha256
 
     def resubmit(self, key: RoundKey, pending: PendingUpdate) -> None:
@@ -143,9 +150,12 @@ class RoundExecutor:
         """
         updates = round_.updates
         offered = [AggregateInput(node, updates[node].sha256) for node in sorted(updates)]
+        clock = ActionClock(lambda: self.fetch_seconds)
         result, inputs = self._compute(session, round_, key, offered, skip_unusable=True)
         draft = self._record(result, inputs, session.rule)
+        clock.work_done()
         self._ledger.propose_aggregate(key.session_id, key.round_number, draft)
+        self.timings.append(clock.timing(key.round_number, "propose"))
         self._on_event("proposed", {"round": key.round_number, "sha256": draft.sha256})
         return draft
 
@@ -157,6 +167,7 @@ class RoundExecutor:
         """
         proposed = _proposal_of(round_)
         inputs = sorted(proposed.inputs, key=lambda item: (item.node_id, item.sha256))
+        clock = ActionClock(lambda: self.fetch_seconds)
         try:
             result, _ = self._compute(session, round_, key, inputs, skip_unusable=False)
             mine = self._record(result, inputs, session.rule)
@@ -168,9 +179,11 @@ class RoundExecutor:
                 raise  # this node's ledger is down, not the proposal wrong: endorse later
             reason = f"cannot recompute: {error}"
         accept = not reason
+        clock.work_done()
         self._ledger.endorse_aggregate(
             key.session_id, key.round_number, proposed.sha256, accept, reason or "recomputed"
         )
+        self.timings.append(clock.timing(key.round_number, "endorse"))
         self._on_event("endorsed", {"round": key.round_number, "accept": accept, "reason": reason})
         return accept
 
@@ -181,6 +194,27 @@ class RoundExecutor:
         not needed for the quorum may come for it after the aggregator has already left.
         """
         return decode_adapter(self.obtain(round_.final_sha256, _holders(session, round_)))
+
+    def prefetch_updates(self, round_: Round) -> int:
+        """Pull the round's updates already on chain into the local store, ahead of need.
+
+        The aggregator and every endorser need all updates; fetching each as it lands, while
+        the round still collects, takes the transfers off the round's critical path. Only an
+        update's own producer is asked, and nothing is judged here: one that cannot be had now
+        is fetched, or refused, when the round needs it. Returns how many were fetched.
+        """
+        deadline = parse_timestamp(round_.phase_deadline) if round_.phase_deadline else None
+        fetched = 0
+        for node_id, update in sorted(round_.updates.items()):
+            if node_id == self.node_id or self._store.has(update.sha256):
+                continue
+            try:
+                self.obtain(update.sha256, [node_id], deadline)
+            except PeerInputError as error:
+                _log.info("prefetch of %s's update: %s", node_id, error)
+                continue
+            fetched += 1
+        return fetched
 
     # -- inputs ------------------------------------------------------------------------------
 
@@ -215,6 +249,7 @@ class RoundExecutor:
             if budget is not None and budget <= 0:
                 failures.append("no time left before the phase deadline")
                 break
+            started = time.perf_counter()
             try:
                 data = self._fetcher.fetch(holder, sha256, deadline_s=budget)
             except FedloraError as error:
@@ -222,6 +257,8 @@ class RoundExecutor:
                     raise  # no holder can be looked up until this node's ledger is back
                 failures.append(f"{holder}: {error}")
                 continue
+            finally:
+                self.fetch_seconds += time.perf_counter() - started
             self._store.put_verified(data, sha256)
             return data
         raise PeerInputError(

@@ -18,7 +18,7 @@ from fedlora.config import NodeConfig
 from fedlora.daemon.coordinator import Coordinator, StepOutcome
 from fedlora.daemon.linger import latecomers, serve_latecomers
 from fedlora.daemon.local_training import NodeTrainer, check_base_model, load_local_data
-from fedlora.daemon.outcome import NodeOutcome, write_outcome
+from fedlora.daemon.outcome import ActionTiming, NodeOutcome, write_outcome
 from fedlora.daemon.rounds import RoundExecutor, strategy_for
 from fedlora.daemon.wiring import (
     ChainAuthorizer,
@@ -72,7 +72,7 @@ def run_node(
             final_round = ledger.get_round(session_id, session.current_round)
             waiting = latecomers(node_id, session, final_round)
             serve_latecomers(waiting, final_round.final_sha256, traffic)
-        return _finish(config, session_id, coordinator, trainer, ledger, traffic)
+        return _finish(config, session_id, coordinator, trainer, ledger, traffic, executor.timings)
 
 
 def _follow_events(
@@ -105,6 +105,7 @@ def _finish(
     trainer: NodeTrainer,
     ledger: ChainLedger,
     traffic: TrafficCounter,
+    timings: list[ActionTiming],
 ) -> NodeOutcome:
     """Write the session's outcome; a session that did not complete raises, naming the reason.
 
@@ -115,8 +116,9 @@ def _finish(
     if session.status != "completed" or coordinator.final_adapter is None:
         reason = session.failure_reason or f"the chain records the session as {session.status}"
         failed = NodeOutcome(
-            session_id=session_id, status=session.status, reason=reason, traffic=traffic.snapshot()
-        )
+            session_id=session_id, status=session.status, reason=reason,
+            traffic=traffic.snapshot(), timings=tuple(timings),
+        )  # fmt: skip
         write_outcome(config.data_dir, failed)
         raise SessionFailedError(
             f"session {session_id} {session.status}: {reason}",
@@ -133,6 +135,7 @@ def _finish(
         accuracy=trainer.evaluate(coordinator.final_adapter),
         compute_seconds=round(trainer.compute_seconds, 3),
         traffic=traffic.snapshot(),
+        timings=tuple(timings),
     )
     write_outcome(config.data_dir, outcome)
     return outcome

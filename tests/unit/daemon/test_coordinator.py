@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -169,3 +170,42 @@ def test_an_update_that_names_another_producer_is_left_out(tmp_path: Path) -> No
     assert chain.session.status == "completed"
     assert round_.proposal is not None
     assert copier.node_id not in {item.node_id for item in round_.proposal.inputs}
+
+
+class SlowFetcher(StoreFetcher):
+    def fetch(self, node_id: str, sha256: str, deadline_s: float | None = None) -> bytes:
+        time.sleep(0.01)
+        return super().fetch(node_id, sha256, deadline_s)
+
+
+def test_each_action_is_timed_with_its_fetches_apart(tmp_path: Path) -> None:
+    chain = FakeLedger(make_session("s1", NODES, 2, 3), {})
+    stores = {node: ContentStore(tmp_path / node.replace("/", "_")) for node in NODES}
+    executors = {
+        node: RoundExecutor(node, chain.as_node(node), stores[node], FakeTrainer(i),
+                            SlowFetcher(stores))
+        for i, node in enumerate(NODES)
+    }  # fmt: skip
+    run_all([Coordinator("s1", e, chain.as_node(n), tmp_path / n) for n, e in executors.items()])
+    for node, executor in executors.items():
+        taken = [(t.action, t.round) for t in executor.timings]
+        done = [(kind, r) for kind, n, r in chain.log if n == node and kind != "submit"]
+        assert done and [a for a in taken if a[0] != "train"] == done
+        assert [a for a in taken if a[0] == "train"] == [("train", 1), ("train", 2)]
+        for timing in executor.timings:
+            assert min(timing.fetch_s, timing.work_s, timing.commit_s) >= 0
+        # two other updates per round at least, fetched ahead (prefetch) or within an action
+        assert executor.fetch_seconds >= 2 * 2 * 0.01
+        assert sum(t.fetch_s for t in executor.timings) <= executor.fetch_seconds + 0.001
+
+
+def test_a_waiting_node_prefetches_the_updates_already_on_chain(tmp_path: Path) -> None:
+    chain, stores, _, coordinators = build(tmp_path, quorum=3, rounds=1)
+    first, second, third = coordinators
+    first.step(), second.step()  # two updates in; the round still collects
+    assert first.step().detail == "prefetched 1 update(s)"
+    assert stores[first.node_id].has(chain.rounds[1].updates[second.node_id].sha256)
+    assert first.step().detail == ""  # nothing new to fetch
+    third.step()
+    run_all(coordinators)
+    assert chain.session.status == "completed"

@@ -18,6 +18,7 @@ import pytest
 from tests.unit.daemon.fake_ledger import NodeView
 from tests.unit.daemon.test_coordinator import build, run_all
 
+from fedlora.artifacts import ContentStore
 from fedlora.daemon.coordinator import Coordinator
 from fedlora.daemon.decide import Action
 from fedlora.ledger.errors import (
@@ -199,6 +200,7 @@ def test_an_endorser_that_cannot_look_up_the_aggregator_waits_instead_of_rejecti
     outage = _cut_off(coordinators, coordinators.index(endorser))
     executor = endorser._executor  # type: ignore[attr-defined]
     executor._fetcher = LookupFetcher(outage, executor._fetcher)
+    executor._store = ContentStore(tmp_path / "empty")  # as if it had prefetched nothing
     outage.lookups_down = True
 
     assert endorser.step().action is Action.WAIT

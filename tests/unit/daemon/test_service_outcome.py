@@ -24,7 +24,7 @@ def test_a_failed_session_raises_with_the_chain_reason_and_writes_no_adapter(
     config = SimpleNamespace(data_dir=tmp_path)
     coordinator = SimpleNamespace(final_adapter={"some": "tensors"})  # must not be written out
     with pytest.raises(SessionFailedError, match="session s6 failed: round 1: 3 of 6"):
-        _finish(config, "s6", coordinator, None, ledger, TrafficCounter())  # type: ignore[arg-type]
+        _finish(config, "s6", coordinator, None, ledger, TrafficCounter(), [])  # type: ignore[arg-type]
     outcome = read_outcome(tmp_path, "s6")
     assert outcome.status == "failed" and outcome.reason == reason
     assert outcome.final_sha256 == "" and outcome.adapter_dir == ""
