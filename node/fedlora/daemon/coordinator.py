@@ -110,6 +110,7 @@ class Coordinator:
         round_ = self._ledger.get_round(self.session_id, session.current_round)
         action = decide(self.node_id, session.status, round_, self._clock())
         key = RoundKey(self.session_id, session.current_round)
+        timed_before = len(self._executor.timings)
         try:
             detail = self._act(action, session, round_, key)
         except PeerInputError as error:
@@ -122,6 +123,8 @@ class Coordinator:
                 _log.warning("round %d: %s refused: %s", key.round_number, action.value, error)
                 return StepOutcome(Action.WAIT, key.round_number, f"chain moved on: {error}")
             raise
+        for timing in self._executor.timings[timed_before:]:
+            detail = f"{detail} ({timing.describe()})"
         return StepOutcome(action, key.round_number, detail)
 
     def _act(self, action: Action, session: Session, round_: Round, key: RoundKey) -> str:

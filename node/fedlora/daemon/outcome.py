@@ -31,6 +31,10 @@ class ActionTiming(msgspec.Struct, frozen=True, kw_only=True):
     work_s: float
     commit_s: float
 
+    def describe(self) -> str:
+        """E.g. "fetch 0.21 s, work 0.13 s, commit 0.34 s"."""
+        return f"fetch {self.fetch_s:.2f} s, work {self.work_s:.2f} s, commit {self.commit_s:.2f} s"
+
 
 class NodeOutcome(msgspec.Struct, frozen=True, kw_only=True):
     """One node's end of one session.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -202,7 +203,11 @@ def test_each_action_is_timed_with_its_fetches_apart(tmp_path: Path) -> None:
 def test_a_waiting_node_prefetches_the_updates_already_on_chain(tmp_path: Path) -> None:
     chain, stores, _, coordinators = build(tmp_path, quorum=3, rounds=1)
     first, second, third = coordinators
-    first.step(), second.step()  # two updates in; the round still collects
+    trained = first.step()
+    assert trained.action is Action.TRAIN and re.search(
+        r"\(fetch [\d.]+ s, work [\d.]+ s, commit", trained.detail
+    )
+    second.step()  # two updates in; the round still collects
     assert first.step().detail == "prefetched 1 update(s)"
     assert stores[first.node_id].has(chain.rounds[1].updates[second.node_id].sha256)
     assert first.step().detail == ""  # nothing new to fetch
