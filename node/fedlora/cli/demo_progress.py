@@ -2,7 +2,8 @@
 
 The chain is the one place every node's work shows up, so the demo watches it rather than the
 nodes' logs: a line when a round opens, gains an update or a verdict, changes aggregator, and
-when it becomes final (with the time it took, as seen from here).
+when it becomes final (with the time it took, as seen from here, and each phase's time from the
+chain's own timestamps).
 """
 
 from __future__ import annotations
@@ -11,13 +12,38 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from fedlora.daemon.decide import parse_timestamp
+from fedlora.ledger.records import Round
+
 Report = Callable[[str], None]
+PHASES = ("training", "aggregating", "endorsing")
 
 
 def short_node(node_id: str) -> str:
     """'Org1MSP/node1@org1.fedlora.local' -> 'org1/node1'."""
     msp, _, name = node_id.partition("/")
     return f"{msp.removesuffix('MSP').lower()}/{name.split('@')[0]}"
+
+
+def phase_times(round_: Round) -> str:
+    """' (training 41.2 s, aggregating 0.4 s, endorsing 0.3 s)' from the chain's timestamps.
+
+    Training runs from the round's opening to its last update, aggregating from there to the
+    proposal that passed, endorsing from the proposal to the last accepting verdict on it
+    recorded so far. Empty when the round has no passed proposal.
+    """
+    proposal = round_.proposal
+    accepted = [v.at for v in round_.endorsements.values() if v.accept]
+    if proposal is None or not round_.updates or not accepted:
+        return ""
+    opened, proposed = parse_timestamp(round_.opened_at), parse_timestamp(proposal.proposed_at)
+    last_update = max(parse_timestamp(u.submitted_at) for u in round_.updates.values())
+    endorsed = max(parse_timestamp(at) for at in accepted)
+    spans = (last_update - opened, proposed - last_update, endorsed - proposed)
+    parts = (
+        f"{name} {span.total_seconds():.1f} s" for name, span in zip(PHASES, spans, strict=True)
+    )
+    return f" ({', '.join(parts)})"
 
 
 class RoundProgress:
@@ -60,6 +86,7 @@ class RoundProgress:
                 f"round {round_.round}/{self._rounds} final after {seconds:.0f} s: aggregate "
                 f"{round_.final_sha256[:12]} by {short_node(round_.aggregator)}, "
                 f"{len(round_.updates)} updates, {accepted} accepting verdicts"
+                f"{phase_times(round_)}"
             )
         else:
             self._report(f"round {round_.round}/{self._rounds} {round_.phase}")
