@@ -1,10 +1,13 @@
 """Print the Markdown results table (mean ± spread over seeds) of finished simulate runs.
 
     python scripts/results_table.py runs/grid/a0.1 [runs/grid/a1.0 ...] [--config DIGEST]
+        [--baseline local --baseline fedavg]
 
 Each folder is one `fedlora simulate --out` folder; every result JSON in it becomes one seed
-of its method's row. Folders holding more than one config (different schedules) need
---config to pick one, so rows never mix schedules.
+of its method's row (methods told apart by all their parameters, not the label). Folders holding
+more than one config (different schedules) need --config to pick one, so rows never mix
+schedules. Each --baseline adds the paired differences of every method against it (average and
+worst site, per seed, 95 % interval and the per-seed sign).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from fedlora.simulation.paired import paired_differences, render_paired_markdown
 from fedlora.simulation.spread import render_markdown, seed_spread
 
 
@@ -33,6 +37,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folders", nargs="+", type=Path, help="simulate --out folders")
     parser.add_argument("--config", help="config digest to keep (from the file names)")
+    parser.add_argument("--baseline", action="append", default=[], help="method to pair against")
     options = parser.parse_args()
     for folder in options.folders:
         results = load_results(folder, options.config)
@@ -42,6 +47,10 @@ def main() -> int:
         rounds = results[0]["config"]["rounds"]
         print(f"\n### {folder} ({rounds} rounds, config {results[0]['config_digest']})\n")
         print(render_markdown(seed_spread(results)))
+        for baseline in options.baseline:
+            pairs = [p for m in ("avg", "min") for p in paired_differences(results, baseline, m)]
+            print(f"\nPaired differences vs {baseline}:\n")
+            print(render_paired_markdown(pairs))
     return 0
 
 

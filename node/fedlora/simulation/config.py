@@ -12,6 +12,7 @@ from typing import Any
 from fedlora.aggregation import STRATEGIES, StrategyConfig, strategy_from_name
 from fedlora.data import FederatedData, PartitionSpec, load_icd10, load_table, partition
 from fedlora.errors import FedloraError
+from fedlora.simulation.keys import method_digest
 
 BASELINES = ("local", "centralized")
 
@@ -69,6 +70,10 @@ class MethodSpec:
         """JSON-able description for result files."""
         strategy = dataclasses.asdict(self.strategy) if self.strategy else None
         return {"label": self.label, "strategy": strategy}
+
+    def digest(self) -> str:
+        """Short stable hash of the label and every strategy parameter."""
+        return method_digest(self.describe())
 
 
 def parse_overrides(pairs: list[str]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from typing import Any
 from fedlora.errors import FedloraError
 from fedlora.fileio import write_json_atomic
 from fedlora.simulation.config import MethodSpec, SimulationConfig, load_federated_data
+from fedlora.simulation.keys import method_digest
 from fedlora.simulation.runner import Progress, RunContext, SilentProgress, run_method
 
 
@@ -24,9 +25,13 @@ class RunOutcome:
 
 
 def result_path(out_dir: Path, config: SimulationConfig, spec: MethodSpec, seed: int) -> Path:
-    """File of one (method, config, seed); the config hash keeps different configs apart."""
+    """File of one (method, config, seed).
+
+    The method's hash covers every strategy parameter and the config's hash every config field,
+    so two methods that share a label, or one method under two configs, never share a file.
+    """
     safe = "".join(ch if ch.isalnum() or ch in "-_.=+" else "_" for ch in spec.label)
-    return out_dir / f"{safe}__{config.digest()}__seed{seed}.json"
+    return out_dir / f"{safe}__{spec.digest()}__{config.digest()}__seed{seed}.json"
 
 
 def _load_finished(path: Path) -> dict[str, Any] | None:
@@ -91,8 +96,10 @@ def run_experiment(
             result["config_digest"] = config.digest()
             write_json_atomic(path, result)
             outcomes.append(RunOutcome(path, result, resumed=False))
-    order = {(spec.label, seed): i for i, (spec, seed) in enumerate(_grid(specs, seeds))}
-    return sorted(outcomes, key=lambda o: order[(o.result["method"]["label"], o.result["seed"])])
+    order = {(spec.digest(), seed): i for i, (spec, seed) in enumerate(_grid(specs, seeds))}
+    return sorted(
+        outcomes, key=lambda o: order[(method_digest(o.result["method"]), o.result["seed"])]
+    )
 
 
 def _json_round_trip(value: Any) -> Any:

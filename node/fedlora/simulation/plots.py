@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +11,7 @@ matplotlib.use("Agg")  # files only; no display on servers
 
 import matplotlib.pyplot as plt
 
-
-def _by_method(results: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for result in results:
-        grouped[result["method"]["label"]].append(result)
-    return dict(grouped)
+from fedlora.simulation.keys import group_by_method
 
 
 def _mean(values: list[float]) -> float:
@@ -27,7 +21,7 @@ def _mean(values: list[float]) -> float:
 def plot_convergence(results: list[dict[str, Any]], path: Path) -> Path:
     """Average and worst-site accuracy after each round, one line pair per method (seed mean)."""
     figure, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
-    for label, runs in _by_method(results).items():
+    for label, runs in group_by_method(results).items():
         rounds = min(len(run["rounds"]) for run in runs)
         x = list(range(rounds))
         for axis, metric in zip(axes, ("avg", "min"), strict=True):
@@ -49,7 +43,7 @@ def plot_convergence(results: list[dict[str, Any]], path: Path) -> Path:
 
 def plot_sites(results: list[dict[str, Any]], path: Path) -> Path:
     """Final accuracy of each site, grouped bars per method (seed mean)."""
-    grouped = _by_method(results)
+    grouped = group_by_method(results)
     sites = sorted({site for run in results for site in run["final"]["per_site"]})
     figure, axis = plt.subplots(figsize=(max(6, 1.6 * len(grouped) * len(sites) / 2), 4))
     width = 0.8 / max(1, len(sites))

@@ -16,8 +16,13 @@ from fedlora.evaluation import (
     render_table,
     summarize,
 )
+from fedlora.simulation.keys import group_by_method
+from fedlora.simulation.paired import paired_differences
 from fedlora.simulation.plots import plot_convergence, plot_sites
 from fedlora.simulation.spread import COLUMNS, seed_spread
+
+PAIRED_BASELINES = ("local", "fedavg")
+PAIRED_METRICS = ("avg", "min")
 
 
 def _mean_per_site(runs: list[dict[str, Any]]) -> dict[str, float]:
@@ -34,22 +39,17 @@ def _mean_matrix(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
     return dict(matrix)
 
 
-def group_runs(results: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """Runs by method label, in first-seen order."""
-    grouped: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for result in results:
-        grouped[result["method"]["label"]].append(result)
-    return dict(grouped)
-
-
 def print_tables(results: list[dict[str, Any]], console: Console) -> None:
     """Per-method Avg/Min/H-mean table, the local cross-site matrix, and bytes per round."""
-    grouped = group_runs(results)
+    grouped = group_by_method(results)
     seeds = sorted({run["seed"] for run in results})
     summaries = {label: summarize(_mean_per_site(runs)) for label, runs in grouped.items()}
     console.print(render_table(summaries, title=f"Final accuracy per site (seeds {seeds})"))
     if len(seeds) > 1:
         console.print(_spread_table(results))
+        for baseline in PAIRED_BASELINES:
+            if baseline in grouped:
+                console.print(_paired_table(results, baseline))
     local = grouped.get("local")
     if local:
         matrix = _mean_matrix(local)
@@ -77,4 +77,18 @@ def _spread_table(results: list[dict[str, Any]]) -> Table:
     for label, metrics in seed_spread(results).items():
         cells = [metrics[key].render() if key in metrics else "-" for key in COLUMNS]
         table.add_row(label, *cells)
+    return table
+
+
+def _paired_table(results: list[dict[str, Any]], baseline: str) -> Table:
+    """Each method minus ``baseline``, seed by seed: mean, 95 % interval, per-seed signs."""
+    table = Table(title=f"Paired differences vs {baseline}, points [95 % CI], per-seed sign")
+    for header in ("method", *(COLUMNS[metric] for metric in PAIRED_METRICS)):
+        table.add_column(header, justify="left" if header == "method" else "right")
+    rows: dict[str, list[str]] = {}
+    for metric in PAIRED_METRICS:
+        for pair in paired_differences(results, baseline, metric):
+            rows.setdefault(pair.method, []).append(pair.render())
+    for method, cells in rows.items():
+        table.add_row(method, *cells)
     return table

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fedlora.simulation.keys import method_name, method_names
+
 # Column key -> header; every value is a percentage.
 COLUMNS = {
     "avg": "Avg",
@@ -82,11 +84,14 @@ def _spread(values: list[float]) -> Spread:
 
 
 def seed_spread(results: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Spread]]:
-    """Per method label (first-seen order), each metric's mean and spread over seeds."""
+    """Per method (first-seen order, named by ``keys.method_names``), each metric's mean and
+    spread over seeds."""
+    runs = list(results)
+    names = method_names(runs)
     values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for run in results:
+    for run in runs:
         for key, value in run_metrics(run).items():
-            values[run["method"]["label"]][key].append(value)
+            values[method_name(run, names)][key].append(value)
     return {
         label: {key: _spread(series) for key, series in metrics.items()}
         for label, metrics in values.items()
