@@ -99,6 +99,9 @@ def simulate(
     lora_alpha: Annotated[int, typer.Option(help="LoRA alpha.")] = 16,
     top_layers: Annotated[int, typer.Option(help="LoRA on the top K layers (0: all).")] = 8,
     bf16: Annotated[bool, typer.Option(help="bf16 autocast (faster on AVX512-BF16).")] = False,
+    personalize_steps: Annotated[
+        int, typer.Option(min=0, help="Steps each site fine-tunes the final global adapter.")
+    ] = 0,
     out: Annotated[Path, typer.Option(help="Result folder (reruns resume).")] = Path("runs/sim"),
     json_output: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
     plot: Annotated[bool, typer.Option(help="Write convergence and per-site PNGs.")] = True,
@@ -129,6 +132,7 @@ def simulate(
             lora_alpha=lora_alpha,
             top_layers=top_layers or None,
             bf16=bf16,
+            personalize_steps=personalize_steps,
         )
         specs = method_specs(_split(methods), parse_overrides(set_ or []))
         seed_list = _seeds(seeds)

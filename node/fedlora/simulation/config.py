@@ -45,17 +45,29 @@ class SimulationConfig:
     lora_alpha: int = 16
     top_layers: int | None = 8
     bf16: bool = False
+    # After the last round each site fine-tunes the global adapter this many steps on its own
+    # data (a personal adapter that never leaves the site); 0: no personalization.
+    personalize_steps: int = 0
 
     def __post_init__(self) -> None:
         for name in ("rounds", "local_steps", "batch_size", "num_sites", "rank"):
             if getattr(self, name) < 1:
                 raise FedloraError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.personalize_steps < 0:
+            raise FedloraError(f"personalize_steps must be >= 0, got {self.personalize_steps}")
         if not self.lr > 0:
             raise FedloraError(f"lr must be > 0, got {self.lr}", "use e.g. 5e-4")
 
     def digest(self) -> str:
-        """Short stable hash of every field (the dataset path as given)."""
-        text = json.dumps(dataclasses.asdict(self), sort_keys=True)
+        """Short stable hash of every field (the dataset path as given).
+
+        A field left at its default of "off" (personalize_steps 0) is left out, so configs
+        written before the field existed keep their digest and their result files.
+        """
+        fields = dataclasses.asdict(self)
+        if fields["personalize_steps"] == 0:
+            del fields["personalize_steps"]
+        text = json.dumps(fields, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:10]
 
 

@@ -23,6 +23,8 @@ COLUMNS = {
     "off_site": "Off-site (cross-client gen.)",
     "global": "Global test",
     "last3_min": "Min, mean of last 3 rounds",
+    "pers_avg": "Personalized Avg",
+    "pers_min": "Personalized Min",
 }
 
 
@@ -69,6 +71,10 @@ def run_metrics(run: Mapping[str, Any]) -> dict[str, float]:
     }
     if run.get("global_test_accuracy") is not None:
         metrics["global"] = 100.0 * float(run["global_test_accuracy"])
+    personalized = run.get("personalized")
+    if personalized is not None:
+        metrics["pers_avg"] = 100.0 * personalized["avg"]
+        metrics["pers_min"] = 100.0 * personalized["min"]
     last = [entry["summary"]["min"] for entry in run.get("rounds", [])[-3:]]
     if last:
         metrics["last3_min"] = 100.0 * sum(last) / len(last)

@@ -155,3 +155,22 @@ def test_json_output_sends_progress_lines_to_stderr(table: Path, tmp_path: Path)
     lines = result.stderr.splitlines()
     assert any("fedavg started, 4 site-rounds" in line for line in lines), lines
     assert any("fedavg 4/4 client-1 round 2" in line and "s left" in line for line in lines)
+
+
+def test_personalization_fine_tunes_the_global_adapter_at_each_site(
+    table: Path, tmp_path: Path
+) -> None:
+    # Prepare: fedavg with 3 personalization steps per site after the last round
+    arguments = _arguments(table, tmp_path, "--json", "--no-plot", "--personalize-steps", "3")
+    arguments[arguments.index("--methods") + 1] = "fedavg,local"
+    # Execute
+    result = CliRunner().invoke(app, arguments)
+    # Assert: the federated run carries per-site personalized accuracies and paid the steps;
+    # the baseline has none, and the global model's numbers are those of the last round
+    assert result.exit_code == 0, result.output
+    fedavg, local = json.loads(result.stdout)["results"]
+    personalized = fedavg["personalized"]
+    assert set(personalized["per_site"]) == set(fedavg["final"]["per_site"])
+    assert fedavg["total_steps"] == local["total_steps"] + 2 * 3
+    assert "personalized" not in local
+    assert fedavg["final"] == fedavg["rounds"][-1]["summary"]
