@@ -19,7 +19,7 @@ from fedlora.evaluation import (
 from fedlora.simulation.keys import group_by_method
 from fedlora.simulation.paired import paired_differences
 from fedlora.simulation.plots import plot_convergence, plot_sites
-from fedlora.simulation.spread import COLUMNS, seed_spread
+from fedlora.simulation.spread import COLUMNS, present_columns, seed_spread
 
 PAIRED_BASELINES = ("local", "fedavg")
 PAIRED_METRICS = ("avg", "min")
@@ -72,10 +72,12 @@ def write_plots(results: list[dict[str, Any]], out: Path) -> list[Path]:
 def _spread_table(results: list[dict[str, Any]]) -> Table:
     """Mean ± standard deviation over seeds (worst site taken per seed, then averaged)."""
     table = Table(title="Mean ± std over seeds (%)")
-    for header in ("method", *COLUMNS.values()):
+    spreads = seed_spread(results)
+    columns = present_columns(spreads)
+    for header in ("method", *(COLUMNS[key] for key in columns)):
         table.add_column(header, justify="left" if header == "method" else "right")
-    for label, metrics in seed_spread(results).items():
-        cells = [metrics[key].render() if key in metrics else "-" for key in COLUMNS]
+    for label, metrics in spreads.items():
+        cells = [metrics[key].render() if key in metrics else "-" for key in columns]
         table.add_row(label, *cells)
     return table
 

@@ -105,11 +105,18 @@ def seed_spread(results: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Spr
 
 
 def render_markdown(spreads: Mapping[str, Mapping[str, Spread]]) -> str:
-    """A Markdown table: one row per method, one column per metric (``-`` where absent)."""
-    header = "| method | seeds | " + " | ".join(COLUMNS.values()) + " |"
-    lines = [header, "|" + "---|" * (len(COLUMNS) + 2)]
+    """A Markdown table: one row per method, one column per metric some method has (``-`` where
+    a method lacks it)."""
+    columns = present_columns(spreads)
+    header = "| method | seeds | " + " | ".join(COLUMNS[key] for key in columns) + " |"
+    lines = [header, "|" + "---|" * (len(columns) + 2)]
     for label, metrics in spreads.items():
         seeds = max(spread.count for spread in metrics.values())
-        cells = [metrics[key].render() if key in metrics else "-" for key in COLUMNS]
+        cells = [metrics[key].render() if key in metrics else "-" for key in columns]
         lines.append(f"| {label} | {seeds} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def present_columns(spreads: Mapping[str, Mapping[str, Spread]]) -> list[str]:
+    """The metric keys, in table order, that at least one method has."""
+    return [key for key in COLUMNS if any(key in metrics for metrics in spreads.values())]
