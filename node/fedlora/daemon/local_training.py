@@ -6,6 +6,7 @@ adapter on its test split, and hands back only adapter tensors and scalar metric
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 import time
@@ -73,6 +74,8 @@ class NodeTrainer:
         prompt = _prompt_format_for(data.corpus, data.instruction)
         loaded = load_model(settings.model)
         self.base_model_sha256 = weights_sha256(loaded)  # before the adapter is attached
+        # The base model's local folder ("" for the tiny test model, built in code).
+        self.base_model_path = str(getattr(loaded.model, "name_or_path", "") or "")
         self._trainer = LocalTrainer(loaded, self._lora, prompt, data.num_labels, TrainerOptions())
         self._initial = self._trainer.get_adapter()
         self.compute_seconds = 0.0  # time spent training and evaluating, for the demo's report
@@ -106,15 +109,30 @@ class NodeTrainer:
         self.compute_seconds += time.perf_counter() - started
         return LocalUpdate(self._trainer.get_adapter(), len(self._data.train), metrics)
 
-    def save_peft(self, tensors: Tensors, out_dir: Path) -> None:
+    def save_peft(
+        self, tensors: Tensors, out_dir: Path, artifact: bytes | None = None, card: str = ""
+    ) -> None:
         """Write ``tensors`` in the standard PEFT layout (``PeftModel.from_pretrained`` loads it).
 
+        ``artifact``, the adapter's canonical bytes (what the chain hashes), replaces the
+        weights file PEFT writes: its tensor names are PEFT's, so PEFT loads it as is and
+        ``sha256sum adapter_model.safetensors`` gives the hash on chain. ``card`` replaces
+        PEFT's empty README.md template. ``adapter_config.json`` names the local base model
+        (when it has a folder), so ``AutoPeftModelForCausalLM.from_pretrained`` finds it.
         The files go to a scratch folder first and are moved into place whole.
         """
         self._trainer.set_adapter(tensors)
         scratch = out_dir.with_name(out_dir.name + ".partial")
         shutil.rmtree(scratch, ignore_errors=True)
         self._trainer.model.save_pretrained(str(scratch))
+        if artifact is not None:
+            (scratch / "adapter_model.safetensors").write_bytes(artifact)
+        if card:
+            (scratch / "README.md").write_text(card, encoding="utf-8")
+        config_path = scratch / "adapter_config.json"
+        adapter_config = json.loads(config_path.read_text(encoding="utf-8"))
+        adapter_config["base_model_name_or_path"] = self.base_model_path
+        config_path.write_text(json.dumps(adapter_config, indent=2, sort_keys=True) + "\n")
         shutil.rmtree(out_dir, ignore_errors=True)
         scratch.rename(out_dir)
 

@@ -12,12 +12,14 @@ import logging
 import threading
 from collections.abc import Callable
 from contextlib import closing
+from pathlib import Path
 
-from fedlora.artifacts import ContentStore
+from fedlora.artifacts import ContentStore, Tensors
 from fedlora.config import NodeConfig
 from fedlora.daemon.coordinator import Coordinator, StepOutcome
 from fedlora.daemon.linger import latecomers, serve_latecomers
 from fedlora.daemon.local_training import NodeTrainer, check_base_model, load_local_data
+from fedlora.daemon.model_card import render_model_card
 from fedlora.daemon.outcome import ActionTiming, NodeOutcome, write_outcome
 from fedlora.daemon.rounds import RoundExecutor, strategy_for
 from fedlora.daemon.wiring import (
@@ -29,7 +31,13 @@ from fedlora.daemon.wiring import (
     open_contract,
 )
 from fedlora.errors import FedloraError
-from fedlora.ledger import FileCheckpointer, Gateway, LedgerDataError, parse_ledger_event
+from fedlora.ledger import (
+    FileCheckpointer,
+    Gateway,
+    LedgerDataError,
+    Session,
+    parse_ledger_event,
+)
 from fedlora.transport import ArtifactServer, TrafficCounter
 
 _log = logging.getLogger("fedlora.daemon")
@@ -72,7 +80,8 @@ def run_node(
             final_round = ledger.get_round(session_id, session.current_round)
             waiting = latecomers(node_id, session, final_round)
             serve_latecomers(waiting, final_round.final_sha256, traffic)
-        return _finish(config, session_id, coordinator, trainer, ledger, traffic, executor.timings)
+        final = _FinalWriter(config, trainer, ledger, store, node_id)
+        return _finish(config, session_id, coordinator, final, traffic, executor.timings)
 
 
 def _follow_events(
@@ -98,12 +107,40 @@ def _follow_events(
     threading.Thread(target=follow, name="fedlora-events", daemon=True).start()
 
 
+class _FinalWriter:
+    """Writes a completed session's final adapter folder: the chain's bytes and a model card."""
+
+    def __init__(
+        self,
+        config: NodeConfig,
+        trainer: NodeTrainer,
+        ledger: ChainLedger,
+        store: ContentStore,
+        node_id: str,
+    ) -> None:
+        self.config, self.trainer, self.ledger = config, trainer, ledger
+        self.store, self.node_id = store, node_id
+
+    def write(self, session: Session, tensors: Tensors) -> tuple[Path, float]:
+        """Write ``final/<session>/``; return the folder and this node's accuracy on it.
+
+        ``adapter_model.safetensors`` is the artifact the chain names, read back from the
+        node's store (which checked its hash), so ``sha256sum`` of the file is that hash.
+        """
+        accuracy = self.trainer.evaluate(tensors)
+        artifact = self.store.get(session.final_adapter_sha256)
+        trail = self.ledger.contract.export_trail(session.session_id)
+        card = render_model_card(trail, self.node_id, accuracy, self.trainer.base_model_path)
+        adapter_dir = self.config.data_dir / "final" / session.session_id
+        self.trainer.save_peft(tensors, adapter_dir, artifact=artifact, card=card)
+        return adapter_dir, accuracy
+
+
 def _finish(
     config: NodeConfig,
     session_id: str,
     coordinator: Coordinator,
-    trainer: NodeTrainer,
-    ledger: ChainLedger,
+    final: _FinalWriter,
     traffic: TrafficCounter,
     timings: list[ActionTiming],
 ) -> NodeOutcome:
@@ -112,7 +149,7 @@ def _finish(
     The adapter of a failed session is never written out as a final one: the chain did not
     endorse it as the session's result.
     """
-    session = ledger.get_session(session_id)
+    session = final.ledger.get_session(session_id)
     if session.status != "completed" or coordinator.final_adapter is None:
         reason = session.failure_reason or f"the chain records the session as {session.status}"
         failed = NodeOutcome(
@@ -125,15 +162,14 @@ def _finish(
             f"no final adapter was written; `fedlora session status --id {session_id}` "
             "shows every round",
         )
-    adapter_dir = config.data_dir / "final" / session_id
-    trainer.save_peft(coordinator.final_adapter, adapter_dir)
+    adapter_dir, accuracy = final.write(session, coordinator.final_adapter)
     outcome = NodeOutcome(
         session_id=session_id,
         status=session.status,
         final_sha256=session.final_adapter_sha256,
         adapter_dir=str(adapter_dir),
-        accuracy=trainer.evaluate(coordinator.final_adapter),
-        compute_seconds=round(trainer.compute_seconds, 3),
+        accuracy=accuracy,
+        compute_seconds=round(final.trainer.compute_seconds, 3),
         traffic=traffic.snapshot(),
         timings=tuple(timings),
     )

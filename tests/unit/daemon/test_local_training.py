@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from pathlib import Path
 
 import msgspec
@@ -85,19 +87,30 @@ def test_final_adapter_loads_with_peft_and_gives_the_same_outputs(
     trainer: NodeTrainer, tmp_path: Path
 ) -> None:
     from peft import PeftModel
+    from safetensors import safe_open
 
     from fedlora.training import load_model
 
     update = trainer.train(trainer.initial_adapter(0), round_number=2, proximal_mu=0.0)
-    trainer.save_peft(update.tensors, tmp_path / "final")
-    assert (tmp_path / "final" / "adapter_model.safetensors").is_file()
-    # `fedlora audit verify` finds the same hash the chain records for these tensors
-    assert adapter_sha256(tmp_path / "final") == sha256_hex(encode_adapter(update.tensors))
+    artifact = encode_adapter(update.tensors)
+    trainer.save_peft(update.tensors, tmp_path / "peft")  # PEFT's own file, for its names
+    with safe_open(str(tmp_path / "peft" / "adapter_model.safetensors"), "pt") as peft_file:
+        assert set(peft_file.keys()) == set(update.tensors)  # the names PEFT expects
+    trainer.save_peft(update.tensors, tmp_path / "final", artifact=artifact, card="# card\n")
+    weights = tmp_path / "final" / "adapter_model.safetensors"
+    # the file is the chain's artifact byte for byte: `sha256sum` gives the recorded hash
+    assert hashlib.sha256(weights.read_bytes()).hexdigest() == sha256_hex(artifact)
+    assert adapter_sha256(tmp_path / "final") == sha256_hex(artifact)
+    assert (tmp_path / "final" / "README.md").read_text() == "# card\n"
+    config = json.loads((tmp_path / "final" / "adapter_config.json").read_text())
+    assert config["base_model_name_or_path"] == trainer.base_model_path
     loaded = PeftModel.from_pretrained(load_model("tiny").model, str(tmp_path / "final")).eval()
     node_model = trainer._trainer.model.eval()
     ids = torch.tensor([[1, 17, 42, 99, 7]])
     with torch.no_grad():
         assert torch.allclose(loaded(ids).logits, node_model(ids).logits, atol=1e-5)
+        plain = load_model("tiny").model(ids).logits
+        assert not torch.allclose(loaded(ids).logits, plain, atol=1e-5)  # the adapter counts
 
 
 def test_a_node_refuses_weights_other_than_the_sessions(trainer: NodeTrainer) -> None:

@@ -23,8 +23,9 @@ def test_a_failed_session_raises_with_the_chain_reason_and_writes_no_adapter(
     ledger = SimpleNamespace(get_session=lambda session_id: session)
     config = SimpleNamespace(data_dir=tmp_path)
     coordinator = SimpleNamespace(final_adapter={"some": "tensors"})  # must not be written out
+    final = SimpleNamespace(ledger=ledger)
     with pytest.raises(SessionFailedError, match="session s6 failed: round 1: 3 of 6"):
-        _finish(config, "s6", coordinator, None, ledger, TrafficCounter(), [])  # type: ignore[arg-type]
+        _finish(config, "s6", coordinator, final, TrafficCounter(), [])  # type: ignore[arg-type]
     outcome = read_outcome(tmp_path, "s6")
     assert outcome.status == "failed" and outcome.reason == reason
     assert outcome.final_sha256 == "" and outcome.adapter_dir == ""
