@@ -1,9 +1,9 @@
 """`fedlora audit ...`: what compliance officers ask of the chain.
 
 `history` lists every committed change of a session (its record, each round's record, each
-update and each verdict, with transaction id and timestamp). `verify` hashes an adapter the way
-fedlora records adapters and shows its lineage: which round and node produced it, from which
-inputs, endorsed by whom.
+update and each verdict, with transaction id and timestamp). `verify` hashes an adapter (its
+bytes, then its canonical re-encoding) and shows its lineage: which round and node produced it,
+from which inputs, endorsed by whom. `report` writes the whole session as one HTML page.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from fedlora.cli.common import NodeConfigOption, console, print_json, user_error
 from fedlora.config import load_node_config
 from fedlora.errors import FedloraError
 from fedlora.fileio import write_atomic
-from fedlora.ledger.records import Round
+from fedlora.ledger.records import Lineage, Round
 
 app = typer.Typer(help="Read the chain's audit trail and verify adapters.", no_args_is_help=True)
 
@@ -42,7 +42,7 @@ def history(
         gateway, contract, _ = open_contract(load_node_config(config))
         with gateway:
             ids = [session] if session else [s.session_id for s in contract.list_sessions()]
-            rows = [row for sid in ids for row in _session_rows(contract, sid)]
+            rows = [row for sid in ids for row in session_rows(contract, sid)]
         rows.sort(key=lambda row: (row["timestamp"], row["key"]))
         if json_output:
             print_json(rows)
@@ -58,16 +58,21 @@ def verify(
     config: NodeConfigOption,
     json_output: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
-    """Hash an adapter and show its lineage from the chain."""
+    """Hash an adapter and show its lineage from the chain.
+
+    The file's own bytes are checked first (a final adapter fedlora wrote is the chain's
+    artifact byte for byte); a copy another tool re-encoded matches by its canonical encoding.
+    """
     from fedlora.daemon.wiring import open_contract
 
     with user_errors():
-        sha = adapter_sha256(path)
+        candidates = adapter_hashes(path)
         gateway, contract, _ = open_contract(load_node_config(config))
         with gateway:
-            lineage = contract.adapter_lineage(sha)
+            check, sha, lineage = _first_on_chain(contract, candidates)
         report = {
             "sha256": sha,
+            "matched": check,
             "kind": lineage.kind,
             "session": lineage.session_id,
             "round": lineage.round,
@@ -83,6 +88,56 @@ def verify(
             return
         for key, value in report.items():
             console.print(f"[bold]{key:>12}[/]  {escape(str(value))}")
+
+
+@app.command("report")
+def report(
+    config: NodeConfigOption,
+    session: Annotated[str, typer.Option(help="Session id.")],
+    out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("report.html"),
+) -> None:
+    """Write a session's audit report: one self-contained HTML page, from the chain alone."""
+    from fedlora.cli.audit_report import write_report
+
+    with user_errors():
+        written = write_report(load_node_config(config), session, out)
+    console.print(f"audit report of session {escape(session)}: {escape(str(written))}")
+
+
+RAW_BYTES = "raw file bytes"
+CANONICAL = "canonical re-encoding"
+
+
+def _first_on_chain(contract: Any, candidates: list[tuple[str, str]]) -> tuple[str, str, Lineage]:
+    """The first (check, hash) the chain knows, with its lineage; none known: the last error."""
+    from fedlora.ledger.contract import rejection_code
+
+    for index, (check, sha) in enumerate(candidates):
+        try:
+            return check, sha, contract.adapter_lineage(sha)
+        except FedloraError as error:
+            if rejection_code(error) != "NOT_FOUND" or index == len(candidates) - 1:
+                raise
+    raise FedloraError("no hash to look up")  # unreachable: candidates is never empty
+
+
+def adapter_hashes(path: Path) -> list[tuple[str, str]]:
+    """The hashes to look up for an adapter file, in order: ``(check, sha256)`` pairs.
+
+    First the SHA-256 of the file's bytes (what ``sha256sum`` prints); then, for a
+    ``.safetensors`` file whose bytes are not canonical, that of its canonical encoding.
+    """
+    if path.is_dir():
+        path = path / "adapter_model.safetensors"
+    if not path.is_file():
+        raise FedloraError(f"{path} does not exist", "give a PEFT folder or a .safetensors file")
+    raw = hashlib.sha256(path.read_bytes()).hexdigest()
+    hashes = [(RAW_BYTES, raw)]
+    if path.suffix == ".safetensors":
+        canonical = adapter_sha256(path)
+        if canonical != raw:
+            hashes.append((CANONICAL, canonical))
+    return hashes
 
 
 def adapter_sha256(path: Path) -> str:
@@ -108,7 +163,7 @@ def adapter_sha256(path: Path) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _session_rows(contract: Any, session_id: str) -> list[dict[str, Any]]:
+def session_rows(contract: Any, session_id: str) -> list[dict[str, Any]]:
     """Every committed write of a session: its record, each round's header, each entry.
 
     Updates and verdicts live under keys of their own, written once each, so the trail's
@@ -174,7 +229,7 @@ def write_history_csv(config: Path, session_id: str, out: Path) -> int:
 
     gateway, contract, _ = open_contract(load_node_config(config))
     with gateway:
-        rows = _session_rows(contract, session_id)
+        rows = session_rows(contract, session_id)
     rows.sort(key=lambda row: (row["timestamp"], row["key"]))
     buffer = io.StringIO()
     _write_csv(rows, buffer)
