@@ -102,6 +102,9 @@ def simulate(
     personalize_steps: Annotated[
         int, typer.Option(min=0, help="Steps each site fine-tunes the final global adapter.")
     ] = 0,
+    leave_one_out: Annotated[
+        bool, typer.Option(help="Also federate without each site; test on the unseen site.")
+    ] = False,
     out: Annotated[Path, typer.Option(help="Result folder (reruns resume).")] = Path("runs/sim"),
     json_output: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
     plot: Annotated[bool, typer.Option(help="Write convergence and per-site PNGs.")] = True,
@@ -133,6 +136,7 @@ def simulate(
             top_layers=top_layers or None,
             bf16=bf16,
             personalize_steps=personalize_steps,
+            leave_one_out=leave_one_out,
         )
         specs = method_specs(_split(methods), parse_overrides(set_ or []))
         seed_list = _seeds(seeds)

@@ -48,6 +48,8 @@ class SimulationConfig:
     # After the last round each site fine-tunes the global adapter this many steps on its own
     # data (a personal adapter that never leaves the site); 0: no personalization.
     personalize_steps: int = 0
+    # Also federate without each site in turn and test on the unseen site (N more runs).
+    leave_one_out: bool = False
 
     def __post_init__(self) -> None:
         for name in ("rounds", "local_steps", "batch_size", "num_sites", "rank"):
@@ -61,12 +63,13 @@ class SimulationConfig:
     def digest(self) -> str:
         """Short stable hash of every field (the dataset path as given).
 
-        A field left at its default of "off" (personalize_steps 0) is left out, so configs
-        written before the field existed keep their digest and their result files.
+        A field left at its default of "off" (personalize_steps, leave_one_out) is left out, so
+        configs written before the field existed keep their digest and their result files.
         """
         fields = dataclasses.asdict(self)
-        if fields["personalize_steps"] == 0:
-            del fields["personalize_steps"]
+        for name, off in (("personalize_steps", 0), ("leave_one_out", False)):
+            if fields[name] == off:
+                del fields[name]
         text = json.dumps(fields, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:10]
 

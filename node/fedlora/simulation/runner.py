@@ -186,12 +186,19 @@ def _traffic(updates: list[ClientUpdate], result: Any, lora_mode: str) -> dict[s
 
 
 def _train_sites(
-    context: RunContext, trainer: LocalTrainer, spec: MethodSpec, global_tensors: Tensors, r: int
+    context: RunContext,
+    trainer: LocalTrainer,
+    spec: MethodSpec,
+    global_tensors: Tensors,
+    r: int,
+    held_out: str = "",
 ) -> list[ClientUpdate]:
     config = context.config
     assert spec.strategy is not None
     updates = []
     for site_index, client in enumerate(context.data.clients):
+        if client.name == held_out:
+            continue
         trainer.set_adapter(global_tensors)
         outcome = trainer.train(
             client.train,
@@ -216,7 +223,8 @@ def run_federated(context: RunContext, spec: MethodSpec) -> dict[str, Any]:
     assert strategy is not None
     trainer = make_trainer(context, freeze_a=strategy.lora_mode == "ffa")
     global_tensors, server_state = trainer.get_adapter(), None
-    context.progress.start(spec.label, config.rounds * len(clients))
+    held_out_runs = len(clients) * (len(clients) - 1) if config.leave_one_out else 0
+    context.progress.start(spec.label, config.rounds * (len(clients) + held_out_runs))
     rounds = []
     for r in range(config.rounds):
         started = time.perf_counter()
@@ -235,7 +243,32 @@ def run_federated(context: RunContext, spec: MethodSpec) -> dict[str, Any]:
     result_dict["global_test_accuracy"] = _global_accuracy(trainer, context.data)
     if config.personalize_steps:
         result_dict["personalized"] = _personalize(context, trainer, global_tensors)
+    if config.leave_one_out:
+        result_dict["unseen_site"] = _leave_one_site_out(context, spec)
     return result_dict
+
+
+def _leave_one_site_out(context: RunContext, spec: MethodSpec) -> Any:
+    """Federate without each site in turn; test that run's global adapter on the unseen site.
+
+    A shared model's accuracy on the sites it trained on says nothing about a hospital that
+    joins later; this does. Its steps are not counted in ``total_steps`` (the methods' equal
+    compute budget): it is a test, not training of the reported model.
+    """
+    strategy, steps_before = spec.strategy, context.steps_taken
+    assert strategy is not None
+    accuracy = {}
+    for held_out in context.data.clients:
+        trainer = make_trainer(context, freeze_a=strategy.lora_mode == "ffa")
+        global_tensors, server_state = trainer.get_adapter(), None
+        for r in range(context.config.rounds):
+            updates = _train_sites(context, trainer, spec, global_tensors, r, held_out.name)
+            result = aggregate(global_tensors, updates, strategy, server_state)
+            global_tensors, server_state = result.tensors, result.server_state
+        trainer.set_adapter(global_tensors)
+        accuracy[held_out.name] = trainer.evaluate(held_out.test)[0]
+    context.steps_taken = steps_before
+    return _summary(accuracy)
 
 
 def _personalize(context: RunContext, trainer: LocalTrainer, global_tensors: Tensors) -> Any:

@@ -23,6 +23,7 @@ COLUMNS = {
     "off_site": "Off-site (cross-client gen.)",
     "global": "Global test",
     "last3_min": "Min, mean of last 3 rounds",
+    "unseen": "Unseen site (leave-one-out)",
     "pers_avg": "Personalized Avg",
     "pers_min": "Personalized Min",
 }
@@ -71,6 +72,11 @@ def run_metrics(run: Mapping[str, Any]) -> dict[str, float]:
     }
     if run.get("global_test_accuracy") is not None:
         metrics["global"] = 100.0 * float(run["global_test_accuracy"])
+    unseen = run.get("unseen_site")
+    if unseen is not None:
+        metrics["unseen"] = 100.0 * unseen["avg"]
+    elif run.get("cross") is not None and run.get("config", {}).get("leave_one_out"):
+        metrics["unseen"] = metrics["off_site"]  # local models: each other site's on this one
     personalized = run.get("personalized")
     if personalized is not None:
         metrics["pers_avg"] = 100.0 * personalized["avg"]

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 import fedlora.simulation.experiment as experiment
 from fedlora.cli.simulate import app
 from fedlora.simulation.config import SimulationConfig, method_specs
+from fedlora.simulation.spread import run_metrics
 from fedlora.training import default_device
 
 METHODS = ["local", "fedavg", "fedlora", "ffa", "centralized"]
@@ -174,3 +175,22 @@ def test_personalization_fine_tunes_the_global_adapter_at_each_site(
     assert fedavg["total_steps"] == local["total_steps"] + 2 * 3
     assert "personalized" not in local
     assert fedavg["final"] == fedavg["rounds"][-1]["summary"]
+
+
+def test_leave_one_out_tests_each_site_on_a_model_trained_without_it(
+    table: Path, tmp_path: Path
+) -> None:
+    # Prepare: fedavg and local over 2 sites, with the leave-one-site-out test
+    arguments = _arguments(table, tmp_path, "--json", "--no-plot", "--leave-one-out")
+    arguments[arguments.index("--methods") + 1] = "fedavg,local"
+    # Execute
+    result = CliRunner().invoke(app, arguments)
+    # Assert: one unseen-site accuracy per site; the extra runs are not counted as training
+    assert result.exit_code == 0, result.output
+    fedavg, local = json.loads(result.stdout)["results"]
+    assert set(fedavg["unseen_site"]["per_site"]) == set(fedavg["final"]["per_site"])
+    assert fedavg["total_steps"] == local["total_steps"]
+    assert "Unseen site" not in result.stdout  # JSON only on stdout
+    metrics = [run_metrics(run) for run in (fedavg, local)]
+    assert metrics[0]["unseen"] == pytest.approx(100 * fedavg["unseen_site"]["avg"])
+    assert metrics[1]["unseen"] == pytest.approx(metrics[1]["off_site"])
