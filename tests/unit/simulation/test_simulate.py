@@ -194,3 +194,16 @@ def test_leave_one_out_tests_each_site_on_a_model_trained_without_it(
     metrics = [run_metrics(run) for run in (fedavg, local)]
     assert metrics[0]["unseen"] == pytest.approx(100 * fedavg["unseen_site"]["avg"])
     assert metrics[1]["unseen"] == pytest.approx(metrics[1]["off_site"])
+
+
+def test_the_same_seed_run_twice_on_cpu_gives_the_same_numbers(table: Path, tmp_path: Path) -> None:
+    runs = []
+    for folder in ("first", "second"):  # two folders: the second cannot resume the first
+        arguments = _arguments(table, tmp_path / folder, "--json", "--no-plot")
+        arguments[arguments.index("--methods") + 1] = "fedlora"
+        result = CliRunner().invoke(app, arguments)
+        assert result.exit_code == 0, result.output
+        runs.append(json.loads(result.stdout)["results"][0])
+    first, second = runs
+    assert [r["accuracy"] for r in first["rounds"]] == [r["accuracy"] for r in second["rounds"]]
+    assert [r["loss"] for r in first["rounds"]] == [r["loss"] for r in second["rounds"]]
