@@ -29,7 +29,7 @@ body{font:14px/1.45 system-ui,sans-serif;margin:24px 32px;color:#222;max-width:1
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:6px 0}td,th{border:1px solid #ccc;padding:3px 7px;
 text-align:left;vertical-align:top}th{background:#f3f3f3}
-code,.mono{font:12px ui-monospace,monospace}
+code,.mono{font:12px ui-monospace,monospace}.mono{white-space:nowrap}
 .ok{background:#e3f4e1;color:#176b10}.bad{background:#fbe3e3;color:#a01010}.none{color:#999}
 .agg{font-weight:bold}.scroll{overflow-x:auto}.figure{background:#fcfcfc;border:1px solid #ddd}
 .figure text{font:11px system-ui,sans-serif}

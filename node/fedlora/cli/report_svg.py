@@ -192,7 +192,7 @@ class _Lineage:
         parts = []
         for node, update in sorted(round_.updates.items()):
             uy = self.row(node)
-            parts.append(_box(ux, uy, f"r{round_.round} update {node}", update.sha256, "update"))
+            parts.append(_box(ux, uy, f"r{round_.round} {node}", update.sha256, "update"))
             if self.previous is not None:
                 parts.append(
                     _edge(_out(*self.previous), _in(ux, uy), "trained", f"{node} trained from it")
