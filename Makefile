@@ -8,7 +8,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 FABRIC_SRC ?= $(wildcard $(CURDIR)/../shared/fabric/fabric-2.5.16-src.tar.xz)
 export FABRIC_SRC
 
-.PHONY: setup setup-python setup-fabric chaincode lock proto lint test test-unit test-go demo bench clean
+.PHONY: setup setup-python setup-fabric setup-browser chaincode lock proto lint test test-unit test-go demo bench clean
 
 setup: setup-python setup-fabric chaincode
 
@@ -22,6 +22,11 @@ lock:
 
 setup-fabric:
 	bash scripts/setup_fabric.sh
+
+# Headless Chromium (Debian's package, apt-get only when /usr/bin/chromium is missing) for the
+# tests that render the audit report in a real browser; required where FEDLORA_REQUIRE_LIVE=1.
+setup-browser:
+	bash scripts/setup_browser.sh
 
 chaincode:
 	bash scripts/build_chaincode.sh
@@ -42,7 +47,7 @@ test-go:
 # Tests run everywhere: where Fabric 2.5 binaries cannot be had, setup records why and the
 # live-network tests report that reason when they skip.
 test: export FEDLORA_FABRIC_OPTIONAL = 1
-test: setup lint test-go
+test: setup setup-browser lint test-go
 	$(VENV)/bin/pytest -q -rs
 
 # Without Fabric binaries the demo says why and runs its in-process part (see README).
