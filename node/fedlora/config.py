@@ -61,11 +61,18 @@ class TrainingConfig:
     batch_size: int = 8
     lr: float = 5e-4
     seed: int = 0
+    # After a completed session: steps of fine-tuning the final global adapter on this node's
+    # own data into a personal adapter that never leaves the site (0: none).
+    personalize_steps: int = 0
 
     def __post_init__(self) -> None:
         for name, value in (("steps", self.steps), ("batch_size", self.batch_size)):
             if value < 1:
                 raise FedloraError(f"training.{name} = {value} must be at least 1", "fix it")
+        if self.personalize_steps < 0:
+            raise FedloraError(
+                f"training.personalize_steps = {self.personalize_steps} must be >= 0", "fix it"
+            )
         if not math.isfinite(self.lr) or not 0 < self.lr <= 10:
             raise FedloraError(f"training.lr = {self.lr} must be in (0, 10]", "e.g. 2e-3")
 

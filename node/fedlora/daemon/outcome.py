@@ -36,13 +36,34 @@ class ActionTiming(msgspec.Struct, frozen=True, kw_only=True):
         return f"fetch {self.fetch_s:.2f} s, work {self.work_s:.2f} s, commit {self.commit_s:.2f} s"
 
 
+class PersonalProvenance(msgspec.Struct, frozen=True, kw_only=True):
+    """Where a node's personal adapter came from: the endorsed global adapter it started from."""
+
+    session_id: str
+    global_round: int
+    global_sha256: str
+    steps: int
+    accuracy: float
+
+    def card(self) -> str:
+        """The personal adapter folder's README.md."""
+        return (
+            "# Personal adapter (never shared)\n\n"
+            f"Fine-tuned {self.steps} steps on this site's own data from the global adapter "
+            f"`{self.global_sha256}` of session `{self.session_id}`, round {self.global_round} "
+            f"(verify that one with `fedlora audit verify`). Accuracy on this site's test "
+            f"split: {100 * self.accuracy:.1f} %. It is not on chain and must not leave the site.\n"
+        )
+
+
 class NodeOutcome(msgspec.Struct, frozen=True, kw_only=True):
     """One node's end of one session.
 
     ``status`` is the session's on the chain ("completed" or "failed"); a failed session has a
     ``reason`` and no final adapter. ``accuracy`` is the final adapter's on this node's own test
-    split; ``compute_seconds`` the time this node spent training and evaluating; ``traffic``
-    what went to and came from each peer; ``timings`` each action it took, in order.
+    split, ``personal_accuracy`` that of the personal adapter in ``personal_dir`` (when the node
+    fine-tunes one); ``compute_seconds`` the time this node spent training and evaluating;
+    ``traffic`` what went to and came from each peer; ``timings`` each action it took, in order.
     """
 
     session_id: str
@@ -51,6 +72,8 @@ class NodeOutcome(msgspec.Struct, frozen=True, kw_only=True):
     final_sha256: str = ""
     adapter_dir: str = ""
     accuracy: float | None = None
+    personal_dir: str = ""
+    personal_accuracy: float | None = None
     compute_seconds: float = 0.0
     traffic: dict[str, PeerTraffic] = msgspec.field(default_factory=dict)
     timings: tuple[ActionTiming, ...] = ()

@@ -14,13 +14,15 @@ from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
+import msgspec
+
 from fedlora.artifacts import ContentStore, Tensors
 from fedlora.config import NodeConfig
 from fedlora.daemon.coordinator import Coordinator, StepOutcome
 from fedlora.daemon.linger import latecomers, serve_latecomers
 from fedlora.daemon.local_training import NodeTrainer, check_base_model, load_local_data
 from fedlora.daemon.model_card import render_model_card
-from fedlora.daemon.outcome import ActionTiming, NodeOutcome, write_outcome
+from fedlora.daemon.outcome import ActionTiming, NodeOutcome, PersonalProvenance, write_outcome
 from fedlora.daemon.rounds import RoundExecutor, strategy_for
 from fedlora.daemon.wiring import (
     ChainAuthorizer,
@@ -31,6 +33,7 @@ from fedlora.daemon.wiring import (
     open_contract,
 )
 from fedlora.errors import FedloraError
+from fedlora.fileio import write_atomic
 from fedlora.ledger import (
     FileCheckpointer,
     Gateway,
@@ -135,6 +138,26 @@ class _FinalWriter:
         self.trainer.save_peft(tensors, adapter_dir, artifact=artifact, card=card)
         return adapter_dir, accuracy
 
+    def write_personal(self, session: Session, tensors: Tensors) -> tuple[Path, float] | None:
+        """Fine-tune the final adapter on local data into ``personal/<session>/``, if configured.
+
+        The personal adapter never leaves the site and is not on chain; its folder records
+        which endorsed global adapter (session, round, hash) it started from.
+        """
+        steps = self.config.training.personalize_steps
+        if not steps:
+            return None
+        personal = self.trainer.personalize(tensors, steps)
+        accuracy = self.trainer.evaluate(personal)
+        started_from = PersonalProvenance(
+            session_id=session.session_id, global_round=session.current_round,
+            global_sha256=session.final_adapter_sha256, steps=steps, accuracy=accuracy,
+        )  # fmt: skip
+        personal_dir = self.config.data_dir / "personal" / session.session_id
+        self.trainer.save_peft(personal, personal_dir, card=started_from.card())
+        write_atomic(personal_dir / "provenance.json", msgspec.json.encode(started_from))
+        return personal_dir, accuracy
+
 
 def _finish(
     config: NodeConfig,
@@ -163,12 +186,15 @@ def _finish(
             "shows every round",
         )
     adapter_dir, accuracy = final.write(session, coordinator.final_adapter)
+    personal = final.write_personal(session, coordinator.final_adapter)
     outcome = NodeOutcome(
         session_id=session_id,
         status=session.status,
         final_sha256=session.final_adapter_sha256,
         adapter_dir=str(adapter_dir),
         accuracy=accuracy,
+        personal_dir=str(personal[0]) if personal else "",
+        personal_accuracy=personal[1] if personal else None,
         compute_seconds=round(final.trainer.compute_seconds, 3),
         traffic=traffic.snapshot(),
         timings=tuple(timings),

@@ -127,3 +127,43 @@ def test_a_node_refuses_weights_other_than_the_sessions(trainer: NodeTrainer) ->
         check_base_model(trainer, "tiny", other)
     with pytest.raises(FedloraError, match=r"set training\.model"):
         check_base_model(trainer, "smollm2", session)
+
+
+def test_a_personal_adapter_starts_from_the_global_one_and_records_it(
+    trainer: NodeTrainer, tmp_path: Path
+) -> None:
+    from types import SimpleNamespace
+
+    from fedlora.daemon.outcome import PersonalProvenance
+    from fedlora.daemon.service import _FinalWriter
+
+    # Prepare: a node configured for 3 personalization steps, and a completed session
+    global_tensors = trainer.train(trainer.initial_adapter(0), 1, 0.0).tensors
+    settings = TrainingConfig(model="tiny", personalize_steps=3)
+    config = SimpleNamespace(data_dir=tmp_path, training=settings)
+    session = SimpleNamespace(session_id="s1", current_round=4, final_adapter_sha256="ab" * 32)
+    writer = _FinalWriter(config, trainer, None, None, "Org1MSP/n1")  # type: ignore[arg-type]
+    # Execute
+    written = writer.write_personal(session, global_tensors)  # type: ignore[arg-type]
+    # Assert: a PEFT folder of other weights than the global ones, and where it came from
+    assert written is not None
+    folder, accuracy = written
+    assert folder == tmp_path / "personal" / "s1" and 0.0 <= accuracy <= 1.0
+    provenance = msgspec.json.decode(
+        (folder / "provenance.json").read_bytes(), type=PersonalProvenance
+    )
+    assert (provenance.global_round, provenance.global_sha256) == (4, "ab" * 32)
+    assert provenance.steps == 3 and "never shared" in (folder / "README.md").read_text()
+    personal = trainer._trainer.get_adapter()
+    assert any(not torch.equal(personal[k], global_tensors[k]) for k in global_tensors)
+
+
+def test_personalization_is_off_by_default(trainer: NodeTrainer, tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from fedlora.daemon.service import _FinalWriter
+
+    config = SimpleNamespace(data_dir=tmp_path, training=TrainingConfig(model="tiny"))
+    writer = _FinalWriter(config, trainer, None, None, "n")  # type: ignore[arg-type]
+    assert writer.write_personal(None, {}) is None  # type: ignore[arg-type]
+    assert not (tmp_path / "personal").exists()
