@@ -13,6 +13,7 @@ import typer
 from rich.status import Status
 from rich.table import Table
 
+from fedlora.cli import network_org
 from fedlora.cli.common import console, err_console, print_json, user_errors
 from fedlora.network import down, network_status, up
 from fedlora.network.status import endpoints
@@ -181,3 +182,7 @@ def down_command(
     stopped = ", ".join(result.stopped) if result.stopped else "nothing was running"
     removed = "; files removed" if result.purged else "; ledgers kept (`up` restarts on them)"
     console.print(f"[bold]network down[/]: {stopped}{removed}", highlight=False)
+
+
+app.add_typer(network_org.org_app, name="org")
+app.add_typer(network_org.consortium_app, name="consortium")

@@ -53,13 +53,15 @@ def build_ccaas_package(plan: NetworkPlan) -> bytes:
     connection.json tells every peer where the chaincode server listens; the server runs
     without TLS, on the loopback interface unless the plan places it elsewhere.
     """
-    connection = {
-        "address": plan.chaincode_address,
-        "dial_timeout": "10s",
-        "tls_required": False,
-    }
+    return ccaas_package(package_label(plan), plan.chaincode_address)
+
+
+def ccaas_package(label: str, address: str) -> bytes:
+    """A CCaaS package labelled ``label`` whose peers dial the chaincode server at ``address``
+    (no TLS)."""
+    connection = {"address": address, "dial_timeout": "10s", "tls_required": False}
     code = _tar_gz({"connection.json": _json(connection)})
-    metadata = {"type": "ccaas", "label": package_label(plan)}
+    metadata = {"type": "ccaas", "label": label}
     return _tar_gz({"metadata.json": _json(metadata), "code.tar.gz": code})
 
 

@@ -1,0 +1,161 @@
+"""`fedlora network org ...` and `fedlora network consortium ...`: a consortium across hosts.
+
+Each `org` command runs on the org's own host and touches only the org's folder; the
+`consortium` commands take the members' public definition files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fedlora.cli.common import console, user_errors
+from fedlora.network import locate_fabric
+from fedlora.network.consortium import (
+    commit_chaincode,
+    create_genesis,
+    deploy_chaincode,
+    invoke,
+    join,
+)
+from fedlora.network.org import OrgFolder, OrgSettings, init_org, load_settings, write_definition
+from fedlora.network.org_nodes import launch, orderer_spec, peer_spec, stop_all
+
+org_app = typer.Typer(
+    help="One organisation's own keys and processes, on its own host.", no_args_is_help=True
+)
+consortium_app = typer.Typer(
+    help="Form a consortium from the members' definitions.", no_args_is_help=True
+)
+
+OrgDir = Annotated[
+    Path, typer.Option("--dir", help="The org's folder on its host.", file_okay=False)
+]
+Members = Annotated[
+    list[Path],
+    typer.Option(
+        "--member",
+        help="A member's definition file (from `org export`); repeat.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+Channel = Annotated[str, typer.Option(help="Channel name.")]
+Endorsers = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--endorser",
+        help="MSP id of an endorsing member (repeat) [default: this org "
+        "and the next ones, a majority].",
+    ),
+]
+
+
+@org_app.command("init")
+def init_command(
+    directory: OrgDir,
+    name: Annotated[str, typer.Option(help="The org's name, e.g. Org1 (MSP id Org1MSP).")],
+    ip: Annotated[str, typer.Option(help="This host's address, which the other members dial.")],
+    base_port: Annotated[int, typer.Option(help="First of the org's ports (see README).")] = 27050,
+) -> None:
+    """Create the org's CA, TLS CA, admin, peer and orderer identities (keys stay in --dir)."""
+    with user_errors():
+        init_org(OrgFolder(directory.resolve()), OrgSettings(name, ip, base_port), locate_fabric())
+    console.print(f"[bold green]{name}[/] created in {directory}", highlight=False)
+
+
+@org_app.command("export")
+def export_command(
+    directory: OrgDir,
+    out: Annotated[Path, typer.Option(help="The definition file to write.", dir_okay=False)],
+) -> None:
+    """Write the org's public definition (certificates, TLS roots, endpoints) as one file."""
+    with user_errors():
+        write_definition(OrgFolder(directory.resolve()), out)
+    console.print(f"definition written to {out}", highlight=False)
+
+
+@org_app.command("start")
+def start_command(directory: OrgDir) -> None:
+    """Start the org's orderer and peer on this host."""
+    folder = OrgFolder(directory.resolve())
+    with user_errors():
+        org, install = load_settings(folder), locate_fabric()
+        launch(folder, orderer_spec(folder, org, install))
+        launch(folder, peer_spec(folder, org, install))
+    console.print(f"{org.name}'s orderer and peer are running", highlight=False)
+
+
+@org_app.command("join")
+def join_command(
+    directory: OrgDir,
+    block: Annotated[
+        Path,
+        typer.Option(
+            help="The channel's genesis block, <channel>.block.", exists=True, dir_okay=False
+        ),
+    ],
+) -> None:
+    """Join the org's orderer (osnadmin) and peer to the channel."""
+    with user_errors():
+        join(OrgFolder(directory.resolve()), block, locate_fabric())
+    console.print("orderer and peer joined", highlight=False)
+
+
+@org_app.command("deploy")
+def deploy_command(directory: OrgDir, channel: Channel = "fedlora") -> None:
+    """Install the chaincode on the org's peer, start its chaincode server, approve for the org."""
+    with user_errors():
+        package_id = deploy_chaincode(OrgFolder(directory.resolve()), channel, locate_fabric())
+    console.print(f"approved; chaincode server runs package {package_id}", highlight=False)
+
+
+@org_app.command("invoke")
+def invoke_command(
+    directory: OrgDir,
+    member: Members,
+    channel: Channel = "fedlora",
+    endorser: Endorsers = None,
+) -> None:
+    """Submit a transaction as the org's admin and wait until it committed."""
+    folder = OrgFolder(directory.resolve())
+    with user_errors():
+        line = invoke(folder, member, channel, locate_fabric(), endorsers=endorser or ())
+    console.print(f"committed: {line}", highlight=False)
+
+
+@org_app.command("stop")
+def stop_command(directory: OrgDir) -> None:
+    """Stop the org's processes on this host."""
+    with user_errors():
+        stopped = stop_all(OrgFolder(directory.resolve()))
+    console.print(f"stopped: {', '.join(stopped) or 'nothing was running'}", highlight=False)
+
+
+@consortium_app.command("genesis")
+def genesis_command(
+    directory: OrgDir,
+    member: Members,
+    out: Annotated[Path, typer.Option(help="Where to write <channel>.block.", dir_okay=False)],
+    channel: Channel = "fedlora",
+) -> None:
+    """The channel's genesis block: every member, MAJORITY policies, one Raft orderer each."""
+    with user_errors():
+        create_genesis(OrgFolder(directory.resolve()), member, channel, out, locate_fabric())
+    console.print(f"genesis block of {channel} written to {out}", highlight=False)
+
+
+@consortium_app.command("commit")
+def commit_command(
+    directory: OrgDir,
+    member: Members,
+    channel: Channel = "fedlora",
+    endorser: Endorsers = None,
+) -> None:
+    """Commit the chaincode definition once a majority of the members approved it."""
+    folder = OrgFolder(directory.resolve())
+    with user_errors():
+        commit_chaincode(folder, member, channel, locate_fabric(), endorsers=endorser or ())
+    console.print("chaincode definition committed", highlight=False)

@@ -1,0 +1,427 @@
+"""A consortium formed from the members' public definitions, each step run by one org on its host.
+
+org init       (each host)   its own CA, TLS CA, admin, peer and orderer identities
+org export     (each host)   its public definition, one JSON file, handed to the others
+genesis        (any host)    the channel's genesis block from the definitions: every member
+                             org, MAJORITY admin/endorsement policies, one Raft consenter
+                             per org's orderer
+org start      (each host)   its orderer and peer
+org join       (each host)   its orderer (osnadmin) and its peer join with the block
+org deploy     (each host)   install its own CCaaS package, start its chaincode server,
+                             approve the chaincode definition on its own peer
+commit         (any member)  commit the definition, endorsed by a majority of the peers
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fedlora.errors import FedloraError
+from fedlora.fileio import write_atomic
+from fedlora.network.env import base_environment
+from fedlora.network.install import FabricInstall
+from fedlora.network.org import (
+    CHAINCODE,
+    DEFINITION_FORMAT,
+    ORDERER,
+    ORDERER_ADMIN,
+    PEER,
+    OrgFolder,
+    OrgSettings,
+    load_settings,
+)
+from fedlora.network.org_nodes import admin_env, chaincode_spec, launch
+from fedlora.network.package import ccaas_package
+from fedlora.network.tools import ToolError, ToolResult, retry_tool, run_tool
+from fedlora.network.topology import ChaincodeSettings, validate_channel_name
+
+PROFILE = "FedloraConsortium"
+_WARMUP = (
+    "SERVICE_UNAVAILABLE",
+    "no Raft leader",
+    "connection refused",
+    "failed to connect",
+    "context deadline exceeded",
+    "not agreed",
+    "failed to endorse",
+    "deadline",
+)
+_POLICY_MAJORITY = {"Type": "ImplicitMeta", "Rule": "MAJORITY Admins"}
+
+
+@dataclass(frozen=True)
+class Member:
+    """One member org as its definition file describes it."""
+
+    name: str
+    msp_id: str
+    orderer_msp_id: str
+    peer: str
+    orderer: str
+    definition: dict[str, Any]
+
+    def folder(self, org_folder: OrgFolder) -> Path:
+        """Where the definition is unpacked in an org's folder."""
+        return org_folder.members_dir() / self.msp_id
+
+    def peer_tls_ca(self, org_folder: OrgFolder) -> Path:
+        """The TLS root that verifies the member's peer."""
+        return self.folder(org_folder) / "peer-tls-ca.pem"
+
+
+def read_member(path: Path) -> Member:
+    """Read and check one definition file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise FedloraError(f"cannot read org definition {path}: {error}", "") from None
+    if data.get("format") != DEFINITION_FORMAT:
+        raise FedloraError(
+            f"{path} is not a fedlora org definition", "make it with `fedlora network org export`"
+        )
+    try:
+        return Member(
+            name=str(data["name"]),
+            msp_id=str(data["msp_id"]),
+            orderer_msp_id=str(data["orderer_msp_id"]),
+            peer=str(data["peer"]),
+            orderer=str(data["orderer"]),
+            definition=data,
+        )
+    except KeyError as error:
+        raise FedloraError(f"org definition {path} lacks {error}", "export it again") from None
+
+
+def _write_msp(target: Path, files: dict[str, str]) -> None:
+    for relative, text in files.items():
+        write_atomic(target / relative, text)
+
+
+def unpack_members(folder: OrgFolder, paths: Sequence[Path]) -> list[Member]:
+    """Read the definitions and unpack each into ``members/<msp id>/`` of ``folder``."""
+    members = [read_member(path) for path in paths]
+    ids = [member.msp_id for member in members]
+    if len(set(ids)) != len(ids):
+        raise FedloraError(f"an org is given twice: {', '.join(ids)}", "pass each once")
+    for member in members:
+        target = member.folder(folder)
+        _write_msp(target / "msp", member.definition["msp"])
+        _write_msp(target / "orderer_msp", member.definition["orderer_msp"])
+        write_atomic(target / "orderer-tls.crt", member.definition["orderer_tls_cert"])
+        # One fixed name for the peer's TLS root, so callers need not know cryptogen's names.
+        roots = [t for r, t in member.definition["msp"].items() if r.startswith("tlscacerts/")]
+        write_atomic(member.peer_tls_ca(folder), roots[0])
+    return members
+
+
+def _split(address: str) -> tuple[str, int]:
+    host, port = address.rsplit(":", 1)
+    return host, int(port)
+
+
+def _member_policies(msp_id: str) -> dict[str, Any]:
+    def rule(roles: str) -> dict[str, str]:
+        return {"Type": "Signature", "Rule": roles}
+
+    return {
+        "Readers": rule(f"OR('{msp_id}.admin', '{msp_id}.peer', '{msp_id}.client')"),
+        "Writers": rule(f"OR('{msp_id}.admin', '{msp_id}.client')"),
+        "Admins": rule(f"OR('{msp_id}.admin')"),
+        "Endorsement": rule(f"OR('{msp_id}.peer')"),
+    }
+
+
+def _orderer_org(folder: OrgFolder, member: Member) -> dict[str, Any]:
+    msp_id = member.orderer_msp_id
+    member_rule = {"Type": "Signature", "Rule": f"OR('{msp_id}.member')"}
+    return {
+        "Name": msp_id,
+        "ID": msp_id,
+        "MSPDir": str(member.folder(folder) / "orderer_msp"),
+        "Policies": {
+            "Readers": member_rule,
+            "Writers": member_rule,
+            "Admins": {"Type": "Signature", "Rule": f"OR('{msp_id}.admin')"},
+        },
+        "OrdererEndpoints": [member.orderer],
+    }
+
+
+def _application_org(folder: OrgFolder, member: Member) -> dict[str, Any]:
+    host, port = _split(member.peer)
+    return {
+        "Name": member.msp_id,
+        "ID": member.msp_id,
+        "MSPDir": str(member.folder(folder) / "msp"),
+        "Policies": _member_policies(member.msp_id),
+        "AnchorPeers": [{"Host": host, "Port": port}],
+    }
+
+
+def _implicit(rule: str) -> dict[str, str]:
+    return {"Type": "ImplicitMeta", "Rule": rule}
+
+
+def render_consortium_configtx(folder: OrgFolder, members: Sequence[Member]) -> str:
+    """configtxgen input (JSON, which YAML reads): every member in the application group, every
+    member's orderer org in the orderer group, one Raft consenter per member orderer."""
+    consenters = []
+    for member in members:
+        host, port = _split(member.orderer)
+        cert = str(member.folder(folder) / "orderer-tls.crt")
+        consenters.append(
+            {"Host": host, "Port": port, "ClientTLSCert": cert, "ServerTLSCert": cert}
+        )
+    readers_writers = {"Readers": _implicit("ANY Readers"), "Writers": _implicit("ANY Writers")}
+    orderer = {
+        "OrdererType": "etcdraft",
+        "BatchTimeout": "250ms",
+        "BatchSize": {
+            "MaxMessageCount": 10,
+            "AbsoluteMaxBytes": "99 MB",
+            "PreferredMaxBytes": "512 KB",
+        },
+        "EtcdRaft": {
+            "Consenters": consenters,
+            "Options": {
+                "TickInterval": "100ms",
+                "ElectionTick": 10,
+                "HeartbeatTick": 1,
+                "MaxInflightBlocks": 5,
+                "SnapshotIntervalSize": "16 MB",
+            },
+        },
+        "Organizations": [_orderer_org(folder, m) for m in members],
+        "Policies": {
+            **readers_writers,
+            "Admins": _POLICY_MAJORITY,
+            "BlockValidation": _implicit("ANY Writers"),
+        },
+        "Capabilities": {"V2_0": True},
+    }
+    application = {
+        "Organizations": [_application_org(folder, m) for m in members],
+        "Policies": {
+            **readers_writers,
+            "Admins": _POLICY_MAJORITY,
+            "LifecycleEndorsement": _implicit("MAJORITY Endorsement"),
+            "Endorsement": _implicit("MAJORITY Endorsement"),
+        },
+        "Capabilities": {"V2_5": True},
+    }
+    profile = {
+        "Policies": {**readers_writers, "Admins": _POLICY_MAJORITY},
+        "Capabilities": {"V2_0": True},
+        "Orderer": orderer,
+        "Application": application,
+    }
+    return json.dumps({"Profiles": {PROFILE: profile}}, indent=2) + "\n"
+
+
+def create_genesis(
+    folder: OrgFolder,
+    definitions: Sequence[Path],
+    channel: str,
+    out: Path,
+    install: FabricInstall,
+) -> Path:
+    """The channel's genesis block from the members' definitions (configtxgen).
+
+    Raises
+    ------
+    FedloraError
+        When fewer than 3 definitions are given (Raft must survive losing one orderer).
+    """
+    validate_channel_name(channel)
+    if len(definitions) < 3:
+        raise FedloraError(
+            f"a consortium needs at least 3 member orgs, got {len(definitions)}",
+            "each runs one Raft orderer, so that losing any one host does not stop ordering",
+        )
+    members = unpack_members(folder, definitions)
+    config_dir = folder.root / "consortium" / channel
+    write_atomic(config_dir / "configtx.yaml", render_consortium_configtx(folder, members))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    args = ["-configPath", str(config_dir), "-profile", PROFILE, "-channelID", channel]
+    env = base_environment(install, folder.layout)
+    run_tool(
+        [str(install.binary("configtxgen")), *args, "-outputBlock", str(out)],
+        env,
+        "create the channel's genesis block",
+    )
+    return out
+
+
+def _as_admin(
+    folder: OrgFolder, org: OrgSettings, install: FabricInstall, args: list[str], what: str
+) -> ToolResult:
+    return run_tool([str(install.binary("peer")), *args], admin_env(folder, org, install), what)
+
+
+def _retry_warmup(attempt: Any, deadline_s: float) -> ToolResult:
+    def transient(error: ToolError) -> bool:
+        return any(mark in error.output for mark in _WARMUP)
+
+    return retry_tool(attempt, transient, deadline_s, pause_s=1.0)
+
+
+def join(folder: OrgFolder, block: Path, install: FabricInstall) -> None:
+    """The org's own orderer (osnadmin, on its own admin endpoint) and peer join the channel."""
+    org = load_settings(folder)
+    data = block.read_bytes()
+    channel = _channel_of(block)
+    write_atomic(folder.channel_block(channel), data)
+    local = str(folder.channel_block(channel))
+    env = base_environment(install, folder.layout)
+    osnadmin = [str(install.binary("osnadmin")), "channel", "join", "--channelID", channel]
+    osnadmin += ["--config-block", local, "-o", org.address(ORDERER_ADMIN)]
+    try:
+        run_tool(osnadmin, env, f"join {org.name}'s orderer to {channel}")
+    except ToolError as error:
+        if "already exists" not in error.output:
+            raise
+    try:
+        _as_admin(folder, org, install, ["channel", "join", "-b", local], "join the peer")
+    except ToolError as error:
+        if "already exists" not in error.output:
+            raise
+
+
+def _channel_of(block: Path) -> str:
+    """The channel id a genesis block is named after (``<channel>.block``)."""
+    name = block.name.removesuffix(".block")
+    validate_channel_name(name)
+    return name
+
+
+def _orderer_flags(folder: OrgFolder, org: OrgSettings) -> list[str]:
+    ca = folder.orderer_dir(org) / "tls" / "ca.crt"
+    return ["-o", org.address(ORDERER), "--tls", "--cafile", str(ca)]
+
+
+def _definition_flags(channel: str, chaincode: ChaincodeSettings) -> list[str]:
+    return [
+        *("--channelID", channel, "--name", chaincode.name),
+        *("--version", chaincode.version, "--sequence", str(chaincode.sequence)),
+    ]
+
+
+def deploy_chaincode(
+    folder: OrgFolder,
+    channel: str,
+    install: FabricInstall,
+    chaincode: ChaincodeSettings | None = None,
+    deadline_s: float = 60.0,
+) -> str:
+    """Install this org's package on its own peer, start its own chaincode server and approve
+    the definition for the org; return the package id."""
+    org = load_settings(folder)
+    settings = chaincode or ChaincodeSettings()
+    label = f"{settings.name}_{settings.version}"
+    package = folder.package_file()
+    write_atomic(package, ccaas_package(label, org.address(CHAINCODE)))
+    try:
+        _as_admin(
+            folder, org, install, ["lifecycle", "chaincode", "install", str(package)], "install"
+        )
+    except ToolError as error:
+        if "already successfully installed" not in error.output:
+            raise
+    args = ["lifecycle", "chaincode", "calculatepackageid", str(package)]
+    found = _as_admin(folder, org, install, args, "compute the package id")
+    package_id = found.stdout.strip().splitlines()[-1].strip()
+    launch(folder, chaincode_spec(folder, org, install, package_id))
+    approve = ["lifecycle", "chaincode", "approveformyorg", *_orderer_flags(folder, org)]
+    approve += [*_definition_flags(channel, settings), "--package-id", package_id]
+    approve += ["--waitForEvent"]
+    what = f"approve the chaincode for {org.msp_id}"
+    _retry_warmup(lambda: _as_admin(folder, org, install, approve, what), deadline_s)
+    return package_id
+
+
+def _peer_flags(folder: OrgFolder, members: Sequence[Member]) -> list[str]:
+    flags: list[str] = []
+    for member in members:
+        flags += ["--peerAddresses", member.peer]
+        flags += ["--tlsRootCertFiles", str(member.peer_tls_ca(folder))]
+    return flags
+
+
+def majority(members: Sequence[Member], first_msp_id: str) -> list[Member]:
+    """The member ``first_msp_id`` and the ones after it (wrapping): a strict majority."""
+    ids = [member.msp_id for member in members]
+    start = ids.index(first_msp_id) if first_msp_id in ids else 0
+    ordered = [*members[start:], *members[:start]]
+    return ordered[: len(members) // 2 + 1]
+
+
+def commit_chaincode(
+    folder: OrgFolder,
+    definitions: Sequence[Path],
+    channel: str,
+    install: FabricInstall,
+    endorsers: Sequence[str] = (),
+    chaincode: ChaincodeSettings | None = None,
+    deadline_s: float = 60.0,
+) -> None:
+    """Commit the chaincode definition once a majority approved, endorsed by a majority of peers
+    (``endorsers``: MSP ids; this org and the next ones when empty)."""
+    org = load_settings(folder)
+    members = _chosen(unpack_members(folder, definitions), org, endorsers)
+    settings = chaincode or ChaincodeSettings()
+    args = ["lifecycle", "chaincode", "commit", *_orderer_flags(folder, org)]
+    args += [*_definition_flags(channel, settings), *_peer_flags(folder, members)]
+    args += ["--waitForEvent"]
+    what = "commit the chaincode definition"
+    _retry_warmup(lambda: _as_admin(folder, org, install, args, what), deadline_s)
+
+
+def _chosen(members: list[Member], org: OrgSettings, endorsers: Sequence[str]) -> list[Member]:
+    if not endorsers:
+        return majority(members, org.msp_id)
+    by_id = {member.msp_id: member for member in members}
+    unknown = [msp for msp in endorsers if msp not in by_id]
+    if unknown:
+        raise FedloraError(f"no definition given for {', '.join(unknown)}", "pass its --member")
+    return [by_id[msp] for msp in endorsers]
+
+
+def invoke(
+    folder: OrgFolder,
+    definitions: Sequence[Path],
+    channel: str,
+    install: FabricInstall,
+    function: str = ChaincodeSettings().ready_function,
+    endorsers: Sequence[str] = (),
+    deadline_s: float = 60.0,
+) -> str:
+    """Submit ``function`` as the org's admin through its own orderer, endorsed by a majority,
+    and return the CLI's result line once the endorsing peers committed it."""
+    org = load_settings(folder)
+    members = _chosen(unpack_members(folder, definitions), org, endorsers)
+    call = json.dumps({"function": function, "Args": []}, separators=(",", ":"))
+    args = ["chaincode", "invoke", *_orderer_flags(folder, org), *_peer_flags(folder, members)]
+    args += ["-C", channel, "-n", ChaincodeSettings().name, "-c", call, "--waitForEvent"]
+    what = f"invoke {function} as {org.msp_id}"
+    result = _retry_warmup(lambda: _as_admin(folder, org, install, args, what), deadline_s)
+    marks = [line for line in result.output.splitlines() if "result: status:" in line]
+    if not marks:
+        raise ToolError(f"cannot {what}: no invoke result printed", "", result.output)
+    return marks[-1].split("result: ", 1)[1].strip()
+
+
+__all__ = [
+    "PEER",
+    "Member",
+    "commit_chaincode",
+    "create_genesis",
+    "deploy_chaincode",
+    "invoke",
+    "join",
+    "read_member",
+    "unpack_members",
+]

@@ -1,0 +1,154 @@
+"""A consortium of three hospitals, each on a host of its own (a network namespace).
+
+Every step is a `fedlora network` command run inside the org's namespace with only the org's
+own folder: each org creates its own keys (`org init`) and exports its public definition; the
+definitions (and later the genesis block) are the only files that travel between hosts. Org1
+builds the genesis block from the three definitions; each org starts its own orderer and peer,
+joins both, installs the chaincode, runs its own chaincode server and approves on its own peer;
+org1 commits the definition and a transaction commits. Then org3's orderer is killed and a
+transaction still commits (Raft keeps 2 of 3). Finally no folder holds another org's private
+key, and no definition file holds any.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from tests.integration.netns import Hosts, unavailable_reason
+
+from fedlora.network import FabricInstall
+
+REASON = unavailable_reason()
+pytestmark = [
+    pytest.mark.fabric,
+    pytest.mark.skipif(REASON is not None, reason=f"no network namespaces: {REASON}"),
+]
+
+HOSTS = ["org1", "org2", "org3"]
+FEDLORA = str(Path(sys.executable).with_name("fedlora"))
+
+
+class Consortium:
+    """The hosts, each org's folder, and the folder standing for files handed between hosts."""
+
+    def __init__(self, hosts: Hosts, root: Path, base_port: int) -> None:
+        self.hosts, self.root, self.base_port = hosts, root, base_port
+        self.shared = root / "handed-over"
+        self.shared.mkdir(parents=True)
+
+    def folder(self, host: str) -> Path:
+        return self.root / host
+
+    def name(self, host: str) -> str:
+        return f"Org{HOSTS.index(host) + 1}"
+
+    def definitions(self) -> list[str]:
+        flags: list[str] = []
+        for host in HOSTS:
+            flags += ["--member", str(self.shared / f"{host}.json")]
+        return flags
+
+    def run(self, host: str, *args: str, timeout_s: float = 120.0) -> str:
+        """``fedlora network <args> --dir <host's folder>`` inside the host's namespace."""
+        argv = [FEDLORA, "network", *args, "--dir", str(self.folder(host))]
+        done = subprocess.run(
+            self.hosts.command(host, argv),
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            env={**os.environ, "COLUMNS": "200"},
+            check=False,
+        )
+        assert done.returncode == 0, f"{host}: {' '.join(args)}\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    def pid(self, host: str, process: str) -> int:
+        records = json.loads((self.folder(host) / "processes.json").read_text())
+        return int(records[process]["pid"])
+
+    def stop(self) -> None:
+        for host in HOSTS:
+            if (self.folder(host) / "processes.json").is_file():
+                subprocess.run(
+                    self.hosts.command(host, [FEDLORA, "network", "org", "stop", "--dir",
+                                              str(self.folder(host))]),
+                    capture_output=True, check=False, timeout=60,
+                )  # fmt: skip
+
+
+@pytest.fixture
+def consortium(
+    fabric_install: FabricInstall, chaincode_server: Path, tmp_path: Path, free_base_port: int
+) -> Iterator[Consortium]:
+    with Hosts(HOSTS) as hosts:
+        members = Consortium(hosts, tmp_path, free_base_port)
+        try:
+            yield members
+        finally:
+            members.stop()
+
+
+def _private_keys(folder: Path) -> set[str]:
+    keys = set()
+    for path in folder.rglob("*"):
+        if path.is_file() and path.stat().st_size < 100_000:
+            text = path.read_text(errors="replace")
+            if "PRIVATE KEY" in text:
+                keys.add(text.strip())
+    return keys
+
+
+def test_three_hospitals_form_a_consortium_and_survive_losing_an_orderer(
+    consortium: Consortium,
+) -> None:
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+    # Each host: its own keys, then its public definition, handed to the others.
+    for host in HOSTS:
+        consortium.run(host, "org", "init", "--name", consortium.name(host),
+                       "--ip", consortium.hosts.address(host),
+                       "--base-port", str(consortium.base_port))  # fmt: skip
+        out = consortium.shared / f"{host}.json"
+        consortium.run(host, "org", "export", "--out", str(out))
+        assert "PRIVATE KEY" not in out.read_text()
+    timings["init+export (3 orgs)"] = time.monotonic() - started
+
+    # Org1 builds the genesis block from the three definitions; the block is handed around.
+    formed = time.monotonic()
+    block = consortium.shared / "fedlora.block"
+    consortium.run("org1", "consortium", "genesis", *consortium.definitions(), "--out", str(block))
+    for host in HOSTS:
+        consortium.run(host, "org", "start")
+        consortium.run(host, "org", "join", "--block", str(block))
+    for host in HOSTS:
+        consortium.run(host, "org", "deploy")
+    consortium.run("org1", "consortium", "commit", *consortium.definitions())
+    answer = consortium.run("org1", "org", "invoke", *consortium.definitions())
+    assert "status:200" in answer
+    timings["genesis to first commit"] = time.monotonic() - formed
+
+    # Org3's orderer dies: the other two keep ordering, through org2's orderer this time.
+    os.kill(consortium.pid("org3", "orderer"), signal.SIGKILL)
+    after = time.monotonic()
+    answer = consortium.run("org2", "org", "invoke", *consortium.definitions(),
+                            "--endorser", "Org2MSP", "--endorser", "Org1MSP")  # fmt: skip
+    assert "status:200" in answer
+    timings["commit with org3's orderer dead"] = time.monotonic() - after
+
+    # No host's folder holds another org's private key.
+    keys = {host: _private_keys(consortium.folder(host)) for host in HOSTS}
+    for host in HOSTS:
+        assert keys[host], f"{host} has no keys of its own"
+        for other in HOSTS:
+            if other != host:
+                assert not keys[host] & keys[other], f"{host} and {other} share a private key"
+    assert not _private_keys(consortium.shared)
+    print("\n" + "\n".join(f"{step}: {seconds:.1f} s" for step, seconds in timings.items()))
