@@ -1,19 +1,30 @@
 package contract
 
-// parseUpdate validates the arguments of SubmitUpdate.
-func parseUpdate(sha256, numExamples, metricsJSON string) (Update, error) {
+import "github.com/hyperledger/fabric-chaincode-go/v2/shim"
+
+// parseUpdate validates the arguments of SubmitUpdate, with the optional
+// epsilonSpent after the five declared ones; it reports whether that was given.
+func parseUpdate(stub shim.ChaincodeStubInterface, sha256, numExamples, metricsJSON string) (Update, bool, error) {
 	if err := checkSHA256("sha256", sha256); err != nil {
-		return Update{}, err
+		return Update{}, false, err
 	}
 	examples, err := parsePositive("numExamples", numExamples, maxExamplesLimit)
 	if err != nil {
-		return Update{}, err
+		return Update{}, false, err
 	}
 	metrics, err := parseMetrics(metricsJSON)
 	if err != nil {
-		return Update{}, err
+		return Update{}, false, err
 	}
-	return Update{Metrics: metrics, NumExamples: examples, SHA256: sha256}, nil
+	raw, err := optionalArg(stub, 5, submitUpdateUsage)
+	if err != nil {
+		return Update{}, false, err
+	}
+	spent, given, err := parseEpsilonSpent(raw)
+	if err != nil {
+		return Update{}, false, err
+	}
+	return Update{EpsilonSpent: spent, Metrics: metrics, NumExamples: examples, SHA256: sha256}, given, nil
 }
 
 // parseProposal decodes and validates the JSON argument of ProposeAggregate.

@@ -26,6 +26,8 @@ const (
 	CodeHashMismatch      Code = "HASH_MISMATCH"
 	// CodeLimitExceeded: a bound of the contract was reached (a full session, an org's share of one, a list too long to return whole).
 	CodeLimitExceeded Code = "LIMIT_EXCEEDED"
+	// CodeBudgetExceeded: an update's epsilonSpent is above the session's privacy budget.
+	CodeBudgetExceeded Code = "BUDGET_EXCEEDED"
 	// CodeClockSkew: the transaction's timestamp is too far from the endorsing peer's clock.
 	CodeClockSkew Code = "CLOCK_SKEW"
 	// CodeInternal marks a failure of the ledger itself (stub error, recovered panic), not a broken rule.

@@ -7,19 +7,20 @@ import (
 // SubmitUpdate records the caller's local adapter for the current round: once
 // per participant, while the round is collecting and before its deadline. The
 // hash must be new to the session, and numExamples at most the session's
-// maxExamples. It writes only the caller's update; once every participant
-// has submitted, the round reads as "aggregating". Returns the Round as the
-// transaction read it (the header and the caller's update); emits
-// UpdateSubmitted.
+// maxExamples. An optional sixth argument, epsilonSpent, is required in a
+// session with a privacy budget (see checkBudget). It writes only the
+// caller's update; once every participant has submitted, the round reads as
+// "aggregating". Returns the Round as the transaction read it (the header and
+// the caller's update); emits UpdateSubmitted.
 func (c *Contract) SubmitUpdate(ctx contractapi.TransactionContextInterface, sessionID, round, sha256, numExamples, metricsJSON string) (out string, err error) {
 	defer recoverPanic("SubmitUpdate", &out, &err)
-	update, err := parseUpdate(sha256, numExamples, metricsJSON)
+	update, spentGiven, err := parseUpdate(ctx.GetStub(), sha256, numExamples, metricsJSON)
 	if err != nil {
 		return "", err
 	}
 	rs, err := loadRoundHeader(ctx, sessionID, round)
 	if err == nil {
-		err = rs.admitUpdate(update)
+		err = rs.admitUpdate(update, spentGiven)
 	}
 	if err != nil {
 		return "", explain(err, func() error {
@@ -27,7 +28,7 @@ func (c *Contract) SubmitUpdate(ctx contractapi.TransactionContextInterface, ses
 			if err != nil {
 				return err
 			}
-			return whole.admitUpdate(update)
+			return whole.admitUpdate(update, spentGiven)
 		})
 	}
 	if err := rs.indexUpdate(sha256); err != nil {
@@ -147,11 +148,14 @@ func (c *Contract) ReportTimeout(ctx contractapi.TransactionContextInterface, se
 }
 
 // admitUpdate checks that the caller may submit this update now.
-func (rs *roundState) admitUpdate(update Update) error {
+func (rs *roundState) admitUpdate(update Update, spentGiven bool) error {
 	if err := rs.requireOpenPhase(PhaseCollecting, "SubmitUpdate"); err != nil {
 		return err
 	}
-	return rs.checkUpdate(update)
+	if err := rs.checkUpdate(update); err != nil {
+		return err
+	}
+	return rs.checkBudget(update, spentGiven)
 }
 
 // admitVerdict checks that the caller may give this verdict now.

@@ -131,7 +131,7 @@ func newSession(spec SessionSpec, who caller, now time.Time) Session {
 		AllowedOrgs: spec.AllowedOrgs, BaseModel: spec.BaseModel, BaseModelSHA256: spec.BaseModelSHA256, CreatedAt: formatTime(now),
 		Creator: who.id, CreatorMSP: who.mspID, DatasetTag: spec.DatasetTag, Deadlines: spec.Deadlines,
 		Enrolment: enrolment, Lora: spec.Lora, MaxExamples: spec.MaxExamples, MaxNodesPerOrg: spec.MaxNodesPerOrg,
-		Participants: spec.Participants, Quorum: spec.Quorum, Rounds: spec.Rounds, Rule: spec.Rule,
+		Participants: spec.Participants, Privacy: spec.Privacy, Quorum: spec.Quorum, Rounds: spec.Rounds, Rule: spec.Rule,
 		SessionID: spec.SessionID, Status: SessionOpen,
 	}
 }

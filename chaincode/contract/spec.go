@@ -29,7 +29,7 @@ func parseSpec(raw string) (SessionSpec, error) {
 	if err := decodeStrict("session spec", raw, maxSpecBytes, &spec); err != nil {
 		return spec, err
 	}
-	checks := []func(*SessionSpec) error{checkSpecIdentity, checkSpecLora, checkSpecDeadlines, checkSpecRule, checkSpecParticipants, checkSpecJoinRules, checkSpecCounts}
+	checks := []func(*SessionSpec) error{checkSpecIdentity, checkSpecLora, checkSpecDeadlines, checkSpecRule, checkSpecParticipants, checkSpecJoinRules, checkSpecCounts, checkSpecPrivacy}
 	for _, check := range checks {
 		if err := check(&spec); err != nil {
 			return spec, err

@@ -77,9 +77,19 @@ type Rule struct {
 	Params map[string]float64 `json:"params"`
 }
 
-// SessionSpec is the input of CreateSession. AllowedOrgs, MaxExamples and
-// MaxNodesPerOrg are optional (absent means: any org, the default cap, no
-// per-org cap).
+// Privacy is a session's differential-privacy budget: every participant
+// trains with this noise multiplier and clipping norm, and the epsilon it has
+// spent (for this delta) may never exceed Epsilon. Fixed at CreateSession.
+type Privacy struct {
+	ClipNorm        float64 `json:"clipNorm"`
+	Delta           float64 `json:"delta"`
+	Epsilon         float64 `json:"epsilon"`
+	NoiseMultiplier float64 `json:"noiseMultiplier"`
+}
+
+// SessionSpec is the input of CreateSession. AllowedOrgs, MaxExamples,
+// MaxNodesPerOrg and Privacy are optional (absent means: any org, the default
+// cap, no per-org cap, no differential privacy).
 type SessionSpec struct {
 	// AllowedOrgs lists the MSP ids whose nodes may JoinSession (join mode only; empty: any member org).
 	AllowedOrgs     []string   `json:"allowedOrgs"`
@@ -93,10 +103,12 @@ type SessionSpec struct {
 	// MaxNodesPerOrg caps how many nodes of one org may join (join mode only; 0: no per-org cap).
 	MaxNodesPerOrg int      `json:"maxNodesPerOrg"`
 	Participants   []string `json:"participants"`
-	Quorum         int      `json:"quorum"`
-	Rounds         int      `json:"rounds"`
-	Rule           Rule     `json:"rule"`
-	SessionID      string   `json:"sessionId"`
+	// Privacy is the session's differential-privacy budget (nil: no DP).
+	Privacy   *Privacy `json:"privacy"`
+	Quorum    int      `json:"quorum"`
+	Rounds    int      `json:"rounds"`
+	Rule      Rule     `json:"rule"`
+	SessionID string   `json:"sessionId"`
 }
 
 // Session is one federated fine-tuning job.
@@ -118,21 +130,26 @@ type Session struct {
 	MaxExamples        int64      `json:"maxExamples"`
 	MaxNodesPerOrg     int        `json:"maxNodesPerOrg"`
 	Participants       []string   `json:"participants"`
-	Quorum             int        `json:"quorum"`
-	Rounds             int        `json:"rounds"`
-	Rule               Rule       `json:"rule"`
-	SessionID          string     `json:"sessionId"`
-	StartedAt          string     `json:"startedAt"`
-	Status             string     `json:"status"`
+	// Privacy is the spec's budget, null without one; no transaction changes it.
+	Privacy   *Privacy `json:"privacy"`
+	Quorum    int      `json:"quorum"`
+	Rounds    int      `json:"rounds"`
+	Rule      Rule     `json:"rule"`
+	SessionID string   `json:"sessionId"`
+	StartedAt string   `json:"startedAt"`
+	Status    string   `json:"status"`
 }
 
 // Update is one participant's local adapter for a round.
 type Update struct {
-	Metrics     map[string]float64 `json:"metrics"`
-	NumExamples int64              `json:"numExamples"`
-	SHA256      string             `json:"sha256"`
-	SubmittedAt string             `json:"submittedAt"`
-	TxID        string             `json:"txId"`
+	// EpsilonSpent is the epsilon the node has spent in the session so far,
+	// this update included (0 in a session without a privacy budget).
+	EpsilonSpent float64            `json:"epsilonSpent"`
+	Metrics      map[string]float64 `json:"metrics"`
+	NumExamples  int64              `json:"numExamples"`
+	SHA256       string             `json:"sha256"`
+	SubmittedAt  string             `json:"submittedAt"`
+	TxID         string             `json:"txId"`
 }
 
 // Input names one update that went into an aggregate.

@@ -157,14 +157,22 @@ class ConsortiumContract:
         sha256: str,
         num_examples: int,
         metrics: Mapping[str, float],
+        epsilon_spent: float | None = None,
     ) -> Round:
-        """Record the caller's local update for a round."""
+        """Record the caller's local update for a round.
+
+        ``epsilon_spent`` is the epsilon this node has spent in the session so far, this update
+        included; a session with a privacy budget requires it, one without refuses it unless 0.
+        It is sent only when given, so the call is the five-argument one otherwise.
+        """
         _check_round(round_number)
         _check_sha256("sha256", sha256)
         if num_examples < 1:
             raise FedloraError(f"numExamples must be positive, got {num_examples}", "count them")
         _check_numbers("metrics", metrics)
-        args = (str(round_number), sha256, str(num_examples), argument(dict(metrics)))
+        args = [str(round_number), sha256, str(num_examples), argument(dict(metrics))]
+        if epsilon_spent is not None:
+            args.append(_epsilon_argument(epsilon_spent))
         return self._one("SubmitUpdate", Round, session_id, *args)
 
     def propose_aggregate(self, session_id: str, round_number: int, draft: ProposalDraft) -> Round:
@@ -253,6 +261,16 @@ def _check_page_size(page_size: int) -> None:
 def _check_round(round_number: int) -> None:
     if isinstance(round_number, bool) or not isinstance(round_number, int) or round_number < 1:
         raise FedloraError(f"invalid round {round_number!r}", "rounds count from 1")
+
+
+def _epsilon_argument(value: float) -> str:
+    """The epsilonSpent argument: a finite number >= 0 in decimal (``repr`` round-trips)."""
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
+    if not (math.isfinite(number) and number >= 0):
+        raise FedloraError(
+            f"epsilonSpent {value!r} is not a finite number >= 0", "pass the spent epsilon"
+        )
+    return repr(float(number))
 
 
 def _check_numbers(name: str, values: Mapping[str, float]) -> None:

@@ -74,13 +74,27 @@ class Deadlines(Record, frozen=True):
     endorse_seconds: int
 
 
+class Privacy(Record, frozen=True, kw_only=True):
+    """A session's differential-privacy budget (Go ``Privacy``), fixed when it is created.
+
+    Every participant trains with ``noise_multiplier`` and ``clip_norm``; the epsilon it has
+    spent (for ``delta``) may never pass ``epsilon``, which the contract enforces on each update.
+    """
+
+    clip_norm: float
+    delta: float
+    epsilon: float
+    noise_multiplier: float
+
+
 class SessionSpec(Record, frozen=True, kw_only=True, omit_defaults=True):
     """The argument of CreateSession (Go ``SessionSpec``); ``participants`` empty: join mode.
 
     The three limits are sent only when set (the contract applies its defaults otherwise):
     ``allowed_orgs`` (join mode: MSP ids whose nodes may join; empty: any), ``max_examples``
     (cap on an update's declared examples; 0: the contract's default) and ``max_nodes_per_org``
-    (join mode: nodes one org may enrol; 0: no cap).
+    (join mode: nodes one org may enrol; 0: no cap). ``privacy`` is sent only when given: the
+    session's differential-privacy budget (None: no DP).
     """
 
     allowed_orgs: tuple[str, ...] = ()
@@ -92,6 +106,7 @@ class SessionSpec(Record, frozen=True, kw_only=True, omit_defaults=True):
     max_examples: int = 0
     max_nodes_per_org: int = 0
     participants: tuple[str, ...]
+    privacy: Privacy | None = None
     quorum: int
     rounds: int
     rule: Rule
@@ -133,6 +148,7 @@ class Session(Record, frozen=True, kw_only=True):
     max_examples: int = 0
     max_nodes_per_org: int = 0
     participants: tuple[str, ...]  # sorted node ids, fixed at StartSession
+    privacy: Privacy | None = None  # the DP budget; no transaction changes it
     quorum: int
     rounds: int
     rule: Rule
@@ -150,8 +166,13 @@ class Session(Record, frozen=True, kw_only=True):
 
 
 class Update(Record, frozen=True, kw_only=True):
-    """One participant's submitted local update (Go ``Update``)."""
+    """One participant's submitted local update (Go ``Update``).
 
+    ``epsilon_spent`` is the epsilon its node had spent in the session with this update (0 in a
+    session without a privacy budget, and in records older than the field).
+    """
+
+    epsilon_spent: float = 0.0
     metrics: dict[str, float]
     num_examples: int
     sha256: str

@@ -76,8 +76,10 @@ SESSION = SPEC | {  # every field, as Go writes a Session
     "finalAdapterSha256": "",
     "enrolment": "join",
     "failureReason": "",
+    "privacy": None,
 }
 UPDATE = {
+    "epsilonSpent": 0,
     "sha256": H["c"],
     "numExamples": 120,
     "metrics": {"loss": 0.75},

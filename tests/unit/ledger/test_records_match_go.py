@@ -29,6 +29,7 @@ MIRRORED: dict[str, type[msgspec.Struct]] = {
     "Deadlines": records.Deadlines,
     "LoraConfig": records.LoraSpec,
     "Rule": records.Rule,
+    "Privacy": records.Privacy,
     "SessionSpec": records.SessionSpec,
     "Session": records.Session,
     "Update": records.Update,
