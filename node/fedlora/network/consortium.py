@@ -317,13 +317,16 @@ def deploy_chaincode(
     chaincode: ChaincodeSettings | None = None,
     deadline_s: float = 60.0,
 ) -> str:
-    """Install this org's package on its own peer, start its own chaincode server and approve
-    the definition for the org; return the package id."""
+    """Install this org's package on its own peer, start its own chaincode server (mutual TLS)
+    and approve the definition for the org; return the package id."""
     org = load_settings(folder)
     settings = chaincode or ChaincodeSettings()
     label = f"{settings.name}_{settings.version}"
     package = folder.package_file()
-    write_atomic(package, ccaas_package(label, org.address(CHAINCODE)))
+    tls = folder.peer_dir(org) / "tls"
+    pems = {"root_cert": "ca.crt", "client_cert": "server.crt", "client_key": "server.key"}
+    texts = {field: (tls / name).read_text(encoding="utf-8") for field, name in pems.items()}
+    write_atomic(package, ccaas_package(label, org.address(CHAINCODE), texts))
     try:
         _as_admin(
             folder, org, install, ["lifecycle", "chaincode", "install", str(package)], "install"

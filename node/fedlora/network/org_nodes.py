@@ -152,14 +152,22 @@ def peer_spec(folder: OrgFolder, org: OrgSettings, install: FabricInstall) -> Pr
 def chaincode_spec(
     folder: OrgFolder, org: OrgSettings, install: FabricInstall, package_id: str
 ) -> ProcessSpec:
-    """The org's own chaincode server, dialled by the org's own peer only."""
+    """The org's own chaincode server, dialled by the org's own peer only, over mutual TLS.
+
+    It serves with the org peer's TLS key pair (same org, same host) and accepts only clients
+    whose certificate the org's TLS CA issued (the fabric-contract-api names below).
+    """
+    tls = folder.peer_dir(org) / "tls"
     env = base_environment(install, folder.layout)
     env.update(
         {
             "CHAINCODE_SERVER_ADDRESS": org.address(CHAINCODE),
             "CORE_CHAINCODE_ID_NAME": package_id,
             "CHAINCODE_ID": package_id,
-            "CORE_PEER_TLS_ENABLED": "false",
+            "CORE_PEER_TLS_ENABLED": "true",
+            "CORE_TLS_CLIENT_KEY_FILE": str(tls / "server.key"),
+            "CORE_TLS_CLIENT_CERT_FILE": str(tls / "server.crt"),
+            "CORE_PEER_TLS_ROOTCERT_FILE": str(tls / "ca.crt"),
         }
     )
     return ProcessSpec(

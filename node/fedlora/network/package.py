@@ -56,10 +56,16 @@ def build_ccaas_package(plan: NetworkPlan) -> bytes:
     return ccaas_package(package_label(plan), plan.chaincode_address)
 
 
-def ccaas_package(label: str, address: str) -> bytes:
-    """A CCaaS package labelled ``label`` whose peers dial the chaincode server at ``address``
-    (no TLS)."""
-    connection = {"address": address, "dial_timeout": "10s", "tls_required": False}
+def ccaas_package(label: str, address: str, tls: Mapping[str, str] | None = None) -> bytes:
+    """A CCaaS package labelled ``label`` whose peers dial the chaincode server at ``address``.
+
+    ``tls`` (PEM texts ``root_cert``, ``client_cert``, ``client_key``) makes the peer dial with
+    mutual TLS; the package then holds the peer's client key, so it must stay on its host.
+    """
+    connection: dict[str, object] = {"address": address, "dial_timeout": "10s"}
+    connection["tls_required"] = tls is not None
+    if tls is not None:
+        connection.update({"client_auth_required": True, **tls})
     code = _tar_gz({"connection.json": _json(connection)})
     metadata = {"type": "ccaas", "label": label}
     return _tar_gz({"metadata.json": _json(metadata), "code.tar.gz": code})

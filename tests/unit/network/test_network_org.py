@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from fedlora.network.org import (
     render_org_crypto_config,
     write_definition,
 )
+from fedlora.network.package import ccaas_package
 
 CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 KEY = "-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n"
@@ -137,3 +140,18 @@ def test_a_file_that_is_not_a_definition_is_refused(tmp_path: Path) -> None:
     path.write_text('{"format": "other"}')
     with pytest.raises(FedloraError, match="not a fedlora org definition"):
         read_member(path)
+
+
+def test_an_org_package_makes_its_peer_dial_the_chaincode_server_with_mutual_tls() -> None:
+    tls = {"root_cert": CERT, "client_cert": CERT, "client_key": KEY}
+    package = ccaas_package("fedlora_1.0", "10.0.0.1:27053", tls)
+    with tarfile.open(fileobj=io.BytesIO(package)) as outer:
+        code = outer.extractfile("code.tar.gz")
+        assert code is not None
+        with tarfile.open(fileobj=io.BytesIO(code.read())) as inner:
+            member = inner.extractfile("connection.json")
+            assert member is not None
+            connection = json.loads(member.read())
+    assert connection["tls_required"] is True
+    assert connection["client_auth_required"] is True
+    assert connection["root_cert"] == CERT
