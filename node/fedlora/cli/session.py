@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,7 +13,8 @@ from rich.table import Table
 
 from fedlora.cli.common import NodeConfigOption, console, print_json, user_errors
 from fedlora.config import load_node_config
-from fedlora.ledger import Deadlines, LoraSpec, Rule, SessionSpec
+from fedlora.errors import FedloraError
+from fedlora.ledger import Deadlines, LoraSpec, Privacy, Rule, SessionSpec
 
 app = typer.Typer(help="Create, join, start and follow sessions.", no_args_is_help=True)
 
@@ -22,6 +24,7 @@ AdminOption = Annotated[
     typer.Option(help="MSP folder of the org admin who signs (create and start need one)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+_DP = "Privacy budget (all four DP options, or none: no DP): "
 
 
 @app.command("create")
@@ -50,10 +53,25 @@ def create(
     max_examples: Annotated[
         int, typer.Option(min=0, help="Cap on an update's declared examples; 0: the default.")
     ] = 0,
+    dp_epsilon: Annotated[
+        float | None, typer.Option(help=_DP + "most epsilon one node may spend.")
+    ] = None,
+    dp_delta: Annotated[float | None, typer.Option(help=_DP + "delta, in (0, 1).")] = None,
+    dp_noise_multiplier: Annotated[
+        float | None, typer.Option(help=_DP + "DP-SGD noise multiplier.")
+    ] = None,
+    dp_clip_norm: Annotated[
+        float | None, typer.Option(help=_DP + "per-example clipping norm.")
+    ] = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Create a session (as an org admin); participants join it, then the creator starts it."""
+    """Create a session (as an org admin); participants join it, then the creator starts it.
+
+    With the four --dp-* options the session has a differential-privacy budget, fixed on chain:
+    every update records its node's spent epsilon and the chain refuses one above the budget.
+    """
     with user_errors():
+        privacy = privacy_budget(dp_epsilon, dp_delta, dp_noise_multiplier, dp_clip_norm)
         spec = build_spec(
             session_id,
             model=model,
@@ -64,7 +82,7 @@ def create(
             lora=(rank, alpha, top_layers),
             deadline=deadline,
             participants=_csv(participants),
-            limits=SessionLimits(_csv(allowed_orgs), max_examples, max_nodes_per_org),
+            limits=SessionLimits(_csv(allowed_orgs), max_examples, max_nodes_per_org, privacy),
         )
         open_contract = _open_contract()
         gateway, contract, _ = open_contract(load_node_config(config), admin_msp)
@@ -80,6 +98,45 @@ class SessionLimits:
     allowed_orgs: tuple[str, ...] = ()
     max_examples: int = 0
     max_nodes_per_org: int = 0
+    privacy: Privacy | None = None
+
+
+def privacy_budget(
+    epsilon: float | None,
+    delta: float | None,
+    noise_multiplier: float | None,
+    clip_norm: float | None,
+) -> Privacy | None:
+    """The budget the four --dp-* options give: all four, or none (no DP).
+
+    The values are checked as the contract checks them, so a typo fails before the chain.
+    """
+    values = {
+        "--dp-epsilon": epsilon,
+        "--dp-delta": delta,
+        "--dp-noise-multiplier": noise_multiplier,
+        "--dp-clip-norm": clip_norm,
+    }
+    given = {name: value for name, value in values.items() if value is not None}
+    if not given:
+        return None
+    if len(given) < len(values):
+        missing = ", ".join(name for name in values if name not in given)
+        raise FedloraError(
+            f"a privacy budget needs all four --dp-* options; missing {missing}",
+            "give all four, or none for a session without differential privacy",
+        )
+    for name, value in given.items():
+        if not (math.isfinite(value) and value > 0):
+            raise FedloraError(f"{name} {value} is invalid", "pass a finite number above 0")
+    if not given["--dp-delta"] < 1:
+        raise FedloraError(f"--dp-delta {delta} is invalid", "pass a number in (0, 1), e.g. 1e-5")
+    return Privacy(
+        epsilon=given["--dp-epsilon"],
+        delta=given["--dp-delta"],
+        noise_multiplier=given["--dp-noise-multiplier"],
+        clip_norm=given["--dp-clip-norm"],
+    )
 
 
 def build_spec(
@@ -120,6 +177,7 @@ def build_spec(
         allowed_orgs=limits.allowed_orgs,
         max_examples=limits.max_examples,
         max_nodes_per_org=limits.max_nodes_per_org,
+        privacy=limits.privacy,
     )
 
 
@@ -167,6 +225,8 @@ def status(
             return
         _show_session(trail.session, False)
         console.print(rounds_table(trail.rounds))
+        if trail.session.privacy is not None:
+            console.print(privacy_table(trail.session.participants, trail.rounds))
 
 
 def rounds_table(rounds: Any) -> Table:
@@ -189,6 +249,21 @@ def rounds_table(rounds: Any) -> Table:
     return table
 
 
+def privacy_table(participants: Any, rounds: Any) -> Table:
+    """The privacy ledger: the epsilon each node had spent with its update of each round."""
+    table = Table(title="epsilon spent, per node and round")
+    table.add_column("node")
+    for round_ in rounds:
+        table.add_column(str(round_.round), justify="right")
+    for node_id in participants:
+        cells = [
+            f"{round_.updates[node_id].epsilon_spent:g}" if node_id in round_.updates else "-"
+            for round_ in rounds
+        ]
+        table.add_row(escape(node_id), *cells)  # chain values are never markup
+    return table
+
+
 def _show_session(session: Any, json_output: bool) -> None:
     if json_output:
         print_json(session.to_json())
@@ -199,6 +274,12 @@ def _show_session(session: Any, json_output: bool) -> None:
         f"{session.current_round}/{session.rounds}, rule {escape(session.rule_name)}, quorum "
         f"{session.quorum}, participants {escape(participants)}"
     )
+    budget = session.privacy
+    if budget is not None:
+        console.print(
+            f"privacy budget: epsilon {budget.epsilon:g} per node at delta {budget.delta:g}, "
+            f"noise multiplier {budget.noise_multiplier:g}, clip norm {budget.clip_norm:g}"
+        )
 
 
 def _csv(text: str) -> tuple[str, ...]:
