@@ -58,6 +58,7 @@ def run_node(
     with gateway:
         ledger = ChainLedger(contract)
         session = ledger.get_session(session_id)
+        refuse_private_session(session)  # until DP training exists (issue 17)
         data = load_local_data(config.training, session.dataset_tag)
         freeze_a = strategy_for(session).lora_mode == "ffa"  # FFA rules train lora_B only
         trainer = NodeTrainer(config.training, session.lora, data, freeze_a=freeze_a)
@@ -85,6 +86,21 @@ def run_node(
             serve_latecomers(waiting, final_round.final_sha256, traffic)
         final = _FinalWriter(config, trainer, ledger, store, node_id)
         return _finish(config, session_id, coordinator, final, traffic, executor.timings)
+
+
+def refuse_private_session(session: Session) -> None:
+    """Refuse a session with a privacy budget: this node cannot train with DP yet (issue 17).
+
+    Its trainer adds no noise and clips nothing, so its updates would leak more than the budget
+    says and it could not account the epsilon the chain asks each update to record. It takes no
+    part rather than submit non-private updates. Remove once the trainer does DP-SGD.
+    """
+    if session.privacy is not None:
+        raise FedloraError(
+            "this node cannot train with differential privacy yet; session "
+            f"{session.session_id} has a privacy budget (epsilon {session.privacy.epsilon:g})",
+            "run it only in sessions created without the --dp-* options for now",
+        )
 
 
 def _follow_events(
