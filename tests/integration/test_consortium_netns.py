@@ -33,6 +33,7 @@ pytestmark = [
 ]
 
 HOSTS = ["org1", "org2", "org3"]
+NEW = "org4"  # added while the consortium runs
 FEDLORA = str(Path(sys.executable).with_name("fedlora"))
 
 
@@ -48,11 +49,11 @@ class Consortium:
         return self.root / host
 
     def name(self, host: str) -> str:
-        return f"Org{HOSTS.index(host) + 1}"
+        return f"Org{[*HOSTS, NEW].index(host) + 1}"
 
-    def definitions(self) -> list[str]:
+    def definitions(self, hosts: list[str] = HOSTS) -> list[str]:
         flags: list[str] = []
-        for host in HOSTS:
+        for host in hosts:
             flags += ["--member", str(self.shared / f"{host}.json")]
         return flags
 
@@ -75,7 +76,7 @@ class Consortium:
         return int(records[process]["pid"])
 
     def stop(self) -> None:
-        for host in HOSTS:
+        for host in [*HOSTS, NEW]:
             if (self.folder(host) / "processes.json").is_file():
                 subprocess.run(
                     self.hosts.command(host, [FEDLORA, "network", "org", "stop", "--dir",
@@ -88,7 +89,7 @@ class Consortium:
 def consortium(
     fabric_install: FabricInstall, chaincode_server: Path, tmp_path: Path, free_base_port: int
 ) -> Iterator[Consortium]:
-    with Hosts(HOSTS) as hosts:
+    with Hosts([*HOSTS, NEW]) as hosts:
         members = Consortium(hosts, tmp_path, free_base_port)
         try:
             yield members
@@ -143,11 +144,38 @@ def test_three_hospitals_form_a_consortium_and_survive_losing_an_orderer(
     assert "status:200" in answer
     timings["commit with org3's orderer dead"] = time.monotonic() - after
 
+    # Org4 joins the running consortium: org1 proposes, org1's and org2's admins sign on their
+    # own hosts (a majority of 3), the signatures travel as files, org1 submits.
+    added = time.monotonic()
+    consortium.run(NEW, "org", "init", "--name", "Org4", "--ip", consortium.hosts.address(NEW),
+                   "--base-port", str(consortium.base_port))  # fmt: skip
+    new_definition = consortium.shared / f"{NEW}.json"
+    consortium.run(NEW, "org", "export", "--out", str(new_definition))
+    update = consortium.shared / "add-org4.pb"
+    consortium.run("org1", "consortium", "propose-add", "--new", str(new_definition),
+                   "--out", str(update))  # fmt: skip
+    signatures: list[str] = []
+    for signer in ("org1", "org2"):
+        signature = consortium.shared / f"add-org4.{signer}.sig"
+        consortium.run(signer, "consortium", "sign", "--update", str(update),
+                       "--out", str(signature))  # fmt: skip
+        signatures += ["--signature", str(signature)]
+    consortium.run("org1", "consortium", "submit", "--update", str(update), *signatures)
+    via = ["--via", str(consortium.shared / "org1.json")]
+    consortium.run(NEW, "org", "start")
+    consortium.run(NEW, "org", "join", *via)
+    consortium.run(NEW, "org", "deploy", *via)
+    everyone = consortium.definitions([*HOSTS, NEW])
+    answer = consortium.run(NEW, "org", "invoke", *everyone, *via, "--endorser", "Org4MSP",
+                            "--endorser", "Org1MSP", "--endorser", "Org2MSP")  # fmt: skip
+    assert "status:200" in answer
+    timings["org4: init to its first committed transaction"] = time.monotonic() - added
+
     # No host's folder holds another org's private key.
-    keys = {host: _private_keys(consortium.folder(host)) for host in HOSTS}
-    for host in HOSTS:
+    keys = {host: _private_keys(consortium.folder(host)) for host in [*HOSTS, NEW]}
+    for host in keys:
         assert keys[host], f"{host} has no keys of its own"
-        for other in HOSTS:
+        for other in keys:
             if other != host:
                 assert not keys[host] & keys[other], f"{host} and {other} share a private key"
     assert not _private_keys(consortium.shared)

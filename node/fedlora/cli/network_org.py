@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from fedlora.cli.common import console, user_errors
+from fedlora.errors import FedloraError
 from fedlora.network import locate_fabric
 from fedlora.network.consortium import (
     commit_chaincode,
@@ -20,6 +21,7 @@ from fedlora.network.consortium import (
     invoke,
     join,
 )
+from fedlora.network.membership import join_through, propose_addition, sign_update, submit_update
 from fedlora.network.org import OrgFolder, OrgSettings, init_org, load_settings, write_definition
 from fedlora.network.org_nodes import launch, orderer_spec, peer_spec, stop_all
 
@@ -43,6 +45,25 @@ Members = Annotated[
     ),
 ]
 Channel = Annotated[str, typer.Option(help="Channel name.")]
+Via = Annotated[
+    Path | None,
+    typer.Option(
+        "--via",
+        help="Order through this member's orderer (its definition file): "
+        "for an org added later, whose orderer is not in the Raft set.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
+Update = Annotated[
+    Path,
+    typer.Option(
+        "--update",
+        help="The config update envelope from `propose-add`.",
+        exists=True,
+        dir_okay=False,
+    ),
+]
 Endorsers = Annotated[
     list[str] | None,
     typer.Option(
@@ -92,23 +113,34 @@ def start_command(directory: OrgDir) -> None:
 def join_command(
     directory: OrgDir,
     block: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             help="The channel's genesis block, <channel>.block.", exists=True, dir_okay=False
         ),
-    ],
+    ] = None,
+    via: Via = None,
+    channel: Channel = "fedlora",
 ) -> None:
-    """Join the org's orderer (osnadmin) and peer to the channel."""
+    """Join the org's orderer (osnadmin) and peer to the channel with --block; an org added
+    later joins only its peer, with block 0 fetched --via a member's orderer."""
+    folder = OrgFolder(directory.resolve())
     with user_errors():
-        join(OrgFolder(directory.resolve()), block, locate_fabric())
-    console.print("orderer and peer joined", highlight=False)
+        if via is not None:
+            join_through(folder, via, channel, locate_fabric())
+        elif block is not None:
+            join(folder, block, locate_fabric())
+        else:
+            raise FedloraError("nothing to join with", "pass --block, or --via for a new org")
+    console.print("joined", highlight=False)
 
 
 @org_app.command("deploy")
-def deploy_command(directory: OrgDir, channel: Channel = "fedlora") -> None:
+def deploy_command(directory: OrgDir, channel: Channel = "fedlora", via: Via = None) -> None:
     """Install the chaincode on the org's peer, start its chaincode server, approve for the org."""
     with user_errors():
-        package_id = deploy_chaincode(OrgFolder(directory.resolve()), channel, locate_fabric())
+        package_id = deploy_chaincode(
+            OrgFolder(directory.resolve()), channel, locate_fabric(), via=via
+        )
     console.print(f"approved; chaincode server runs package {package_id}", highlight=False)
 
 
@@ -118,11 +150,12 @@ def invoke_command(
     member: Members,
     channel: Channel = "fedlora",
     endorser: Endorsers = None,
+    via: Via = None,
 ) -> None:
     """Submit a transaction as the org's admin and wait until it committed."""
     folder = OrgFolder(directory.resolve())
     with user_errors():
-        line = invoke(folder, member, channel, locate_fabric(), endorsers=endorser or ())
+        line = invoke(folder, member, channel, locate_fabric(), endorsers=endorser or (), via=via)
     console.print(f"committed: {line}", highlight=False)
 
 
@@ -159,3 +192,52 @@ def commit_command(
     with user_errors():
         commit_chaincode(folder, member, channel, locate_fabric(), endorsers=endorser or ())
     console.print("chaincode definition committed", highlight=False)
+
+
+@consortium_app.command("propose-add")
+def propose_add_command(
+    directory: OrgDir,
+    new: Annotated[
+        Path, typer.Option(help="The new org's definition file.", exists=True, dir_okay=False)
+    ],
+    out: Annotated[
+        Path, typer.Option(help="The unsigned update to hand to the signers.", dir_okay=False)
+    ],
+    channel: Channel = "fedlora",
+) -> None:
+    """Compute the config update that adds an org (run by a member, on its host)."""
+    with user_errors():
+        propose_addition(OrgFolder(directory.resolve()), new, channel, out, locate_fabric())
+    console.print(
+        f"update written to {out}: have a majority of member admins sign it", highlight=False
+    )
+
+
+@consortium_app.command("sign")
+def sign_command(
+    directory: OrgDir,
+    update: Update,
+    out: Annotated[
+        Path, typer.Option(help="Where to write this admin's signature.", dir_okay=False)
+    ],
+) -> None:
+    """Sign a config update as this org's admin; only the signature is written."""
+    with user_errors():
+        sign_update(OrgFolder(directory.resolve()), update, out, locate_fabric())
+    console.print(f"signature written to {out}", highlight=False)
+
+
+@consortium_app.command("submit")
+def submit_command(
+    directory: OrgDir,
+    update: Update,
+    signature: Annotated[
+        list[Path],
+        typer.Option("--signature", help="A signature file; repeat.", exists=True, dir_okay=False),
+    ],
+    channel: Channel = "fedlora",
+) -> None:
+    """Submit a signed config update through this org's orderer."""
+    with user_errors():
+        submit_update(OrgFolder(directory.resolve()), update, signature, channel, locate_fabric())
+    console.print("config update committed", highlight=False)

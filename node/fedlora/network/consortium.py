@@ -68,6 +68,10 @@ class Member:
         """Where the definition is unpacked in an org's folder."""
         return org_folder.members_dir() / self.msp_id
 
+    def orderer_tls_ca(self, org_folder: OrgFolder) -> Path:
+        """The TLS root that verifies the member's orderer."""
+        return self.folder(org_folder) / "orderer-tls-ca.pem"
+
     def peer_tls_ca(self, org_folder: OrgFolder) -> Path:
         """The TLS root that verifies the member's peer."""
         return self.folder(org_folder) / "peer-tls-ca.pem"
@@ -115,6 +119,9 @@ def unpack_members(folder: OrgFolder, paths: Sequence[Path]) -> list[Member]:
         # One fixed name for the peer's TLS root, so callers need not know cryptogen's names.
         roots = [t for r, t in member.definition["msp"].items() if r.startswith("tlscacerts/")]
         write_atomic(member.peer_tls_ca(folder), roots[0])
+        orderer_msp = member.definition["orderer_msp"].items()
+        roots = [t for r, t in orderer_msp if r.startswith("tlscacerts/")]
+        write_atomic(member.orderer_tls_ca(folder), roots[0])
     return members
 
 
@@ -151,7 +158,7 @@ def _orderer_org(folder: OrgFolder, member: Member) -> dict[str, Any]:
     }
 
 
-def _application_org(folder: OrgFolder, member: Member) -> dict[str, Any]:
+def application_org(folder: OrgFolder, member: Member) -> dict[str, Any]:
     host, port = _split(member.peer)
     return {
         "Name": member.msp_id,
@@ -204,7 +211,7 @@ def render_consortium_configtx(folder: OrgFolder, members: Sequence[Member]) -> 
         "Capabilities": {"V2_0": True},
     }
     application = {
-        "Organizations": [_application_org(folder, m) for m in members],
+        "Organizations": [application_org(folder, m) for m in members],
         "Policies": {
             **readers_writers,
             "Admins": _POLICY_MAJORITY,
@@ -298,9 +305,18 @@ def _channel_of(block: Path) -> str:
     return name
 
 
-def _orderer_flags(folder: OrgFolder, org: OrgSettings) -> list[str]:
+def orderer_flags(folder: OrgFolder, org: OrgSettings, via: Member | None = None) -> list[str]:
+    """``-o ... --tls --cafile ...``: order through the org's own orderer, or through the
+    orderer of member ``via`` (an org added later, whose orderer is not a consenter)."""
+    if via is not None:
+        ca = via.orderer_tls_ca(folder)
+        return ["-o", via.orderer, "--tls", "--cafile", str(ca)]
     ca = folder.orderer_dir(org) / "tls" / "ca.crt"
     return ["-o", org.address(ORDERER), "--tls", "--cafile", str(ca)]
+
+
+def _via(folder: OrgFolder, via: Path | None) -> Member | None:
+    return None if via is None else unpack_members(folder, [via])[0]
 
 
 def _definition_flags(channel: str, chaincode: ChaincodeSettings) -> list[str]:
@@ -316,6 +332,7 @@ def deploy_chaincode(
     install: FabricInstall,
     chaincode: ChaincodeSettings | None = None,
     deadline_s: float = 60.0,
+    via: Path | None = None,
 ) -> str:
     """Install this org's package on its own peer, start its own chaincode server (mutual TLS)
     and approve the definition for the org; return the package id."""
@@ -338,7 +355,12 @@ def deploy_chaincode(
     found = _as_admin(folder, org, install, args, "compute the package id")
     package_id = found.stdout.strip().splitlines()[-1].strip()
     launch(folder, chaincode_spec(folder, org, install, package_id))
-    approve = ["lifecycle", "chaincode", "approveformyorg", *_orderer_flags(folder, org)]
+    approve = [
+        "lifecycle",
+        "chaincode",
+        "approveformyorg",
+        *orderer_flags(folder, org, _via(folder, via)),
+    ]
     approve += [*_definition_flags(channel, settings), "--package-id", package_id]
     approve += ["--waitForEvent"]
     what = f"approve the chaincode for {org.msp_id}"
@@ -370,13 +392,14 @@ def commit_chaincode(
     endorsers: Sequence[str] = (),
     chaincode: ChaincodeSettings | None = None,
     deadline_s: float = 60.0,
+    via: Path | None = None,
 ) -> None:
     """Commit the chaincode definition once a majority approved, endorsed by a majority of peers
     (``endorsers``: MSP ids; this org and the next ones when empty)."""
     org = load_settings(folder)
     members = _chosen(unpack_members(folder, definitions), org, endorsers)
     settings = chaincode or ChaincodeSettings()
-    args = ["lifecycle", "chaincode", "commit", *_orderer_flags(folder, org)]
+    args = ["lifecycle", "chaincode", "commit", *orderer_flags(folder, org, _via(folder, via))]
     args += [*_definition_flags(channel, settings), *_peer_flags(folder, members)]
     args += ["--waitForEvent"]
     what = "commit the chaincode definition"
@@ -401,13 +424,19 @@ def invoke(
     function: str = ChaincodeSettings().ready_function,
     endorsers: Sequence[str] = (),
     deadline_s: float = 60.0,
+    via: Path | None = None,
 ) -> str:
     """Submit ``function`` as the org's admin through its own orderer, endorsed by a majority,
     and return the CLI's result line once the endorsing peers committed it."""
     org = load_settings(folder)
     members = _chosen(unpack_members(folder, definitions), org, endorsers)
     call = json.dumps({"function": function, "Args": []}, separators=(",", ":"))
-    args = ["chaincode", "invoke", *_orderer_flags(folder, org), *_peer_flags(folder, members)]
+    args = [
+        "chaincode",
+        "invoke",
+        *orderer_flags(folder, org, _via(folder, via)),
+        *_peer_flags(folder, members),
+    ]
     args += ["-C", channel, "-n", ChaincodeSettings().name, "-c", call, "--waitForEvent"]
     what = f"invoke {function} as {org.msp_id}"
     result = _retry_warmup(lambda: _as_admin(folder, org, install, args, what), deadline_s)

@@ -1,0 +1,175 @@
+"""Adding a hospital to a running consortium: a channel configuration update, signed by a
+majority of the member admins, each on its own host, the signatures travelling as files.
+
+    propose  (a member)    fetch the channel's config, add the new org's application group
+                           (configtxgen -printOrg), compute the update (configtxlator) and wrap
+                           it in an unsigned envelope: the file handed to the signers
+    sign     (each admin)  sign the envelope with the org admin's key (peer channel
+                           signconfigtx on a copy) and keep only that signature, as a file
+    submit   (a member)    put the signatures into the envelope and send it to the orderer
+
+The new org's orderer is not added to the Raft set: its peer orders through a member's orderer.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fedlora.errors import FedloraError
+from fedlora.fileio import write_atomic
+from fedlora.network.consortium import (
+    Member,
+    application_org,
+    orderer_flags,
+    unpack_members,
+)
+from fedlora.network.env import base_environment
+from fedlora.network.install import FabricInstall
+from fedlora.network.org import OrgFolder, OrgSettings, load_settings
+from fedlora.network.org_nodes import admin_env
+from fedlora.network.tools import ToolResult, retry_tool, run_tool
+
+_CONFIG_UPDATE = 2  # common.HeaderType.CONFIG_UPDATE
+_NOT_YET = ("FORBIDDEN", "SERVICE_UNAVAILABLE", "NOT_FOUND", "connection refused")
+FETCH_DEADLINE_S = 30.0
+
+
+class _Tools:
+    """configtxlator, configtxgen and the peer CLI as one org's admin, in a scratch folder."""
+
+    def __init__(self, folder: OrgFolder, install: FabricInstall, scratch: Path) -> None:
+        self.folder, self.install, self.scratch = folder, install, scratch
+        self.org: OrgSettings = load_settings(folder)
+        self.env = base_environment(install, folder.layout)
+
+    def run(self, program: str, args: list[str], what: str) -> str:
+        return run_tool([str(self.install.binary(program)), *args], self.env, what).stdout
+
+    def peer(self, args: list[str], what: str) -> ToolResult:
+        env = admin_env(self.folder, self.org, self.install)
+        return run_tool([str(self.install.binary("peer")), *args], env, what)
+
+    def decode(self, path: Path, kind: str) -> Any:
+        out = self.scratch / f"{path.name}.json"
+        args = ["proto_decode", "--input", str(path), "--type", kind, "--output", str(out)]
+        self.run("configtxlator", args, f"decode {path.name}")
+        return json.loads(out.read_text(encoding="utf-8"))
+
+    def encode(self, document: Any, kind: str, name: str) -> Path:
+        source, out = self.scratch / f"{name}.json", self.scratch / f"{name}.pb"
+        source.write_text(json.dumps(document), encoding="utf-8")
+        args = ["proto_encode", "--input", str(source), "--type", kind, "--output", str(out)]
+        self.run("configtxlator", args, f"encode {name}")
+        return out
+
+
+def _new_org_group(tools: _Tools, member: Member) -> Any:
+    """The new member's application org group, as configtxgen prints it."""
+    configtx = {"Organizations": [application_org(tools.folder, member)]}
+    config_dir = tools.scratch / "printorg"
+    write_atomic(config_dir / "configtx.yaml", json.dumps(configtx, indent=2) + "\n")
+    args = ["-configPath", str(config_dir), "-printOrg", member.msp_id]
+    return json.loads(tools.run("configtxgen", args, f"describe {member.msp_id}"))
+
+
+def propose_addition(
+    folder: OrgFolder, new_definition: Path, channel: str, out: Path, install: FabricInstall
+) -> Path:
+    """Write the unsigned envelope of the config update that adds the org of
+    ``new_definition`` to ``channel`` (as fetched through this org's orderer).
+
+    Raises
+    ------
+    FedloraError
+        When the org is already a member of the channel.
+    """
+    with tempfile.TemporaryDirectory(prefix="fedlora-update-") as scratch:
+        tools = _Tools(folder, install, Path(scratch))
+        (member,) = unpack_members(folder, [new_definition])
+        block_file = tools.scratch / "config.block"
+        fetch = ["channel", "fetch", "config", str(block_file), "-c", channel]
+        tools.peer([*fetch, *orderer_flags(folder, tools.org)], "fetch the channel config")
+        block = tools.decode(block_file, "common.Block")
+        config = block["data"]["data"][0]["payload"]["data"]["config"]
+        groups = config["channel_group"]["groups"]["Application"]["groups"]
+        if member.msp_id in groups:
+            raise FedloraError(f"{member.msp_id} is already a member of {channel}", "")
+        updated = copy.deepcopy(config)
+        updated["channel_group"]["groups"]["Application"]["groups"][member.msp_id] = _new_org_group(
+            tools, member
+        )
+        original_pb = tools.encode(config, "common.Config", "original")
+        updated_pb = tools.encode(updated, "common.Config", "updated")
+        update_pb = tools.scratch / "update.pb"
+        args = ["compute_update", "--channel_id", channel, "--original", str(original_pb)]
+        args += ["--updated", str(updated_pb), "--output", str(update_pb)]
+        tools.run("configtxlator", args, "compute the config update")
+        update = tools.decode(update_pb, "common.ConfigUpdate")
+        envelope = {
+            "payload": {
+                "header": {"channel_header": {"channel_id": channel, "type": _CONFIG_UPDATE}},
+                "data": {"config_update": update, "signatures": []},
+            }
+        }
+        encoded = tools.encode(envelope, "common.Envelope", "envelope")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(encoded, out)
+    return out
+
+
+def sign_update(folder: OrgFolder, envelope: Path, out: Path, install: FabricInstall) -> Path:
+    """This org's admin signs the update; only the signature is written, as a JSON file."""
+    with tempfile.TemporaryDirectory(prefix="fedlora-sign-") as scratch:
+        tools = _Tools(folder, install, Path(scratch))
+        copy_path = tools.scratch / "signed.pb"
+        shutil.copyfile(envelope, copy_path)
+        tools.peer(["channel", "signconfigtx", "-f", str(copy_path)], "sign the config update")
+        signed = tools.decode(copy_path, "common.Envelope")
+        signature = signed["payload"]["data"]["signatures"][-1]
+        write_atomic(out, json.dumps({"signer": tools.org.msp_id, "signature": signature}) + "\n")
+    return out
+
+
+def submit_update(
+    folder: OrgFolder,
+    envelope: Path,
+    signatures: Sequence[Path],
+    channel: str,
+    install: FabricInstall,
+) -> None:
+    """Put the signature files into the envelope and send it through this org's orderer (the
+    peer CLI adds this org's admin signature too)."""
+    with tempfile.TemporaryDirectory(prefix="fedlora-submit-") as scratch:
+        tools = _Tools(folder, install, Path(scratch))
+        document = tools.decode(envelope, "common.Envelope")
+        document["payload"]["data"]["signatures"] = [
+            json.loads(path.read_text(encoding="utf-8"))["signature"] for path in signatures
+        ]
+        signed = tools.encode(document, "common.Envelope", "signed")
+        args = ["channel", "update", "-f", str(signed), "-c", channel]
+        tools.peer([*args, *orderer_flags(folder, tools.org)], "submit the config update")
+
+
+def join_through(folder: OrgFolder, via: Path, channel: str, install: FabricInstall) -> None:
+    """A newly added org's peer joins: the genesis block is fetched from the orderer of the
+    member ``via`` (a definition file), and the peer joins with it."""
+    with tempfile.TemporaryDirectory(prefix="fedlora-join-") as scratch:
+        tools = _Tools(folder, install, Path(scratch))
+        (member,) = unpack_members(folder, [via])
+        block = folder.channel_block(channel)
+        block.parent.mkdir(parents=True, exist_ok=True)
+        fetch = ["channel", "fetch", "0", str(block), "-c", channel]
+        fetch += orderer_flags(folder, tools.org, member)
+        # The orderer accepted the update; until it has ordered it, the new org may not read.
+        retry_tool(
+            lambda: tools.peer(fetch, "fetch block 0"),
+            lambda error: any(mark in error.output for mark in _NOT_YET),
+            FETCH_DEADLINE_S,
+        )
+        tools.peer(["channel", "join", "-b", str(block)], "join the peer")
