@@ -242,10 +242,10 @@ def lineage_svg(trail: Trail) -> str:
 # ---- convergence ----------------------------------------------------------------------------
 
 
-def convergence_svg(trail: Trail, metric: str, width: int = 460, height: int = 240) -> str:
-    """One metric as each site reported it with its update, round by round."""
+def metric_series(trail: Trail, metric: str) -> dict[str, list[tuple[int, float]]]:
+    """Per node, ``(round, value)`` of ``metric`` as its updates recorded it."""
     nodes = sorted({n for r in trail.rounds for n in r.updates})
-    series = {
+    return {
         n: [
             (r.round, r.updates[n].metrics[metric])
             for r in trail.rounds
@@ -253,45 +253,54 @@ def convergence_svg(trail: Trail, metric: str, width: int = 460, height: int = 2
         ]
         for n in nodes
     }
+
+
+def _site_line(
+    node: str, index: int, points: list[tuple[int, float]], coords: list[tuple[float, float]]
+) -> list[str]:
+    colour = PALETTE[index % len(PALETTE)]
+    line = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+    parts = [f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2"/>']
+    parts += [
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"><title>{esc(node)} '
+        f"r{r}: {v:.4f}</title></circle>"
+        for (x, y), (r, v) in zip(coords, points, strict=True)
+    ]
+    return parts
+
+
+def convergence_svg(trail: Trail, metric: str, width: int = 460, height: int = 240) -> str:
+    """One metric as each site reported it with its update, round by round."""
+    series = metric_series(trail, metric)
     values = [v for points in series.values() for _, v in points]
     if not values:
         return ""
-    low, high = min(values), max(values)
-    spread = (high - low) or 1.0
+    low, spread = min(values), (max(values) - min(values)) or 1.0
     rounds = [r.round for r in trail.rounds]
     first, last = min(rounds), max(max(rounds), min(rounds) + 1)
     left, top, bottom, right = 50, 24, 30, 150
 
     def xy(round_number: int, value: float) -> tuple[float, float]:
         x = left + (round_number - first) / (last - first) * (width - left - right)
-        y = top + (1 - (value - low) / spread) * (height - top - bottom)
-        return x, y
+        return x, top + (1 - (value - low) / spread) * (height - top - bottom)
 
     parts = [
         f'<svg class="figure" width="{width}" height="{height}" role="img" '
         f'aria-label="{esc(metric)} by round"><text x="{left}" y="14" class="label">'
         f"{esc(metric)}</text>"
     ]
-    for value in (low, high):
-        parts.append(
-            f'<text x="4" y="{xy(first, value)[1] + 4:.1f}" class="tick">{value:.3g}</text>'
-        )
+    parts += [
+        f'<text x="4" y="{xy(first, v)[1] + 4:.1f}" class="tick">{v:.3g}</text>'
+        for v in (low, max(values))
+    ]
     parts += [
         f'<text x="{xy(r, low)[0]:.1f}" y="{height - 8}" class="tick">r{r}</text>' for r in rounds
     ]
     for index, (node, points) in enumerate(series.items()):
-        colour, coords = PALETTE[index % len(PALETTE)], [xy(r, v) for r, v in points]
-        line = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
-        parts.append(f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2"/>')
-        parts += [
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"><title>{esc(node)} '
-            f"r{r}: {esc(metric)} = {v:.4f}</title></circle>"
-            for (x, y), (r, v) in zip(coords, points, strict=True)
-        ]
-        ly = top + 4 + index * 16
+        parts += _site_line(node, index, points, [xy(r, v) for r, v in points])
         parts.append(
-            f'<text x="{width - right + 10}" y="{ly}" style="fill:{colour}">'
-            f"{esc(short(node, 22))}</text>"
+            f'<text x="{width - right + 10}" y="{top + 4 + index * 16}" '
+            f'style="fill:{PALETTE[index % len(PALETTE)]}">{esc(short(node, 22))}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)

@@ -191,11 +191,10 @@ def _finish(
     session = final.ledger.get_session(session_id)
     if session.status != "completed" or coordinator.final_adapter is None:
         reason = session.failure_reason or f"the chain records the session as {session.status}"
-        failed = NodeOutcome(
+        write_outcome(config.data_dir, NodeOutcome(
             session_id=session_id, status=session.status, reason=reason,
             traffic=traffic.snapshot(), timings=tuple(timings),
-        )  # fmt: skip
-        write_outcome(config.data_dir, failed)
+        ))  # fmt: skip
         raise SessionFailedError(
             f"session {session_id} {session.status}: {reason}",
             f"no final adapter was written; `fedlora session status --id {session_id}` "
