@@ -57,10 +57,12 @@ class Consortium:
             flags += ["--member", str(self.shared / f"{host}.json")]
         return flags
 
-    def run(self, host: str, *args: str, timeout_s: float = 120.0) -> str:
+    def attempt(
+        self, host: str, *args: str, timeout_s: float = 120.0
+    ) -> subprocess.CompletedProcess[str]:
         """``fedlora network <args> --dir <host's folder>`` inside the host's namespace."""
         argv = [FEDLORA, "network", *args, "--dir", str(self.folder(host))]
-        done = subprocess.run(
+        return subprocess.run(
             self.hosts.command(host, argv),
             capture_output=True,
             text=True,
@@ -68,6 +70,10 @@ class Consortium:
             env={**os.environ, "COLUMNS": "200"},
             check=False,
         )
+
+    def run(self, host: str, *args: str, timeout_s: float = 120.0) -> str:
+        """:meth:`attempt`, which must succeed; returns what it printed."""
+        done = self.attempt(host, *args, timeout_s=timeout_s)
         assert done.returncode == 0, f"{host}: {' '.join(args)}\n{done.stdout}\n{done.stderr}"
         return done.stdout
 
@@ -144,8 +150,12 @@ def test_three_hospitals_form_a_consortium_and_survive_losing_an_orderer(
     assert "status:200" in answer
     timings["commit with org3's orderer dead"] = time.monotonic() - after
 
-    # Org4 joins the running consortium: org1 proposes, org1's and org2's admins sign on their
-    # own hosts (a majority of 3), the signatures travel as files, org1 submits.
+    # Org3's orderer comes back (and catches up) before the consenter set grows.
+    consortium.run("org3", "org", "start")
+
+    # Org4 joins the running consortium, its orderer as a fourth consenter: org1 proposes,
+    # org1's and org2's admins sign on their own hosts (a majority of 3), the signatures travel
+    # as files, org1 submits.
     added = time.monotonic()
     consortium.run(NEW, "org", "init", "--name", "Org4", "--ip", consortium.hosts.address(NEW),
                    "--base-port", str(consortium.base_port))  # fmt: skip
@@ -160,6 +170,10 @@ def test_three_hospitals_form_a_consortium_and_survive_losing_an_orderer(
         consortium.run(signer, "consortium", "sign", "--update", str(update),
                        "--out", str(signature))  # fmt: skip
         signatures += ["--signature", str(signature)]
+    # One admin's signature (org2's; org1's own is added by org1's submit) is a minority.
+    alone = ["--signature", signatures[-1]]
+    refused = consortium.attempt("org2", "consortium", "submit", "--update", str(update), *alone)
+    assert refused.returncode != 0 and "policy" in refused.stderr.lower(), refused.stderr
     consortium.run("org1", "consortium", "submit", "--update", str(update), *signatures)
     via = ["--via", str(consortium.shared / "org1.json")]
     consortium.run(NEW, "org", "start")
@@ -170,6 +184,10 @@ def test_three_hospitals_form_a_consortium_and_survive_losing_an_orderer(
                             "--endorser", "Org1MSP", "--endorser", "Org2MSP")  # fmt: skip
     assert "status:200" in answer
     timings["org4: init to its first committed transaction"] = time.monotonic() - added
+    # Org4's own orderer is a consenter now: a transaction ordered through it commits.
+    answer = consortium.run(NEW, "org", "invoke", *everyone, "--endorser", "Org4MSP",
+                            "--endorser", "Org1MSP", "--endorser", "Org3MSP")  # fmt: skip
+    assert "status:200" in answer
 
     # No host's folder holds another org's private key.
     keys = {host: _private_keys(consortium.folder(host)) for host in [*HOSTS, NEW]}

@@ -142,7 +142,7 @@ def _member_policies(msp_id: str) -> dict[str, Any]:
     }
 
 
-def _orderer_org(folder: OrgFolder, member: Member) -> dict[str, Any]:
+def orderer_org(folder: OrgFolder, member: Member) -> dict[str, Any]:
     msp_id = member.orderer_msp_id
     member_rule = {"Type": "Signature", "Rule": f"OR('{msp_id}.member')"}
     return {
@@ -202,7 +202,7 @@ def render_consortium_configtx(folder: OrgFolder, members: Sequence[Member]) -> 
                 "SnapshotIntervalSize": "16 MB",
             },
         },
-        "Organizations": [_orderer_org(folder, m) for m in members],
+        "Organizations": [orderer_org(folder, m) for m in members],
         "Policies": {
             **readers_writers,
             "Admins": _POLICY_MAJORITY,
@@ -283,16 +283,24 @@ def join(folder: OrgFolder, block: Path, install: FabricInstall) -> None:
     channel = _channel_of(block)
     write_atomic(folder.channel_block(channel), data)
     local = str(folder.channel_block(channel))
-    env = base_environment(install, folder.layout)
-    osnadmin = [str(install.binary("osnadmin")), "channel", "join", "--channelID", channel]
-    osnadmin += ["--config-block", local, "-o", org.address(ORDERER_ADMIN)]
+    join_orderer(folder, org, Path(local), channel, install)
     try:
-        run_tool(osnadmin, env, f"join {org.name}'s orderer to {channel}")
+        _as_admin(folder, org, install, ["channel", "join", "-b", local], "join the peer")
     except ToolError as error:
         if "already exists" not in error.output:
             raise
+
+
+def join_orderer(
+    folder: OrgFolder, org: OrgSettings, block: Path, channel: str, install: FabricInstall
+) -> None:
+    """osnadmin: the org's own orderer joins ``channel`` with a config block (the genesis
+    block, or a later one for an orderer added to a running channel)."""
+    env = base_environment(install, folder.layout)
+    osnadmin = [str(install.binary("osnadmin")), "channel", "join", "--channelID", channel]
+    osnadmin += ["--config-block", str(block), "-o", org.address(ORDERER_ADMIN)]
     try:
-        _as_admin(folder, org, install, ["channel", "join", "-b", local], "join the peer")
+        run_tool(osnadmin, env, f"join {org.name}'s orderer to {channel}")
     except ToolError as error:
         if "already exists" not in error.output:
             raise

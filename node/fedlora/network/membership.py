@@ -8,11 +8,12 @@ majority of the member admins, each on its own host, the signatures travelling a
                            signconfigtx on a copy) and keep only that signature, as a file
     submit   (a member)    put the signatures into the envelope and send it to the orderer
 
-The new org's orderer is not added to the Raft set: its peer orders through a member's orderer.
+The new org's orderer becomes one more Raft consenter and joins with the latest config block.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
 import shutil
@@ -26,7 +27,9 @@ from fedlora.fileio import write_atomic
 from fedlora.network.consortium import (
     Member,
     application_org,
+    join_orderer,
     orderer_flags,
+    orderer_org,
     unpack_members,
 )
 from fedlora.network.env import base_environment
@@ -69,20 +72,47 @@ class _Tools:
         return out
 
 
-def _new_org_group(tools: _Tools, member: Member) -> Any:
-    """The new member's application org group, as configtxgen prints it."""
-    configtx = {"Organizations": [application_org(tools.folder, member)]}
-    config_dir = tools.scratch / "printorg"
-    write_atomic(config_dir / "configtx.yaml", json.dumps(configtx, indent=2) + "\n")
-    args = ["-configPath", str(config_dir), "-printOrg", member.msp_id]
-    return json.loads(tools.run("configtxgen", args, f"describe {member.msp_id}"))
+def _print_org(tools: _Tools, entry: dict[str, Any], name: str) -> Any:
+    """An org's config group as ``configtxgen -printOrg`` prints it (MSP, policies, and the
+    orderer endpoints when the entry has some)."""
+    config_dir = tools.scratch / f"printorg-{name}"
+    write_atomic(config_dir / "configtx.yaml", json.dumps({"Organizations": [entry]}) + "\n")
+    args = ["-configPath", str(config_dir), "-printOrg", name]
+    return json.loads(tools.run("configtxgen", args, f"describe {name}"))
+
+
+def _add_member(tools: _Tools, config: Any, member: Member) -> None:
+    """Add ``member``'s application org (with its anchor peer) and its orderer org, and make
+    its orderer a Raft consenter, in ``config`` (configtxlator's JSON)."""
+    groups = config["channel_group"]["groups"]
+    application = application_org(tools.folder, member)
+    group = _print_org(tools, application, member.msp_id)
+    # -printOrg describes an orderer org: it leaves the anchor peers out.
+    anchors = [{"host": a["Host"], "port": a["Port"]} for a in application["AnchorPeers"]]
+    group["values"]["AnchorPeers"] = {
+        "mod_policy": "Admins",
+        "value": {"anchor_peers": anchors},
+        "version": "0",
+    }
+    groups["Application"]["groups"][member.msp_id] = group
+    orderer_entry = orderer_org(tools.folder, member)
+    groups["Orderer"]["groups"][member.orderer_msp_id] = _print_org(
+        tools, orderer_entry, member.orderer_msp_id
+    )
+    host, port = member.orderer.rsplit(":", 1)
+    cert = base64.b64encode(member.definition["orderer_tls_cert"].encode()).decode()
+    metadata = groups["Orderer"]["values"]["ConsensusType"]["value"]["metadata"]
+    metadata["consenters"].append(
+        {"host": host, "port": int(port), "client_tls_cert": cert, "server_tls_cert": cert}
+    )
 
 
 def propose_addition(
     folder: OrgFolder, new_definition: Path, channel: str, out: Path, install: FabricInstall
 ) -> Path:
     """Write the unsigned envelope of the config update that adds the org of
-    ``new_definition`` to ``channel`` (as fetched through this org's orderer).
+    ``new_definition`` to ``channel``: its peer org, its orderer org and its orderer as one
+    more Raft consenter (the channel config is fetched through this org's orderer).
 
     Raises
     ------
@@ -97,13 +127,10 @@ def propose_addition(
         tools.peer([*fetch, *orderer_flags(folder, tools.org)], "fetch the channel config")
         block = tools.decode(block_file, "common.Block")
         config = block["data"]["data"][0]["payload"]["data"]["config"]
-        groups = config["channel_group"]["groups"]["Application"]["groups"]
-        if member.msp_id in groups:
+        if member.msp_id in config["channel_group"]["groups"]["Application"]["groups"]:
             raise FedloraError(f"{member.msp_id} is already a member of {channel}", "")
         updated = copy.deepcopy(config)
-        updated["channel_group"]["groups"]["Application"]["groups"][member.msp_id] = _new_org_group(
-            tools, member
-        )
+        _add_member(tools, updated, member)
         original_pb = tools.encode(config, "common.Config", "original")
         updated_pb = tools.encode(updated, "common.Config", "updated")
         update_pb = tools.scratch / "update.pb"
@@ -129,10 +156,19 @@ def sign_update(folder: OrgFolder, envelope: Path, out: Path, install: FabricIns
         tools = _Tools(folder, install, Path(scratch))
         copy_path = tools.scratch / "signed.pb"
         shutil.copyfile(envelope, copy_path)
-        tools.peer(["channel", "signconfigtx", "-f", str(copy_path)], "sign the config update")
+        sign = ["channel", "signconfigtx", "-f", str(copy_path)]
+        # The member admin signs for the application group, the orderer org's admin for the
+        # orderer group (a new org and a new consenter touch both).
+        tools.peer(sign, "sign the config update as the member admin")
+        orderer_admin = admin_env(tools.folder, tools.org, tools.install)
+        orderer_admin["CORE_PEER_LOCALMSPID"] = tools.org.orderer_msp_id
+        orderer_admin["CORE_PEER_MSPCONFIGPATH"] = str(folder.orderer_admin_msp(tools.org))
+        peer = str(install.binary("peer"))
+        run_tool([peer, *sign], orderer_admin, "sign the config update as the orderer admin")
         signed = tools.decode(copy_path, "common.Envelope")
-        signature = signed["payload"]["data"]["signatures"][-1]
-        write_atomic(out, json.dumps({"signer": tools.org.msp_id, "signature": signature}) + "\n")
+        signatures = signed["payload"]["data"]["signatures"][-2:]
+        document = {"signer": tools.org.msp_id, "signatures": signatures}
+        write_atomic(out, json.dumps(document) + "\n")
     return out
 
 
@@ -149,7 +185,9 @@ def submit_update(
         tools = _Tools(folder, install, Path(scratch))
         document = tools.decode(envelope, "common.Envelope")
         document["payload"]["data"]["signatures"] = [
-            json.loads(path.read_text(encoding="utf-8"))["signature"] for path in signatures
+            signature
+            for path in signatures
+            for signature in json.loads(path.read_text(encoding="utf-8"))["signatures"]
         ]
         signed = tools.encode(document, "common.Envelope", "signed")
         args = ["channel", "update", "-f", str(signed), "-c", channel]
@@ -173,3 +211,9 @@ def join_through(folder: OrgFolder, via: Path, channel: str, install: FabricInst
             FETCH_DEADLINE_S,
         )
         tools.peer(["channel", "join", "-b", str(block)], "join the peer")
+        # The org's orderer, now a consenter, joins with the latest config block and catches up
+        # from the others.
+        latest = tools.scratch / "config.block"
+        fetch = ["channel", "fetch", "config", str(latest), "-c", channel]
+        tools.peer([*fetch, *orderer_flags(folder, tools.org, member)], "fetch the config block")
+        join_orderer(folder, tools.org, latest, channel, install)

@@ -123,6 +123,10 @@ class OrgFolder:
         """The member org's admin (joins the peer, installs, approves)."""
         return self.org_dir(org) / "users" / f"Admin@{org.domain}" / "msp"
 
+    def orderer_admin_msp(self, org: OrgSettings) -> Path:
+        """The orderer org's admin (signs changes to the orderer group)."""
+        return self.orderer_org_dir(org) / "users" / f"Admin@{org.orderer_domain}" / "msp"
+
     def members_dir(self) -> Path:
         """Unpacked public definitions of the member orgs, one folder per MSP id."""
         return self.root / "members"
