@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,7 +90,14 @@ def apply_lora(model: Any, settings: LoraSettings) -> Any:
         bias="none",
         task_type="CAUSAL_LM",
     )
-    peft_model = get_peft_model(model, config)
+    check_no_checkpointing(model)
+    with warnings.catch_warnings():
+        # peft reads transformers' deprecated alias is_gradient_checkpointing (a FutureWarning);
+        # checkpointing is off, as checked just above.
+        warnings.filterwarnings(
+            "ignore", message=".*is_gradient_checkpointing", category=FutureWarning
+        )
+        peft_model = get_peft_model(model, config)
     parameters = adapter_parameters(peft_model)
     if not parameters:
         raise FedloraError(
@@ -100,6 +108,19 @@ def apply_lora(model: Any, settings: LoraSettings) -> Any:
     for key, parameter in parameters.items():
         parameter.requires_grad_(not (settings.freeze_a and ".lora_A." in key))
     return peft_model
+
+
+def check_no_checkpointing(model: Any) -> None:
+    """Refuse a model with activation checkpointing switched on.
+
+    Checkpointing re-runs each layer's forward during the backward pass, trading time for
+    memory this trainer does not need (its decoder layers honour the flag when called directly).
+    """
+    if getattr(model, "is_activation_checkpointing", False):
+        raise FedloraError(
+            "the base model has activation checkpointing switched on",
+            "call model.activation_checkpointing_disable() before wrapping it with LoRA",
+        )
 
 
 def adapter_parameters(peft_model: Any) -> dict[str, torch.nn.Parameter]:
