@@ -128,8 +128,19 @@ def _summary(trail: Trail) -> str:
         ("Participants", ", ".join(f"<code>{esc(p)}</code>" for p in s.participants)),
         ("Creator", f"<code>{esc(s.creator)}</code> at {esc(s.created_at)}"),
         ("Final adapter", f"<code>{esc(s.final_adapter_sha256) or 'none'}</code>"),
+        ("Privacy budget", _budget(trail)),
     ]
     return _section("Session", _table(("", ""), rows, "facts"))
+
+
+def _budget(trail: Trail) -> str:
+    p = trail.session.privacy
+    if p is None:
+        return "none (no differential privacy in this session)"
+    return (
+        f"epsilon {p.epsilon:g} at delta {p.delta:g}, noise multiplier "
+        f"{p.noise_multiplier:g}, clip norm {p.clip_norm:g}"
+    )
 
 
 def _facts(facts: ChainFacts) -> str:
@@ -225,13 +236,16 @@ def _failovers(trail: Trail) -> str:
 
 def _metrics(trail: Trail) -> str:
     names = sorted({m for r in trail.rounds for u in r.updates.values() for m in u.metrics})
-    headers = ["round", "node", "examples", *names, "update sha256", "tx"]
+    dp = trail.session.privacy is not None
+    headers = ["round", "node", "examples", *names, *(["epsilon spent"] if dp else [])]
+    headers += ["update sha256", "tx"]
     rows = [
         [
             str(r.round),
             f"<code>{esc(node)}</code>",
             str(u.num_examples),
             *(f"{u.metrics[m]:.4f}" if m in u.metrics else "–" for m in names),
+            *([f"{u.epsilon_spent:.4g}"] if dp else []),
             f"<code>{esc(u.sha256[:16])}…</code>",
             f"<code>{esc(u.tx_id)}</code>",
         ]

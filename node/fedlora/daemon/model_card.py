@@ -39,6 +39,7 @@ def render_model_card(
         _verification(session.final_adapter_sha256),
         _rounds_table(trail.rounds),
         _accuracy(trail.rounds, node_id, accuracy),
+        _privacy(trail),
         _loading(base_model_path, session.base_model),
     ]
     return "\n".join(sections)
@@ -123,6 +124,27 @@ def _accuracy(rounds: tuple[Round, ...], node_id: str, accuracy: float | None) -
                  for n in nodes]  # fmt: skip
         shown = [f"{c:.4f}" if c is not None else "–" for c in cells]
         lines.append(f"| {r.round} | " + " | ".join(shown) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _privacy(trail: Trail) -> str:
+    """The session's differential-privacy budget and what each node spent; "" without one."""
+    budget = trail.session.privacy
+    if budget is None:
+        return ""
+    spent: dict[str, float] = {}
+    for r in trail.rounds:
+        for node, update in r.updates.items():
+            spent[node] = max(spent.get(node, 0.0), update.epsilon_spent)
+    lines = [
+        "## Privacy budget\n",
+        f"Differential privacy: epsilon {budget.epsilon:g} at delta {budget.delta:g}, noise "
+        f"multiplier {budget.noise_multiplier:g}, clip norm {budget.clip_norm:g} (fixed on "
+        "chain when the session was created).\n",
+        "| Node | Epsilon spent (last update) |",
+        "|---|---|",
+    ]
+    lines += [f"| `{_text(node)}` | {value:.4g} |" for node, value in sorted(spent.items())]
     return "\n".join(lines) + "\n"
 
 

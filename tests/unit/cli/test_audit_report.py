@@ -16,7 +16,7 @@ from fedlora.cli import audit, audit_report
 from fedlora.cli.app import app
 from fedlora.cli.audit import session_rows
 from fedlora.cli.report_html import ChainFacts, render_report
-from fedlora.ledger import Trail
+from fedlora.ledger import Privacy, Trail
 
 FACTS = ChainFacts("fedlora", "fedlora", "peer0.org1:7051", NODES[0], 42, "2026-11-29T12:00:00Z")
 HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
@@ -116,3 +116,12 @@ def test_audit_report_writes_the_page_from_the_chain(
     assert result.exit_code == 0, result.output
     page = out.read_text()
     assert "<td>7</td>" in page and NODES[1] in page and "tx-session-59" in page
+
+
+def test_a_privacy_budget_and_the_spent_epsilon_are_on_the_page() -> None:
+    trail = make_trail()
+    budget = Privacy(clip_norm=1.0, delta=1e-5, epsilon=8.0, noise_multiplier=1.1)
+    page = page_of(replace(trail, session=replace(trail.session, privacy=budget)))
+    assert "epsilon 8 at delta 1e-05, noise multiplier 1.1, clip norm 1" in page
+    assert "<th>epsilon spent</th>" in page
+    assert "no differential privacy" in page_of(trail)
