@@ -8,6 +8,10 @@ joins both, installs the chaincode, runs its own chaincode server and approves o
 org1 commits the definition and a transaction commits. Then org3's orderer is killed and a
 transaction still commits (Raft keeps 2 of 3). Finally no folder holds another org's private
 key, and no definition file holds any.
+
+Org4 then joins while the consortium runs (a config update signed by a majority, each
+signature a file; its orderer becomes a fourth consenter), commits a transaction through its
+own orderer, and leaves again the same way.
 """
 
 from __future__ import annotations
@@ -188,6 +192,25 @@ def test_three_hospitals_form_a_consortium_and_survive_losing_an_orderer(
     answer = consortium.run(NEW, "org", "invoke", *everyone, "--endorser", "Org4MSP",
                             "--endorser", "Org1MSP", "--endorser", "Org3MSP")  # fmt: skip
     assert "status:200" in answer
+
+    # Org4 leaves: org1 proposes, a majority of the 4 members (org1, org2, org3) sign, org1
+    # submits. Then 2 endorsers of the 3 left are a majority again.
+    removed = time.monotonic()
+    update = consortium.shared / "remove-org4.pb"
+    consortium.run("org1", "consortium", "propose-remove", "--org", str(new_definition),
+                   "--out", str(update))  # fmt: skip
+    signatures = []
+    for signer in HOSTS:
+        signature = consortium.shared / f"remove-org4.{signer}.sig"
+        consortium.run(signer, "consortium", "sign", "--update", str(update),
+                       "--out", str(signature))  # fmt: skip
+        signatures += ["--signature", str(signature)]
+    consortium.run("org1", "consortium", "submit", "--update", str(update), *signatures)
+    consortium.run(NEW, "org", "stop")
+    answer = consortium.run("org1", "org", "invoke", *consortium.definitions(),
+                            "--endorser", "Org1MSP", "--endorser", "Org2MSP")  # fmt: skip
+    assert "status:200" in answer
+    timings["org4 removed, next commit"] = time.monotonic() - removed
 
     # No host's folder holds another org's private key.
     keys = {host: _private_keys(consortium.folder(host)) for host in [*HOSTS, NEW]}

@@ -21,7 +21,13 @@ from fedlora.network.consortium import (
     invoke,
     join,
 )
-from fedlora.network.membership import join_through, propose_addition, sign_update, submit_update
+from fedlora.network.membership import (
+    join_through,
+    propose_addition,
+    propose_removal,
+    sign_update,
+    submit_update,
+)
 from fedlora.network.org import OrgFolder, OrgSettings, init_org, load_settings, write_definition
 from fedlora.network.org_nodes import launch, orderer_spec, peer_spec, stop_all
 
@@ -208,6 +214,28 @@ def propose_add_command(
     """Compute the config update that adds an org (run by a member, on its host)."""
     with user_errors():
         propose_addition(OrgFolder(directory.resolve()), new, channel, out, locate_fabric())
+    console.print(
+        f"update written to {out}: have a majority of member admins sign it", highlight=False
+    )
+
+
+@consortium_app.command("propose-remove")
+def propose_remove_command(
+    directory: OrgDir,
+    org: Annotated[
+        Path,
+        typer.Option(
+            "--org", help="The leaving org's definition file.", exists=True, dir_okay=False
+        ),
+    ],
+    out: Annotated[
+        Path, typer.Option(help="The unsigned update to hand to the signers.", dir_okay=False)
+    ],
+    channel: Channel = "fedlora",
+) -> None:
+    """Compute the config update that removes an org and its orderer (run by another member)."""
+    with user_errors():
+        propose_removal(OrgFolder(directory.resolve()), org, channel, out, locate_fabric())
     console.print(
         f"update written to {out}: have a majority of member admins sign it", highlight=False
     )

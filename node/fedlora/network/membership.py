@@ -8,6 +8,8 @@ majority of the member admins, each on its own host, the signatures travelling a
                            signconfigtx on a copy) and keep only that signature, as a file
     submit   (a member)    put the signatures into the envelope and send it to the orderer
 
+Removing an org is the same exchange with the update from `propose_removal`.
+
 The new org's orderer becomes one more Raft consenter and joins with the latest config block.
 """
 
@@ -18,7 +20,7 @@ import copy
 import json
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from fedlora.network.consortium import (
     join_orderer,
     orderer_flags,
     orderer_org,
+    read_member,
     unpack_members,
 )
 from fedlora.network.env import base_environment
@@ -107,6 +110,16 @@ def _add_member(tools: _Tools, config: Any, member: Member) -> None:
     )
 
 
+def _remove_member(config: Any, member: Member) -> None:
+    """Remove ``member``'s application org, its orderer org and its Raft consenter."""
+    groups = config["channel_group"]["groups"]
+    del groups["Application"]["groups"][member.msp_id]
+    groups["Orderer"]["groups"].pop(member.orderer_msp_id, None)
+    cert = base64.b64encode(member.definition["orderer_tls_cert"].encode()).decode()
+    metadata = groups["Orderer"]["values"]["ConsensusType"]["value"]["metadata"]
+    metadata["consenters"] = [c for c in metadata["consenters"] if c["client_tls_cert"] != cert]
+
+
 def propose_addition(
     folder: OrgFolder, new_definition: Path, channel: str, out: Path, install: FabricInstall
 ) -> Path:
@@ -119,18 +132,57 @@ def propose_addition(
     FedloraError
         When the org is already a member of the channel.
     """
+    (member,) = unpack_members(folder, [new_definition])
+
+    def change(tools: _Tools, config: Any) -> None:
+        if member.msp_id in config["channel_group"]["groups"]["Application"]["groups"]:
+            raise FedloraError(f"{member.msp_id} is already a member of {channel}", "")
+        _add_member(tools, config, member)
+
+    return _propose(folder, channel, out, install, change)
+
+
+def propose_removal(
+    folder: OrgFolder, definition: Path, channel: str, out: Path, install: FabricInstall
+) -> Path:
+    """Write the unsigned envelope of the config update that removes the org of
+    ``definition`` (its peer org, orderer org and consenter) from ``channel``.
+
+    Raises
+    ------
+    FedloraError
+        When the org is not a member, or is this org itself.
+    """
+    member = read_member(definition)
+    if member.msp_id == load_settings(folder).msp_id:
+        raise FedloraError("an org cannot propose its own removal here", "ask another member")
+
+    def change(_: _Tools, config: Any) -> None:
+        if member.msp_id not in config["channel_group"]["groups"]["Application"]["groups"]:
+            raise FedloraError(f"{member.msp_id} is not a member of {channel}", "")
+        _remove_member(config, member)
+
+    return _propose(folder, channel, out, install, change)
+
+
+def _propose(
+    folder: OrgFolder,
+    channel: str,
+    out: Path,
+    install: FabricInstall,
+    change: Callable[[_Tools, Any], None],
+) -> Path:
+    """Fetch the channel config, apply ``change`` to a copy, and write the unsigned envelope
+    of the update between the two (configtxlator compute_update)."""
     with tempfile.TemporaryDirectory(prefix="fedlora-update-") as scratch:
         tools = _Tools(folder, install, Path(scratch))
-        (member,) = unpack_members(folder, [new_definition])
         block_file = tools.scratch / "config.block"
         fetch = ["channel", "fetch", "config", str(block_file), "-c", channel]
         tools.peer([*fetch, *orderer_flags(folder, tools.org)], "fetch the channel config")
         block = tools.decode(block_file, "common.Block")
         config = block["data"]["data"][0]["payload"]["data"]["config"]
-        if member.msp_id in config["channel_group"]["groups"]["Application"]["groups"]:
-            raise FedloraError(f"{member.msp_id} is already a member of {channel}", "")
         updated = copy.deepcopy(config)
-        _add_member(tools, updated, member)
+        change(tools, updated)
         original_pb = tools.encode(config, "common.Config", "original")
         updated_pb = tools.encode(updated, "common.Config", "updated")
         update_pb = tools.scratch / "update.pb"
