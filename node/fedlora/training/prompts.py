@@ -70,6 +70,11 @@ class PromptEncoder:
         self._tail = tokenizer.encode(fmt.tail(), add_special_tokens=False)
         self._max_text_tokens = max_text_tokens
 
+    @property
+    def head(self) -> tuple[int, ...]:
+        """The tokens every prompt of this format starts with."""
+        return tuple(self._head)
+
     def encode(self, text: str) -> tuple[int, ...]:
         """Prompt ids: head + (capped) text + tail; the model's next token is the answer."""
         # The space before the text belongs to its first word, as the tokenizer would split it.

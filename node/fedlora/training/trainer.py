@@ -1,9 +1,11 @@
 """LocalTrainer: LoRA fine-tuning and letter-scored evaluation on one site's examples.
 
-Speed comes from three exact shortcuts: the loss is taken only at the answer position (the
-logits of the prompt tokens are never formed), batches are right-padded to their own longest
-prompt (causal attention means the padding never reaches a real token), and when only the top
-K layers carry LoRA the frozen layers below are run once per example and their output reused.
+Speed comes from exact shortcuts: the loss is taken only at the answer position (the logits
+of the prompt tokens are never formed); batches are right-padded to their own longest prompt
+(causal attention means the padding never reaches a real token); the prompt head that every
+example shares is run once per batch, not once per row (``shared_prefix``); and when only the
+top K layers carry LoRA the frozen layers below are run once per example and their output
+reused.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from fedlora.training.prompts import (
     PromptFormat,
     answer_token_ids,
 )
+from fedlora.training.shared_prefix import run_layers
 
 TokenIds = tuple[int, ...]
 
@@ -66,10 +69,16 @@ def default_device() -> str:
 
 
 class FeatureCache:
-    """Outputs of the frozen lower layers per prompt, shareable by trainers of one base model."""
+    """Outputs of the frozen lower layers, shareable by trainers of one base model.
+
+    ``heads`` maps a prompt head (the tokens every prompt of a format starts with) to its
+    hidden states; ``store`` maps each whole prompt to the hidden states of its tokens after
+    the head.
+    """
 
     def __init__(self, key: str) -> None:
         self.key = key
+        self.heads: dict[TokenIds, torch.Tensor] = {}
         self.store: dict[TokenIds, torch.Tensor] = {}
 
     def __len__(self) -> int:
@@ -113,6 +122,7 @@ class LocalTrainer:
         self._answer_ids = torch.tensor(answer_token_ids(loaded.tokenizer, num_labels))
         causal_lm = self.model.base_model.model
         self._decoder, self._lm_head = causal_lm.model, causal_lm.lm_head
+        causal_lm.set_attn_implementation("sdpa")  # run_layers builds sdpa's boolean masks
         self._start = first_adapted_layer(len(self._decoder.layers), lora)
         cache_key = f"{loaded.model_id}:{self._start}:{self.options.max_text_tokens}"
         self._cache = cache if cache is not None else FeatureCache(cache_key)
@@ -138,55 +148,54 @@ class LocalTrainer:
     def _autocast(self) -> Any:
         return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.options.bf16)
 
-    def _run_layers(self, hidden: torch.Tensor, layers: Sequence[Any]) -> torch.Tensor:
-        from transformers.masking_utils import create_causal_mask
+    def _rows(self, prompts: Sequence[TokenIds]) -> list[TokenIds]:
+        """Each prompt without the format's head, which every prompt starts with."""
+        head = self._encoder.head
+        if any(prompt[: len(head)] != head for prompt in prompts):
+            raise FedloraError("a prompt does not start with this trainer's prompt head")
+        return [prompt[len(head) :] for prompt in prompts]
 
-        positions = torch.arange(hidden.shape[1], device=self.device).unsqueeze(0)
-        rotary = self._decoder.rotary_emb(hidden, positions)
-        # No padding mask: prompts are right-padded and attention is causal, so no real
-        # token ever attends to padding and the answer position is exact.
-        mask = create_causal_mask(
-            config=self._decoder.config,
-            inputs_embeds=hidden,
-            attention_mask=None,
-            past_key_values=None,
-            position_ids=positions,
-        )
-        for layer in layers:
-            hidden = layer(
-                hidden, attention_mask=mask, position_ids=positions, position_embeddings=rotary
-            )
-        return hidden
-
-    def _lower_features(self, prompts: Sequence[TokenIds]) -> list[torch.Tensor]:
-        """Hidden states entering the first adapted layer, one [length, hidden] per prompt."""
-        ids = [torch.tensor(p, device=self.device) for p in prompts]
-        padded = pad_sequence(ids, batch_first=True, padding_value=0)
+    def _lower_features(self, rows: Sequence[TokenIds]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Hidden states entering the first adapted layer: the head's [head, hidden], and one
+        [length, hidden] per row (the prompt after the head)."""
+        head = torch.tensor([self._encoder.head], device=self.device)
+        ids = pad_sequence([torch.tensor(r, device=self.device) for r in rows], batch_first=True)
+        embed = self._decoder.embed_tokens
         with torch.no_grad(), self._autocast():
-            hidden = self._decoder.embed_tokens(padded)
-            hidden = self._run_layers(hidden, self._decoder.layers[: self._start])
-        return [hidden[row, : len(p)].float().clone() for row, p in enumerate(prompts)]
+            lower = self._decoder.layers[: self._start]
+            shared, hidden = run_layers(self._decoder, embed(head), embed(ids), lower)
+        features = [hidden[index, : len(row)].float().clone() for index, row in enumerate(rows)]
+        return shared[0].float(), features
 
-    def _features(self, prompts: Sequence[TokenIds]) -> list[torch.Tensor]:
+    def _features(self, prompts: Sequence[TokenIds]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        rows = self._rows(prompts)
         if not self.options.cache_features:
-            return self._lower_features(prompts)
-        missing = list(dict.fromkeys(p for p in prompts if p not in self._cache.store))
+            return self._lower_features(rows)
+        head, heads, store = self._encoder.head, self._cache.heads, self._cache.store
+        # Whole prompts as keys: a row's features depend on the head it follows. In length
+        # order, so each chunk is padded to rows of nearly equal length.
+        missing = sorted(dict.fromkeys(p for p in prompts if p not in store), key=len)
         for begin in range(0, len(missing), self.options.eval_batch_size):
             chunk = missing[begin : begin + self.options.eval_batch_size]
-            self._cache.store.update(zip(chunk, self._lower_features(chunk), strict=True))
-        return [self._cache.store[p] for p in prompts]
+            heads[head], features = self._lower_features(self._rows(chunk))
+            store.update(zip(chunk, features, strict=True))
+        if head not in heads:  # every prompt was cached by a trainer sharing this cache
+            heads[head] = self._lower_features(rows[:1])[0]
+        return heads[head], [store[p] for p in prompts]
 
     def answer_logits(self, prompts: Sequence[TokenIds]) -> torch.Tensor:
         """Full-vocabulary logits at each prompt's last position, shape [batch, vocab]."""
-        features = self._features(prompts)
-        lengths = torch.tensor([len(p) for p in prompts], device=self.device)
+        head, features = self._features(prompts)
+        last = torch.tensor([len(f) - 1 for f in features], device=self.device)
         with self._autocast():
-            hidden = self._run_layers(
-                pad_sequence(features, batch_first=True), self._decoder.layers[self._start :]
-            )
-            last = hidden[torch.arange(len(prompts), device=self.device), lengths - 1]
-            logits: torch.Tensor = self._lm_head(self._decoder.norm(last))
-        return logits.float()
+            upper = self._decoder.layers[self._start :]
+            rows = pad_sequence(features, batch_first=True)
+            _, hidden = run_layers(self._decoder, head.unsqueeze(0), rows, upper)
+            final = hidden[torch.arange(len(prompts), device=self.device), last]
+        # In fp32 even under bf16: autocast would convert the 28 M-weight output layer to bf16
+        # on every call, which costs more than the few rows it multiplies.
+        logits: torch.Tensor = self._lm_head(self._decoder.norm(final.float()))
+        return logits
 
     def _answer_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         return functional.cross_entropy(logits, self._answer_ids.to(self.device)[labels])
