@@ -203,16 +203,12 @@ def _finish(
     adapter_dir, accuracy = final.write(session, coordinator.final_adapter)
     personal = final.write_personal(session, coordinator.final_adapter)
     outcome = NodeOutcome(
-        session_id=session_id,
-        status=session.status,
-        final_sha256=session.final_adapter_sha256,
-        adapter_dir=str(adapter_dir),
-        accuracy=accuracy,
+        session_id=session_id, status=session.status, final_sha256=session.final_adapter_sha256,
+        adapter_dir=str(adapter_dir), accuracy=accuracy,
         personal_dir=str(personal[0]) if personal else "",
         personal_accuracy=personal[1] if personal else None,
-        compute_seconds=round(final.trainer.compute_seconds, 3),
-        traffic=traffic.snapshot(),
+        compute_seconds=round(final.trainer.compute_seconds, 3), traffic=traffic.snapshot(),
         timings=tuple(timings),
-    )
+    )  # fmt: skip
     write_outcome(config.data_dir, outcome)
     return outcome
