@@ -18,8 +18,9 @@ from pathlib import Path
 
 from fedlora.artifacts import Tensors
 from fedlora.daemon.decide import Action, decide
+from fedlora.daemon.pending import PendingUpdate, RoundKey
 from fedlora.daemon.ports import LedgerPort
-from fedlora.daemon.rounds import PeerInputError, PendingUpdate, RoundExecutor, RoundKey
+from fedlora.daemon.rounds import PeerInputError, RoundExecutor
 from fedlora.errors import FedloraError
 from fedlora.ledger import Round, Session
 from fedlora.ledger.retry import is_temporary, is_unreachable

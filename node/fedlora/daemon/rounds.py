@@ -13,10 +13,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-
-import msgspec
 
 from fedlora.aggregation import (
     AggregateResult,
@@ -36,9 +33,9 @@ from fedlora.artifacts import (
 )
 from fedlora.daemon.decide import parse_timestamp
 from fedlora.daemon.outcome import ActionClock, ActionTiming
+from fedlora.daemon.pending import PendingUpdate, RoundKey
 from fedlora.daemon.ports import FetchPort, LedgerPort, TrainerPort
 from fedlora.errors import FedloraError
-from fedlora.fileio import write_json_atomic
 from fedlora.ledger import AggregateInput, Proposal, ProposalDraft, Round, Rule, Session
 from fedlora.ledger.retry import is_unreachable
 
@@ -51,40 +48,6 @@ class PeerInputError(FedloraError):
     The aggregator leaves such an input out, an endorser rejects a proposal built on it, and a
     node that cannot get an artifact at all waits and reads the chain again; none of them exits.
     """
-
-
-@dataclass(frozen=True)
-class RoundKey:
-    """Which round an action is about."""
-
-    session_id: str
-    round_number: int
-
-
-class PendingUpdate(msgspec.Struct, frozen=True):
-    """An update trained and stored, recorded before it is submitted (the node's own file).
-
-    A node restarted between training and submitting finds it and submits the same update.
-    """
-
-    sha256: str
-    num_examples: int
-    metrics: dict[str, float]
-
-    def save(self, path: Path) -> None:
-        """Write the record atomically."""
-        write_json_atomic(path, msgspec.to_builtins(self))
-
-    @classmethod
-    def load(cls, path: Path) -> PendingUpdate:
-        """Read a record written by :meth:`save`."""
-        try:
-            return msgspec.json.decode(path.read_bytes(), type=cls)
-        except msgspec.DecodeError as error:
-            raise FedloraError(
-                f"pending update record {path} is unreadable: {error}",
-                "delete it; the node then trains the round again",
-            ) from None
 
 
 class RoundExecutor:

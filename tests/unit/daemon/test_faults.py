@@ -12,8 +12,8 @@ from tests.unit.daemon.test_coordinator import NODES, FakeTrainer, StoreFetcher,
 
 from fedlora.artifacts import Tensors, encode_adapter
 from fedlora.daemon.decide import Action
+from fedlora.daemon.pending import RoundKey
 from fedlora.daemon.ports import LocalUpdate
-from fedlora.daemon.rounds import RoundKey
 from fedlora.errors import FedloraError
 from fedlora.ledger import AggregateInput, Round
 
