@@ -196,3 +196,23 @@ def weights_sha256(loaded: LoadedModel) -> str:
         digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype}\n".encode())
         digest.update(tensor.view(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
+
+
+def cast_frozen_linears(module: torch.nn.Module, dtype: torch.dtype) -> int:
+    """Store the frozen Linear weights under ``module`` in ``dtype``; return how many.
+
+    Under bf16 autocast a Linear layer multiplies in bf16 anyway, so storing its frozen weight
+    in bf16 gives the same result, minus a conversion of every weight on every forward pass
+    (for SmolLM2, 107 M weights per step when all layers run). LoRA matrices (trained, or
+    frozen under FFA and exchanged between nodes) and everything that is not a Linear keep
+    their dtype.
+    """
+    count = 0
+    for name, child in module.named_modules():
+        if not isinstance(child, torch.nn.Linear) or "lora_" in name:
+            continue
+        if child.weight.requires_grad:
+            continue
+        child.to(dtype)
+        count += 1
+    return count

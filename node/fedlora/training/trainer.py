@@ -29,7 +29,7 @@ from fedlora.training.lora import (
     get_adapter_tensors,
     set_adapter_tensors,
 )
-from fedlora.training.model import LoadedModel
+from fedlora.training.model import LoadedModel, cast_frozen_linears
 from fedlora.training.prompts import (
     DEFAULT_MAX_TEXT_TOKENS,
     LabeledText,
@@ -123,6 +123,8 @@ class LocalTrainer:
         causal_lm = self.model.base_model.model
         self._decoder, self._lm_head = causal_lm.model, causal_lm.lm_head
         causal_lm.set_attn_implementation("sdpa")  # run_layers builds sdpa's boolean masks
+        if self.options.bf16:
+            cast_frozen_linears(self._decoder.layers, torch.bfloat16)
         self._start = first_adapted_layer(len(self._decoder.layers), lora)
         cache_key = f"{loaded.model_id}:{self._start}:{self.options.max_text_tokens}"
         self._cache = cache if cache is not None else FeatureCache(cache_key)
