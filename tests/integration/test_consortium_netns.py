@@ -75,6 +75,16 @@ class Consortium:
             check=False,
         )
 
+    def node(self, host: str, *args: str) -> str:
+        """``fedlora <args>`` (a node command) inside the host's namespace."""
+        done = subprocess.run(
+            self.hosts.command(host, [FEDLORA, *args]),
+            capture_output=True, text=True, timeout=120, check=False,
+            env={**os.environ, "COLUMNS": "200"},
+        )  # fmt: skip
+        assert done.returncode == 0, f"{host}: {' '.join(args)}\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
     def run(self, host: str, *args: str, timeout_s: float = 120.0) -> str:
         """:meth:`attempt`, which must succeed; returns what it printed."""
         done = self.attempt(host, *args, timeout_s=timeout_s)
@@ -145,6 +155,15 @@ def test_three_hospitals_form_a_consortium_and_survive_losing_an_orderer(
     answer = consortium.run("org1", "org", "invoke", *consortium.definitions())
     assert "status:200" in answer
     timings["genesis to first commit"] = time.monotonic() - formed
+
+    # Each org's node, its identity issued on its own host, registers through its own peer's
+    # Gateway (which asks the other orgs' peers to endorse).
+    for host in HOSTS:
+        node = consortium.folder(host) / "nodes" / "node1"
+        listen = f"{consortium.hosts.address(host)}:{consortium.base_port + 50}"
+        consortium.run(host, "org", "node-init", *consortium.definitions(), "--name", "node1",
+                       "--listen", listen, "--out", str(node), "--model", "tiny")  # fmt: skip
+        consortium.node(host, "node", "join", "--config", str(node / "node.toml"))
 
     # Org3's orderer dies: the other two keep ordering, through org2's orderer this time.
     os.kill(consortium.pid("org3", "orderer"), signal.SIGKILL)

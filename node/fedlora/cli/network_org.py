@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from fedlora.cli.common import console, user_errors
+from fedlora.daemon.nodefiles import NodeInitRequest, init_node_folder
 from fedlora.errors import FedloraError
 from fedlora.network import locate_fabric
 from fedlora.network.consortium import (
@@ -20,6 +21,7 @@ from fedlora.network.consortium import (
     deploy_chaincode,
     invoke,
     join,
+    unpack_members,
 )
 from fedlora.network.membership import (
     join_through,
@@ -28,7 +30,14 @@ from fedlora.network.membership import (
     sign_update,
     submit_update,
 )
-from fedlora.network.org import OrgFolder, OrgSettings, init_org, load_settings, write_definition
+from fedlora.network.org import (
+    PEER,
+    OrgFolder,
+    OrgSettings,
+    init_org,
+    load_settings,
+    write_definition,
+)
 from fedlora.network.org_nodes import launch, orderer_spec, peer_spec, stop_all
 
 org_app = typer.Typer(
@@ -163,6 +172,40 @@ def invoke_command(
     with user_errors():
         line = invoke(folder, member, channel, locate_fabric(), endorsers=endorser or (), via=via)
     console.print(f"committed: {line}", highlight=False)
+
+
+@org_app.command("node-init")
+def node_init_command(
+    directory: OrgDir,
+    member: Members,
+    name: Annotated[str, typer.Option(help="Node name, unique within the org.")],
+    listen: Annotated[str, typer.Option(help="host:port of this node's adapter exchange.")],
+    out: Annotated[Path, typer.Option(help="Node folder to create.", file_okay=False)],
+    model: Annotated[str, typer.Option(help="Base model: smollm2 or tiny.")] = "smollm2",
+    site: Annotated[str, typer.Option(help="Demo data shard this node holds.")] = "",
+    channel: Channel = "fedlora",
+) -> None:
+    """Create a node of this org (its identity issued by the org's own CAs, on this host) that
+    uses the org's own peer as its Gateway and trusts the members' TLS CAs."""
+    folder = OrgFolder(directory.resolve())
+    with user_errors():
+        org = load_settings(folder)
+        members = unpack_members(folder, member)
+        request = NodeInitRequest(
+            name=name,
+            msp_id=org.msp_id,
+            org_dir=folder.org_dir(org),
+            member_org_dirs=tuple(m.folder(folder) for m in members),
+            gateway=org.address(PEER),
+            gateway_tls_ca=folder.peer_dir(org) / "tls" / "ca.crt",
+            channel=channel,
+            listen=listen,
+            endpoint=listen,
+            model=model,
+            site=site,
+        )
+        init_node_folder(request, out)
+    console.print(f"node {name} of {org.msp_id} created in {out}", highlight=False)
 
 
 @org_app.command("stop")

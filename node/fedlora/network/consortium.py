@@ -119,6 +119,10 @@ def unpack_members(folder: OrgFolder, paths: Sequence[Path]) -> list[Member]:
         # One fixed name for the peer's TLS root, so callers need not know cryptogen's names.
         roots = [t for r, t in member.definition["msp"].items() if r.startswith("tlscacerts/")]
         write_atomic(member.peer_tls_ca(folder), roots[0])
+        # cryptogen's name for an org's TLS CA folder, where a node's trust list looks.
+        for relative, text in member.definition["msp"].items():
+            if relative.startswith("tlscacerts/"):
+                write_atomic(target / "tlsca" / Path(relative).name, text)
         orderer_msp = member.definition["orderer_msp"].items()
         roots = [t for r, t in orderer_msp if r.startswith("tlscacerts/")]
         write_atomic(member.orderer_tls_ca(folder), roots[0])
