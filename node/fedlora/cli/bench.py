@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import resource
 import tempfile
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -20,109 +18,32 @@ if TYPE_CHECKING:
 
 app = typer.Typer(help="Benchmarks: training throughput, round time, memory.", no_args_is_help=True)
 
-BARE = "peft loop, padded to batch max"
-MINE = "LocalTrainer, LoRA on all layers"
-COLUMNS = ("variant", "steps", "tokens", "seconds", "tokens_per_s")
-
-
-def _peak_rss_mib() -> float:
-    # ru_maxrss is KiB on Linux: the whole process, every model copy of the bench included.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _throughput(model: str, steps: int, batch: int, top_layers: int) -> list[dict[str, Any]]:
-    from fedlora.data import load_icd10
-    from fedlora.training import prompt_format_for
-    from fedlora.training.bench import measure_throughput
-
-    corpus = load_icd10(max_per_label=8, seed=0)
-    prompt = prompt_format_for(corpus.name, corpus.instruction)
-    rows = measure_throughput(
-        model, corpus.examples, prompt, len(corpus.label_names), steps, batch, top_layers
-    )
-    return [
-        {
-            "variant": row.variant,
-            "steps": row.steps,
-            "tokens": row.tokens,
-            "seconds": round(row.seconds, 3),
-            "tokens_per_s": round(row.tokens_per_second, 1),
-        }
-        for row in rows
-    ]
-
-
-def _round_seconds(model: str, sites: int, steps: int, batch: int, top_layers: int) -> float:
-    from fedlora.simulation.config import SimulationConfig, method_specs
-    from fedlora.simulation.experiment import run_experiment
-
-    config = SimulationConfig(
-        model=model,
-        num_sites=sites,
-        rounds=1,
-        local_steps=steps,
-        batch_size=batch,
-        top_layers=top_layers,
-        train_per_site=100,
-        test_per_site=100,
-        global_test=0,
-    )
-    with tempfile.TemporaryDirectory() as folder:
-        started = time.perf_counter()
-        run_experiment(config, method_specs(["fedlora"], {}), [0], Path(folder))
-        return time.perf_counter() - started
-
-
-def _table(rows: list[dict[str, Any]], title: str) -> Table:
-    table = Table(title=title)
-    for column in COLUMNS:
-        table.add_column(column, justify="left" if column == "variant" else "right")
-    for row in rows:
-        table.add_row(
-            *(str(row[c]) for c in ("variant", "steps", "tokens", "seconds")),
-            str(row["tokens_per_s"]),
-        )
-    return table
-
 
 @app.command()
 def trainer(
     model: Annotated[str, typer.Option(help="tiny or smollm2.")] = "tiny",
-    steps: Annotated[int, typer.Option(help="Timed steps per variant.")] = 5,
-    batch: Annotated[int, typer.Option(help="Batch size.")] = 8,
+    steps: Annotated[int, typer.Option(min=1, help="Timed steps per variant.")] = 5,
+    batch: Annotated[int, typer.Option(min=1, help="Batch size.")] = 8,
     top_layers: Annotated[int, typer.Option(help="K of the top-K variants (0: default).")] = 0,
-    round_sites: Annotated[int, typer.Option(help="Sites in the timed round (0: skip).")] = 3,
-    round_steps: Annotated[int, typer.Option(help="Local steps per site in that round.")] = 10,
+    bf16: Annotated[bool, typer.Option(help="bf16 autocast in every variant.")] = False,
+    cell_rounds: Annotated[
+        int, typer.Option(help="Rounds of the results-table cell to run (0: skip; 20: all).")
+    ] = 0,
     json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """LocalTrainer vs a bare peft loop (tokens/s), peak RSS, and one simulated round."""
+    """LocalTrainer vs a bare peft loop (s/step, tokens/s, ratio), and one results-table cell."""
+    from fedlora.cli.bench_trainer import cell_report, print_report, run_cell, throughput_report
+
     with user_errors():
-        k = top_layers or (1 if model == "tiny" else 8)
-        rows = _throughput(model, steps, batch, k)
-        by_name = {row["variant"]: row for row in rows}
-        ratio = by_name[MINE]["tokens_per_s"] / max(by_name[BARE]["tokens_per_s"], 1e-9)
-        peak = _peak_rss_mib()
-        round_s = _round_seconds(model, round_sites, round_steps, batch, k) if round_sites else None
-        report = {
-            "model": model,
-            "batch": batch,
-            "top_layers": k,
-            "throughput": rows,
-            "ratio_localtrainer_all_layers_vs_peft_loop": round(ratio, 3),
-            "peak_rss_mib_throughput_phase": round(peak, 1),
-            "round": {"sites": round_sites, "local_steps": round_steps, "seconds": round_s},
-        }
+        k = top_layers or (1 if model == "tiny" else 4)  # 4: the results table's setting
+        report = {"model": model, "batch": batch, "top_layers": k, "bf16": bf16}
+        report |= throughput_report(model, steps, batch, k, bf16)
+        if cell_rounds:
+            report["cell"] = cell_report(run_cell(cell_rounds, bf16, model))
         if json_output:
             print_json(report)
-            return
-        console.print(_table(rows, f"Training throughput, {model}, batch {batch}"))
-        console.print(f"LocalTrainer / bare peft loop (same layers, same batches): {ratio:.2f}x")
-        console.print(f"peak RSS of the throughput phase: {peak:.0f} MiB (all variants' models)")
-        if round_s is not None:
-            console.print(
-                f"one fedlora round, {round_sites} sites x {round_steps} steps, incl. evaluation"
-                f" and first-time feature precompute: {round_s:.1f} s"
-            )
+        else:
+            print_report(report)
 
 
 @app.command()

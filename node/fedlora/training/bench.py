@@ -1,15 +1,19 @@
 """Throughput of LocalTrainer against a bare peft training loop, on the same batches.
 
 Variants run interleaved step by step, so a busy shared machine slows them all alike and the
-ratios stay meaningful even when absolute numbers move.
+ratios stay meaningful even when absolute numbers move. How busy the machine was is measured
+too (``CpuShare``), so a number taken beside another job is never mistaken for an idle one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as functional
@@ -20,6 +24,8 @@ from fedlora.training.prompts import LabeledText, PromptEncoder, PromptFormat, a
 from fedlora.training.trainer import LocalTrainer, TrainerOptions
 
 FIXED_LENGTH = 64
+BARE = "peft loop, padded to batch max"
+MINE = "LocalTrainer, LoRA on all layers"
 StepFunction = Callable[[Sequence[LabeledText]], object]
 
 
@@ -37,16 +43,81 @@ class ThroughputRow:
         """Real prompt tokens trained per wall second."""
         return self.tokens / self.seconds if self.seconds > 0 else 0.0
 
+    @property
+    def seconds_per_step(self) -> float:
+        """Wall seconds per optimiser step (0 for untimed rows)."""
+        return self.seconds / self.steps if self.steps else 0.0
+
+
+@dataclass(frozen=True)
+class Throughput:
+    """Every variant's row, and how much of the machine other processes took meanwhile."""
+
+    rows: list[ThroughputRow]
+    threads: int
+    bf16: bool
+    others_cpu_share: float | None
+
+    def ratio(self) -> float:
+        """LocalTrainer's tokens/s over the bare loop's, on the same batches and layers."""
+        by_name = {row.variant: row for row in self.rows}
+        return by_name[MINE].tokens_per_second / max(by_name[BARE].tokens_per_second, 1e-9)
+
+
+def _busy_cpu_seconds() -> float | None:
+    """CPU seconds all processes have used since boot (Linux /proc/stat), None elsewhere."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:8]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = (int(f) for f in fields)
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
+class CpuShare:
+    """Share of all CPUs that *other* processes used between ``start`` and ``stop``."""
+
+    def __init__(self) -> None:
+        self.start()
+
+    def start(self) -> None:
+        """Begin counting (construction starts it too)."""
+        self._busy, self._own, self._wall = (
+            _busy_cpu_seconds(),
+            time.process_time(),
+            time.perf_counter(),
+        )
+
+    def stop(self) -> float | None:
+        """Others' CPU seconds over (wall seconds x CPUs) since ``start``; None off Linux."""
+        busy, own, wall = _busy_cpu_seconds(), time.process_time(), time.perf_counter()
+        if busy is None or self._busy is None or wall <= self._wall:
+            return None
+        others = max(0.0, (busy - self._busy) - (own - self._own))
+        return min(1.0, others / ((wall - self._wall) * (os.cpu_count() or 1)))
+
+
+def _precision(bf16: bool) -> contextlib.AbstractContextManager[object]:
+    return torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else contextlib.nullcontext()
+
 
 class BarePeftLoop:
     """The textbook loop: full forward with labels masked to the answer token, AdamW step."""
 
-    def __init__(self, model_name: str, lora: LoraSettings, prompt: PromptFormat, labels: int):
+    def __init__(
+        self,
+        model_name: str,
+        lora: LoraSettings,
+        prompt: PromptFormat,
+        labels: int,
+        bf16: bool = False,
+    ) -> None:
         loaded = load_model(model_name)
         self.model = apply_lora(loaded.model, lora)
         self.encoder = PromptEncoder(loaded.tokenizer, prompt)
         self.answer_ids = answer_token_ids(loaded.tokenizer, labels)
         self.pad_id = int(loaded.tokenizer.pad_token_id)
+        self.bf16 = bf16
         trainable = [p for p in self.model.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(trainable, lr=1e-3, weight_decay=0.0)
 
@@ -68,8 +139,9 @@ class BarePeftLoop:
         """One optimiser step on ``batch``; returns the answer-token loss before the step."""
         ids, mask, labels = self._tensors(batch, fixed_length)
         self.model.train()
-        output = self.model(input_ids=ids, attention_mask=mask)
-        logits = output.logits[:, :-1].flatten(0, 1)
+        with _precision(self.bf16):
+            output = self.model(input_ids=ids, attention_mask=mask)
+            logits = output.logits[:, :-1].flatten(0, 1).float()
         loss = functional.cross_entropy(logits, labels[:, 1:].flatten(), ignore_index=-100)
         self.optimizer.zero_grad(set_to_none=True)
         torch.autograd.backward(loss)
@@ -94,21 +166,26 @@ class Variants:
 
 
 def build_variants(
-    model_name: str, prompt: PromptFormat, labels: int, top_layers: int, rank: int = 8
+    model_name: str,
+    prompt: PromptFormat,
+    labels: int,
+    top_layers: int,
+    bf16: bool = False,
+    rank: int = 8,
 ) -> Variants:
-    """Every variant compared, each on its own copy of the base model."""
+    """Every variant compared, each on its own copy of the base model, all at one precision."""
     full = LoraSettings(rank=rank, alpha=2 * rank)
     top = LoraSettings(rank=rank, alpha=2 * rank, top_layers=top_layers)
-    bare = BarePeftLoop(model_name, full, prompt, labels)
-    options = TrainerOptions(device="cpu")
+    bare = BarePeftLoop(model_name, full, prompt, labels, bf16)
+    options = TrainerOptions(device="cpu", bf16=bf16)
     everything = LocalTrainer(load_model(model_name), full, prompt, labels, options)
-    uncached = TrainerOptions(device="cpu", cache_features=False)
+    uncached = TrainerOptions(device="cpu", bf16=bf16, cache_features=False)
     top_plain = LocalTrainer(load_model(model_name), top, prompt, labels, uncached)
     top_cached = LocalTrainer(load_model(model_name), top, prompt, labels, options)
     steps: dict[str, StepFunction] = {
         f"peft loop, padded to {FIXED_LENGTH}": lambda b: bare.step(b, FIXED_LENGTH),
-        "peft loop, padded to batch max": bare.step,
-        "LocalTrainer, LoRA on all layers": _trainer_step(everything),
+        BARE: bare.step,
+        MINE: _trainer_step(everything),
         f"LocalTrainer, top {top_layers} layers, no cache": _trainer_step(top_plain),
         f"LocalTrainer, top {top_layers} layers, cached": _trainer_step(top_cached),
     }
@@ -123,31 +200,34 @@ def measure_throughput(
     steps: int = 5,
     batch_size: int = 8,
     top_layers: int = 8,
-) -> list[ThroughputRow]:
+    bf16: bool = False,
+) -> Throughput:
     """Time ``steps`` training steps per variant on identical batches (after one warm-up).
 
     The cached variant's one-off cost of running the frozen layers over ``examples`` is
     reported as its own row, so the per-step numbers can be read with or without it.
     """
-    variants = build_variants(model_name, prompt, labels, top_layers)
+    variants = build_variants(model_name, prompt, labels, top_layers, bf16)
     rng = random.Random(0)
     batches = [rng.sample(list(examples), batch_size) for _ in range(steps + 1)]
     prompts = variants.encoder.encode_all(examples)
     started = time.perf_counter()
     variants.cached._features(prompts)
-    precompute = ThroughputRow(
-        "feature precompute (once per example)",
-        0,
-        sum(len(p) for p in prompts),
-        time.perf_counter() - started,
-    )
+    precompute_seconds = time.perf_counter() - started
     seconds = dict.fromkeys(variants.steps, 0.0)
+    share = CpuShare()
     for index, batch in enumerate(batches):
+        if index == 1:  # the first batch warms up allocators and caches: not timed
+            share.start()
         for name, step in variants.steps.items():
             began = time.perf_counter()
             step(batch)
-            if index > 0:  # the first batch warms up allocators and caches
+            if index > 0:
                 seconds[name] += time.perf_counter() - began
+    others = share.stop()
     tokens = sum(len(variants.encoder.encode(e.text)) for b in batches[1:] for e in b)
     rows = [ThroughputRow(name, steps, tokens, seconds[name]) for name in variants.steps]
-    return [*rows, precompute]
+    precompute = ThroughputRow(
+        "feature precompute (once per example)", 0, sum(map(len, prompts)), precompute_seconds
+    )
+    return Throughput([*rows, precompute], torch.get_num_threads(), bf16, others)
