@@ -12,6 +12,10 @@ key, and no definition file holds any.
 Org4 then joins while the consortium runs (a config update signed by a majority, each
 signature a file; its orderer becomes a fourth consenter), commits a transaction through its
 own orderer, and leaves again the same way.
+
+A second test forms the same consortium and runs a 3-round training session on it, one node per
+org on its org's host (each using its own peer as Gateway); org3's orderer is killed once round
+1 is final, and the session must complete with an intact lineage.
 """
 
 from __future__ import annotations
@@ -22,13 +26,27 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import tomli_w
 from tests.integration.netns import Hosts, unavailable_reason
+from tests.integration.test_peers_netns import _children_stopped_on_exit
+from tests.integration.test_reliability_live import (
+    ROUNDS,
+    ChainWatch,
+    NodesInBackground,
+    _check_completed_with_intact_lineage,
+)
 
+from fedlora.cli import demo_steps as demo
+from fedlora.cli.session import build_spec
+from fedlora.config import load_node_config
+from fedlora.daemon.wiring import open_contract
 from fedlora.network import FabricInstall
+from fedlora.network.org import OrgFolder, load_settings
 
 REASON = unavailable_reason()
 pytestmark = [
@@ -127,10 +145,9 @@ def _private_keys(folder: Path) -> set[str]:
     return keys
 
 
-def test_three_hospitals_form_a_consortium_and_survive_losing_an_orderer(
-    consortium: Consortium,
-) -> None:
-    timings: dict[str, float] = {}
+def _form(consortium: Consortium, timings: dict[str, float]) -> None:
+    """Three orgs, each on its own host: keys, definitions, genesis, processes, chaincode, a
+    first committed transaction."""
     started = time.monotonic()
     # Each host: its own keys, then its public definition, handed to the others.
     for host in HOSTS:
@@ -155,6 +172,13 @@ def test_three_hospitals_form_a_consortium_and_survive_losing_an_orderer(
     answer = consortium.run("org1", "org", "invoke", *consortium.definitions())
     assert "status:200" in answer
     timings["genesis to first commit"] = time.monotonic() - formed
+
+
+def test_three_hospitals_form_a_consortium_and_survive_losing_an_orderer(
+    consortium: Consortium,
+) -> None:
+    timings: dict[str, float] = {}
+    _form(consortium, timings)
 
     # Each org's node, its identity issued on its own host, registers through its own peer's
     # Gateway (which asks the other orgs' peers to endorse).
@@ -240,3 +264,74 @@ def test_three_hospitals_form_a_consortium_and_survive_losing_an_orderer(
                 assert not keys[host] & keys[other], f"{host} and {other} share a private key"
     assert not _private_keys(consortium.shared)
     print("\n" + "\n".join(f"{step}: {seconds:.1f} s" for step, seconds in timings.items()))
+
+
+def _session_nodes(consortium: Consortium, settings: demo.DemoSettings) -> list[demo.DemoNode]:
+    """One node per org, made and registered on its own host; its training kept short."""
+    nodes = []
+    for index, host in enumerate(HOSTS):
+        folder = consortium.folder(host) / "nodes" / "node1"
+        site = f"client-{index}"  # the partitioner names sites client-0, client-1, ...
+        listen = f"{consortium.hosts.address(host)}:{consortium.base_port + 50}"
+        consortium.run(host, "org", "node-init", *consortium.definitions(), "--name", "node1",
+                       "--listen", listen, "--out", str(folder), "--model", settings.model,
+                       "--site", site)  # fmt: skip
+        config_path = folder / "node.toml"
+        config = tomllib.loads(config_path.read_text())
+        config["training"].update(
+            steps=settings.steps, batch_size=settings.batch_size, lr=settings.lr
+        )
+        config_path.write_text(tomli_w.dumps(config))
+        consortium.node(host, "node", "join", "--config", str(config_path))
+        gateway, _, node_id = open_contract(load_node_config(config_path))
+        gateway.close()
+        nodes.append(demo.DemoNode(node_id, site, config_path))
+    return nodes
+
+
+def _create_session(
+    consortium: Consortium, settings: demo.DemoSettings, nodes: list[demo.DemoNode]
+) -> None:
+    """Org1's admin (its MSP on org1's host) creates and starts the session."""
+    spec = build_spec(
+        settings.session_id, model=settings.model, rounds=settings.rounds,
+        quorum=settings.quorum, rule=settings.rule,
+        dataset=f"icd10:dirichlet:{settings.alpha}:{len(HOSTS)}:0",
+        lora=(8, 16.0, settings.top_layers), deadline=settings.deadline_seconds,
+        participants=tuple(node.node_id for node in nodes),
+    )  # fmt: skip
+    org1 = OrgFolder(consortium.folder("org1"))
+    admin = org1.admin_msp(load_settings(org1))
+    gateway, contract, _ = open_contract(load_node_config(nodes[0].config_path), admin)
+    with gateway:
+        contract.create_session(spec)
+        contract.start_session(settings.session_id)
+
+
+def test_a_session_on_the_consortium_completes_when_an_orderer_host_dies(
+    consortium: Consortium, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _form(consortium, {})
+    settings = demo.DemoSettings(
+        tmp_path / "session", model="tiny", rounds=ROUNDS, steps=2, batch_size=4, top_layers=1,
+        quorum=2, session_id="consortium",
+    )  # fmt: skip
+    nodes = _session_nodes(consortium, settings)
+    _create_session(consortium, settings, nodes)
+    # Each node process runs on its org's host (the demo starts them on this one).
+    start_here = demo.node_start_command
+
+    def on_its_host(config_path: Path, session_id: str) -> list[str]:
+        host = next(h for h in HOSTS if consortium.folder(h) in config_path.parents)
+        return consortium.hosts.command(host, start_here(config_path, session_id))
+
+    monkeypatch.setattr(demo, "node_start_command", on_its_host)
+    gateway, contract, _ = open_contract(load_node_config(nodes[0].config_path))
+    with gateway, _children_stopped_on_exit():
+        running = NodesInBackground(settings, nodes)
+        watch = ChainWatch(contract, settings.session_id, running.check)
+        watch.wait_for("round 1 final", lambda p: p[1] > 1 or p[2] == "final")
+        os.kill(consortium.pid("org3", "orderer"), signal.SIGKILL)
+        watch.wait_for("the session's end", lambda p: p[0] != "running")
+        running.join()
+        _check_completed_with_intact_lineage(contract, nodes, settings.session_id)
