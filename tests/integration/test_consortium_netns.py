@@ -28,6 +28,7 @@ import sys
 import time
 import tomllib
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -174,32 +175,9 @@ def _form(consortium: Consortium, timings: dict[str, float]) -> None:
     timings["genesis to first commit"] = time.monotonic() - formed
 
 
-def test_three_hospitals_form_a_consortium_and_survive_losing_an_orderer(
-    consortium: Consortium,
-) -> None:
-    timings: dict[str, float] = {}
-    _form(consortium, timings)
-
-    # Each org's node, its identity issued on its own host, registers through its own peer's
-    # Gateway (which asks the other orgs' peers to endorse).
-    for host in HOSTS:
-        node = consortium.folder(host) / "nodes" / "node1"
-        listen = f"{consortium.hosts.address(host)}:{consortium.base_port + 50}"
-        consortium.run(host, "org", "node-init", *consortium.definitions(), "--name", "node1",
-                       "--listen", listen, "--out", str(node), "--model", "tiny")  # fmt: skip
-        consortium.node(host, "node", "join", "--config", str(node / "node.toml"))
-
-    # Org3's orderer dies: the other two keep ordering, through org2's orderer this time.
-    os.kill(consortium.pid("org3", "orderer"), signal.SIGKILL)
-    after = time.monotonic()
-    answer = consortium.run("org2", "org", "invoke", *consortium.definitions(),
-                            "--endorser", "Org2MSP", "--endorser", "Org1MSP")  # fmt: skip
-    assert "status:200" in answer
-    timings["commit with org3's orderer dead"] = time.monotonic() - after
-
-    # Org3's orderer comes back (and catches up) before the consenter set grows.
-    consortium.run("org3", "org", "start")
-
+def _add_org4(consortium: Consortium, timings: dict[str, float]) -> None:
+    """Org4 joins the running consortium (see the module docstring) and commits a first
+    transaction, endorsed by Org4, Org1 and Org2."""
     # Org4 joins the running consortium, its orderer as a fourth consenter: org1 proposes,
     # org1's and org2's admins sign on their own hosts (a majority of 3), the signatures travel
     # as files, org1 submits.
@@ -231,6 +209,37 @@ def test_three_hospitals_form_a_consortium_and_survive_losing_an_orderer(
                             "--endorser", "Org1MSP", "--endorser", "Org2MSP")  # fmt: skip
     assert "status:200" in answer
     timings["org4: init to its first committed transaction"] = time.monotonic() - added
+
+
+def test_three_hospitals_form_a_consortium_and_survive_losing_an_orderer(
+    consortium: Consortium,
+) -> None:
+    timings: dict[str, float] = {}
+    _form(consortium, timings)
+
+    # Each org's node, its identity issued on its own host, registers through its own peer's
+    # Gateway (which asks the other orgs' peers to endorse).
+    for host in HOSTS:
+        node = consortium.folder(host) / "nodes" / "node1"
+        listen = f"{consortium.hosts.address(host)}:{consortium.base_port + 50}"
+        consortium.run(host, "org", "node-init", *consortium.definitions(), "--name", "node1",
+                       "--listen", listen, "--out", str(node), "--model", "tiny")  # fmt: skip
+        consortium.node(host, "node", "join", "--config", str(node / "node.toml"))
+
+    # Org3's orderer dies: the other two keep ordering, through org2's orderer this time.
+    os.kill(consortium.pid("org3", "orderer"), signal.SIGKILL)
+    after = time.monotonic()
+    answer = consortium.run("org2", "org", "invoke", *consortium.definitions(),
+                            "--endorser", "Org2MSP", "--endorser", "Org1MSP")  # fmt: skip
+    assert "status:200" in answer
+    timings["commit with org3's orderer dead"] = time.monotonic() - after
+
+    # Org3's orderer comes back (and catches up) before the consenter set grows.
+    consortium.run("org3", "org", "start")
+
+    _add_org4(consortium, timings)
+    everyone = consortium.definitions([*HOSTS, NEW])
+    new_definition = consortium.shared / f"{NEW}.json"
     # Org4's own orderer is a consenter now: a transaction ordered through it commits.
     answer = consortium.run(NEW, "org", "invoke", *everyone, "--endorser", "Org4MSP",
                             "--endorser", "Org1MSP", "--endorser", "Org3MSP")  # fmt: skip
@@ -266,14 +275,18 @@ def test_three_hospitals_form_a_consortium_and_survive_losing_an_orderer(
     print("\n" + "\n".join(f"{step}: {seconds:.1f} s" for step, seconds in timings.items()))
 
 
-def _session_nodes(consortium: Consortium, settings: demo.DemoSettings) -> list[demo.DemoNode]:
-    """One node per org, made and registered on its own host; its training kept short."""
+def _session_nodes(
+    consortium: Consortium, settings: demo.DemoSettings, hosts: list[str] = HOSTS
+) -> list[demo.DemoNode]:
+    """One node per org of ``hosts``, made and registered on its own host; training kept short."""
     nodes = []
-    for index, host in enumerate(HOSTS):
+    for host in hosts:
+        index = [*HOSTS, NEW].index(host)
         folder = consortium.folder(host) / "nodes" / "node1"
         site = f"client-{index}"  # the partitioner names sites client-0, client-1, ...
         listen = f"{consortium.hosts.address(host)}:{consortium.base_port + 50}"
-        consortium.run(host, "org", "node-init", *consortium.definitions(), "--name", "node1",
+        members = consortium.definitions([*HOSTS, NEW] if NEW in hosts else HOSTS)
+        consortium.run(host, "org", "node-init", *members, "--name", "node1",
                        "--listen", listen, "--out", str(folder), "--model", settings.model,
                        "--site", site)  # fmt: skip
         config_path = folder / "node.toml"
@@ -296,7 +309,7 @@ def _create_session(
     spec = build_spec(
         settings.session_id, model=settings.model, rounds=settings.rounds,
         quorum=settings.quorum, rule=settings.rule,
-        dataset=f"icd10:dirichlet:{settings.alpha}:{len(HOSTS)}:0",
+        dataset=f"icd10:dirichlet:{settings.alpha}:{len(nodes)}:0",
         lora=(8, 16.0, settings.top_layers), deadline=settings.deadline_seconds,
         participants=tuple(node.node_id for node in nodes),
     )  # fmt: skip
@@ -322,7 +335,7 @@ def test_a_session_on_the_consortium_completes_when_an_orderer_host_dies(
     start_here = demo.node_start_command
 
     def on_its_host(config_path: Path, session_id: str) -> list[str]:
-        host = next(h for h in HOSTS if consortium.folder(h) in config_path.parents)
+        host = next(h for h in [*HOSTS, NEW] if consortium.folder(h) in config_path.parents)
         return consortium.hosts.command(host, start_here(config_path, session_id))
 
     monkeypatch.setattr(demo, "node_start_command", on_its_host)
@@ -335,3 +348,23 @@ def test_a_session_on_the_consortium_completes_when_an_orderer_host_dies(
         watch.wait_for("the session's end", lambda p: p[0] != "running")
         running.join()
         _check_completed_with_intact_lineage(contract, nodes, settings.session_id)
+
+    # Org3's orderer comes back; Org4 joins the consortium, its node the next session (the
+    # others' nodes first trust Org4's TLS CA).
+    consortium.run("org3", "org", "start")
+    _add_org4(consortium, {})
+    everyone = consortium.definitions([*HOSTS, NEW])
+    for host, node in zip(HOSTS, nodes, strict=True):
+        consortium.run(host, "org", "node-trust", *everyone, "--node", str(node.config_path.parent))
+    nodes += _session_nodes(consortium, settings, [NEW])
+    settings = replace(settings, session_id="consortium-2", quorum=3)
+    _create_session(consortium, settings, nodes)
+    gateway, contract, _ = open_contract(load_node_config(nodes[0].config_path))
+    with gateway, _children_stopped_on_exit():
+        running = NodesInBackground(settings, nodes)
+        watch = ChainWatch(contract, settings.session_id, running.check)
+        watch.wait_for("the session's end", lambda p: p[0] != "running")
+        running.join()
+        _check_completed_with_intact_lineage(contract, nodes, settings.session_id)
+        rounds = contract.export_trail(settings.session_id).rounds
+        assert all(nodes[-1].node_id in round_.updates for round_ in rounds)  # Org4's node

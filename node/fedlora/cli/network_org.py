@@ -14,6 +14,7 @@ import typer
 from fedlora.cli.common import console, user_errors
 from fedlora.daemon.nodefiles import NodeInitRequest, init_node_folder
 from fedlora.errors import FedloraError
+from fedlora.fileio import write_atomic
 from fedlora.network import locate_fabric
 from fedlora.network.consortium import (
     commit_chaincode,
@@ -206,6 +207,26 @@ def node_init_command(
         )
         init_node_folder(request, out)
     console.print(f"node {name} of {org.msp_id} created in {out}", highlight=False)
+
+
+@org_app.command("node-trust")
+def node_trust_command(
+    directory: OrgDir,
+    member: Members,
+    node: Annotated[Path, typer.Option(help="The node folder (from node-init).", file_okay=False)],
+) -> None:
+    """Refresh a node's trust list (member-cas/) from the members' definitions, e.g. after an
+    org joined; takes effect at the node's next start."""
+    folder = OrgFolder(directory.resolve())
+    with user_errors():
+        members = unpack_members(folder, member)
+        trust = node / "member-cas"
+        if not trust.is_dir():
+            raise FedloraError(f"{node} is not a node folder", "pass a folder made by node-init")
+        for entry in members:
+            for cert in sorted((entry.folder(folder) / "tlsca").glob("*-cert.pem")):
+                write_atomic(trust / cert.name, cert.read_text(encoding="utf-8"))
+    console.print(f"{node} trusts {', '.join(m.msp_id for m in members)}", highlight=False)
 
 
 @org_app.command("stop")
