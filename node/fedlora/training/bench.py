@@ -8,12 +8,11 @@ too (``CpuShare``), so a number taken beside another job is never mistaken for a
 from __future__ import annotations
 
 import contextlib
-import os
+import dataclasses
 import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 import torch.nn.functional as functional
@@ -21,6 +20,7 @@ import torch.nn.functional as functional
 from fedlora.training.lora import LoraSettings, apply_lora
 from fedlora.training.model import load_model
 from fedlora.training.prompts import LabeledText, PromptEncoder, PromptFormat, answer_token_ids
+from fedlora.training.threads import CpuShare
 from fedlora.training.trainer import LocalTrainer, TrainerOptions
 
 FIXED_LENGTH = 64
@@ -62,39 +62,6 @@ class Throughput:
         """LocalTrainer's tokens/s over the bare loop's, on the same batches and layers."""
         by_name = {row.variant: row for row in self.rows}
         return by_name[MINE].tokens_per_second / max(by_name[BARE].tokens_per_second, 1e-9)
-
-
-def _busy_cpu_seconds() -> float | None:
-    """CPU seconds all processes have used since boot (Linux /proc/stat), None elsewhere."""
-    try:
-        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:8]
-    except OSError:
-        return None
-    user, nice, system, _idle, _iowait, irq, softirq = (int(f) for f in fields)
-    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
-
-
-class CpuShare:
-    """Share of all CPUs that *other* processes used between ``start`` and ``stop``."""
-
-    def __init__(self) -> None:
-        self.start()
-
-    def start(self) -> None:
-        """Begin counting (construction starts it too)."""
-        self._busy, self._own, self._wall = (
-            _busy_cpu_seconds(),
-            time.process_time(),
-            time.perf_counter(),
-        )
-
-    def stop(self) -> float | None:
-        """Others' CPU seconds over (wall seconds x CPUs) since ``start``; None off Linux."""
-        busy, own, wall = _busy_cpu_seconds(), time.process_time(), time.perf_counter()
-        if busy is None or self._busy is None or wall <= self._wall:
-            return None
-        others = max(0.0, (busy - self._busy) - (own - self._own))
-        return min(1.0, others / ((wall - self._wall) * (os.cpu_count() or 1)))
 
 
 def _precision(bf16: bool) -> contextlib.AbstractContextManager[object]:
@@ -177,9 +144,10 @@ def build_variants(
     full = LoraSettings(rank=rank, alpha=2 * rank)
     top = LoraSettings(rank=rank, alpha=2 * rank, top_layers=top_layers)
     bare = BarePeftLoop(model_name, full, prompt, labels, bf16)
-    options = TrainerOptions(device="cpu", bf16=bf16)
+    # Every variant at torch's thread count now: the trainers must not adapt it mid-bench.
+    options = TrainerOptions(device="cpu", bf16=bf16, threads=torch.get_num_threads())
     everything = LocalTrainer(load_model(model_name), full, prompt, labels, options)
-    uncached = TrainerOptions(device="cpu", bf16=bf16, cache_features=False)
+    uncached = dataclasses.replace(options, cache_features=False)
     top_plain = LocalTrainer(load_model(model_name), top, prompt, labels, uncached)
     top_cached = LocalTrainer(load_model(model_name), top, prompt, labels, options)
     steps: dict[str, StepFunction] = {

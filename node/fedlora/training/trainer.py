@@ -38,6 +38,7 @@ from fedlora.training.prompts import (
     answer_token_ids,
 )
 from fedlora.training.shared_prefix import run_layers
+from fedlora.training.threads import ThreadFitter
 
 TokenIds = tuple[int, ...]
 
@@ -61,6 +62,7 @@ class TrainerOptions:
     max_text_tokens: int = DEFAULT_MAX_TEXT_TOKENS
     cache_features: bool = True
     eval_batch_size: int = 64
+    threads: int | None = None  # None: the cores other processes leave free (ThreadFitter)
 
 
 def default_device() -> str:
@@ -114,6 +116,7 @@ class LocalTrainer:
         cache: FeatureCache | None = None,
     ) -> None:
         self.options = options or TrainerOptions()
+        self._threads = ThreadFitter(self.options.threads)
         self.device = torch.device(self.options.device or default_device())
         self.lora = lora
         self.model = apply_lora(loaded.model, lora).to(self.device)
@@ -239,6 +242,7 @@ class LocalTrainer:
         """
         _check_schedule(examples, steps, batch_size, lr, proximal_mu)
         started = time.perf_counter()
+        self._threads.fit()
         prompts = self._encoder.encode_all(examples)
         labels = torch.tensor([example.label for example in examples], device=self.device)
         anchor = self._proximal_anchor(proximal_mu, global_tensors)
@@ -294,6 +298,7 @@ class LocalTrainer:
 
     def predict(self, examples: Sequence[LabeledText]) -> tuple[list[int], list[float]]:
         """Predicted label (argmax over the answer-letter logits) and answer loss per example."""
+        self._threads.fit()
         prompts = self._encoder.encode_all(examples)
         predictions: list[int] = []
         losses: list[float] = []

@@ -10,7 +10,8 @@ from tests.unit.training.training_helpers import NUM_LABELS, TOY_FORMAT, toy_exa
 from fedlora.cli.bench_trainer import CellRun, cell_report, run_cell
 from fedlora.data import Example
 from fedlora.training import LocalTrainer, LoraSettings, load_model
-from fedlora.training.bench import BarePeftLoop, CpuShare, measure_throughput
+from fedlora.training.bench import BarePeftLoop, measure_throughput
+from fedlora.training.threads import CpuShare
 from fedlora.training.trainer import TrainerOptions
 
 
