@@ -244,6 +244,10 @@ class LocalTrainer:
         started = time.perf_counter()
         self._threads.fit()
         prompts = self._encoder.encode_all(examples)
+        if self.options.cache_features:
+            # All of them now, in full chunks: filled batch by batch, the frozen layers ran on
+            # a few rows at a time (69 s instead of 25 s for the results cell's 1,250 prompts).
+            self._features(prompts)
         labels = torch.tensor([example.label for example in examples], device=self.device)
         anchor = self._proximal_anchor(proximal_mu, global_tensors)
         optimizer = torch.optim.AdamW(self.trainable_parameters(), lr=lr, weight_decay=0.0)
