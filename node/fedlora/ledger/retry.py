@@ -7,6 +7,9 @@ Retried, always with a NEW proposal (new nonce, new tx id):
   after a network start;
 - a commit status of MVCC_READ_CONFLICT or PHANTOM_READ_CONFLICT (another transaction changed
   what this one read; simulating again gives a fresh read set);
+- ABORTED evaluate or endorse because the peer lost its link to the chaincode server ("chaincode
+  stream terminated", "timeout expired while executing transaction"): seen live when a peer's
+  network came back after an outage; the peer reconnects and the same call then succeeds;
 - ABORTED endorsement whose endorsers' "ProposalResponsePayloads do not match": the peers
   simulated at different block heights (one has not committed the latest block yet); once
   they agree again the same transaction endorses (a chaincode that is not deterministic keeps
@@ -41,6 +44,10 @@ T = TypeVar("T")
 _WARM_UP_MARKERS = ("no combination of peers", "no peers available")
 _RETRYABLE_COMMIT_CODES = frozenset({"MVCC_READ_CONFLICT", "PHANTOM_READ_CONFLICT"})
 _PAYLOAD_MISMATCH = "ProposalResponsePayloads do not match"
+_CHAINCODE_LINK_LOST = (
+    "chaincode stream terminated",
+    "timeout expired while executing transaction",
+)
 
 
 def is_transient(error: LedgerError) -> bool:
@@ -53,8 +60,12 @@ def is_transient(error: LedgerError) -> bool:
         return False
     if error.code == grpc.StatusCode.UNAVAILABLE:
         return True
-    if isinstance(error, EndorseError) and error.code == grpc.StatusCode.ABORTED:
-        return any(_PAYLOAD_MISMATCH in detail.message for detail in error.details)
+    if error.code == grpc.StatusCode.ABORTED:
+        messages = [detail.message for detail in error.details]
+        if messages and all(any(m in text for m in _CHAINCODE_LINK_LOST) for text in messages):
+            return True
+        if isinstance(error, EndorseError):
+            return any(_PAYLOAD_MISMATCH in text for text in messages)
     if error.code == grpc.StatusCode.FAILED_PRECONDITION:
         texts = [error.grpc_message, *(detail.message for detail in error.details)]
         return any(marker in text for text in texts for marker in _WARM_UP_MARKERS)

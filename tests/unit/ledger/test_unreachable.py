@@ -71,3 +71,19 @@ def test_endorsers_at_different_block_heights_are_retried_but_a_refusal_is_not()
     assert not is_transient(_endorsers_disagree(mismatch, refused))
     assert not is_transient(_endorsers_disagree("access denied"))
     assert not is_unreachable(_endorsers_disagree(mismatch))  # nothing the coordinator waits out
+
+
+def test_a_peer_that_lost_its_chaincode_server_is_retried_but_a_refusal_is_not() -> None:
+    # Seen live: a peer whose network came back after an outage answered an evaluate with
+    # ABORTED "error sending: chaincode stream terminated" until it reconnected.
+    lost = (
+        "error in simulation: failed to execute transaction 251b9e7e: error sending: "
+        "chaincode stream terminated"
+    )
+    details = (ErrorDetail("peer0:7051", "Org3MSP", lost),)
+    evaluate = EvaluateError("GetSession", grpc.StatusCode.ABORTED, "failed to evaluate", details)
+    assert is_transient(evaluate)
+    refused = ErrorDetail("peer1:7051", "Org1MSP", "chaincode response 500, [NOT_FOUND] no")
+    mixed = EndorseError("SubmitUpdate", grpc.StatusCode.ABORTED, "failed", (*details, refused))
+    assert not is_transient(mixed)
+    assert not is_transient(EvaluateError("GetSession", grpc.StatusCode.ABORTED, "failed"))
