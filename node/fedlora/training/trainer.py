@@ -37,7 +37,7 @@ from fedlora.training.prompts import (
     PromptFormat,
     answer_token_ids,
 )
-from fedlora.training.shared_prefix import run_layers
+from fedlora.training.shared_prefix import run_last_layer, run_layers
 from fedlora.training.threads import ThreadFitter
 
 TokenIds = tuple[int, ...]
@@ -193,10 +193,10 @@ class LocalTrainer:
         head, features = self._features(prompts)
         last = torch.tensor([len(f) - 1 for f in features], device=self.device)
         with self._autocast():
-            upper = self._decoder.layers[self._start :]
+            *middle, top = self._decoder.layers[self._start :]
             rows = pad_sequence(features, batch_first=True)
-            _, hidden = run_layers(self._decoder, head.unsqueeze(0), rows, upper)
-            final = hidden[torch.arange(len(prompts), device=self.device), last]
+            head, rows = run_layers(self._decoder, head.unsqueeze(0), rows, middle)
+            final = run_last_layer(self._decoder, top, head, rows, last)
         # In fp32 even under bf16: autocast would convert the 28 M-weight output layer to bf16
         # on every call, which costs more than the few rows it multiplies.
         logits: torch.Tensor = self._lm_head(self._decoder.norm(final.float()))

@@ -64,3 +64,21 @@ def test_the_head_is_cached_once_and_rows_without_it(make_trainer: MakeTrainer) 
     head = trainer._encoder.head
     assert list(trainer._cache.heads) == [head]
     assert all(len(trainer._cache.store[p]) == len(p) - len(head) for p in prompts)
+
+
+def test_bf16_answer_logits_stay_near_the_fp32_full_row_forward(make_trainer: MakeTrainer) -> None:
+    # Prepare: the same adapter in an fp32 and a bf16 trainer
+    settings = LoraSettings(rank=4, alpha=8, top_layers=1, init_seed=4)
+    fp32, bf16 = make_trainer(settings), make_trainer(settings, bf16=True)
+    fp32.train(toy_examples(6), steps=2, batch_size=3, lr=1e-2)
+    bf16.set_adapter(fp32.get_adapter())
+    prompts = fp32._encoder.encode_all(toy_examples(5))
+    # Execute
+    with torch.no_grad():
+        reference = torch.stack(
+            [fp32.model(input_ids=torch.tensor([p])).logits[0, -1] for p in prompts]
+        )
+        rounded = bf16.answer_logits(prompts)
+    # Assert: bf16 keeps about 3 significant digits
+    assert rounded.dtype == torch.float32
+    assert torch.allclose(rounded, reference, atol=0.05 * float(reference.abs().max()))
