@@ -144,8 +144,7 @@ def build_variants(
     full = LoraSettings(rank=rank, alpha=2 * rank)
     top = LoraSettings(rank=rank, alpha=2 * rank, top_layers=top_layers)
     bare = BarePeftLoop(model_name, full, prompt, labels, bf16)
-    # Every variant at torch's thread count now: the trainers must not adapt it mid-bench.
-    options = TrainerOptions(device="cpu", bf16=bf16, threads=torch.get_num_threads())
+    options = TrainerOptions(device="cpu", bf16=bf16)
     everything = LocalTrainer(load_model(model_name), full, prompt, labels, options)
     uncached = dataclasses.replace(options, cache_features=False)
     top_plain = LocalTrainer(load_model(model_name), top, prompt, labels, uncached)

@@ -5,8 +5,12 @@ operation spins while it waits for the others. When another process takes one of
 every operation waits for the thread that lost its core, and the spinning thread burns the
 core that is left: the bare peft loop on SmolLM2 went from about 2 s to 7-10 s per step with
 a second job on the 2-core machine, while one thread kept 2.7 s (docs/bench-training.md).
-``ThreadFitter`` therefore measures, before each unit of work, how much CPU the *other*
-processes used since the last one, and gives torch only the cores they left free.
+``ThreadFitter("auto")`` therefore measures, before each unit of work, how much CPU the
+*other* processes used since the last one, and gives torch only the cores they left free.
+
+It is opt-in: sums split over a different number of threads round differently, so a run
+whose thread count followed the machine's load would not repeat bit for bit (the same-seed
+test of ``fedlora simulate`` catches it). By default the count is left as torch set it.
 """
 
 from __future__ import annotations
@@ -14,8 +18,11 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import Literal
 
 import torch
+
+Threads = int | Literal["auto"] | None
 
 # Environment variables through which a person fixes the thread count themselves.
 PINNING_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -61,20 +68,21 @@ class CpuShare:
 
 
 class ThreadFitter:
-    """Set torch's thread count to the cores other processes left free (at least one).
+    """Set torch's thread count: fixed, left alone, or fitted to the cores others left free.
 
     Parameters
     ----------
     threads
-        A fixed count instead (set once). Without it, a count pinned through
-        ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` is left alone; otherwise ``fit`` adapts.
+        A count (set once); None (default) leaves torch's count alone; "auto" fits it before
+        each unit of work, unless ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` pin it.
     """
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: Threads = None) -> None:
         self._cores = usable_cores()
-        self._adaptive = threads is None and not any(os.environ.get(v) for v in PINNING_VARIABLES)
+        pinned = any(os.environ.get(variable) for variable in PINNING_VARIABLES)
+        self._adaptive = threads == "auto" and not pinned
         self._share = CpuShare()
-        if threads is not None:
+        if isinstance(threads, int):
             torch.set_num_threads(max(1, threads))
 
     def fit(self) -> int:

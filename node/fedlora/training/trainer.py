@@ -38,7 +38,7 @@ from fedlora.training.prompts import (
     answer_token_ids,
 )
 from fedlora.training.shared_prefix import run_last_layer, run_layers
-from fedlora.training.threads import ThreadFitter
+from fedlora.training.threads import ThreadFitter, Threads
 
 TokenIds = tuple[int, ...]
 
@@ -62,7 +62,7 @@ class TrainerOptions:
     max_text_tokens: int = DEFAULT_MAX_TEXT_TOKENS
     cache_features: bool = True
     eval_batch_size: int = 64
-    threads: int | None = None  # None: the cores other processes leave free (ThreadFitter)
+    threads: Threads = None  # None: torch's count; "auto": fit it to the free cores
 
 
 def default_device() -> str:

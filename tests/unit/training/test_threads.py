@@ -1,4 +1,4 @@
-"""ThreadFitter gives torch the cores other processes leave free, unless a count is pinned."""
+"""ThreadFitter("auto") gives torch the cores other processes leave free; else counts stay."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeClock]:
 
 def test_a_second_job_on_one_of_two_cores_leaves_one_thread(clock: FakeClock) -> None:
     # Prepare
-    fitter = ThreadFitter()
+    fitter = ThreadFitter("auto")
     # Execute: over 10 s, this process used 10 CPU s and the others 10 CPU s (one core)
     clock.advance(wall=10.0, own=10.0, others=10.0)
     busy = fitter.fit()
@@ -56,7 +56,7 @@ def test_a_second_job_on_one_of_two_cores_leaves_one_thread(clock: FakeClock) ->
 
 
 def test_own_work_never_counts_as_load(clock: FakeClock) -> None:
-    fitter = ThreadFitter()
+    fitter = ThreadFitter("auto")
     clock.advance(wall=10.0, own=20.0, others=0.0)
     assert fitter.fit() == 2
 
@@ -64,7 +64,7 @@ def test_own_work_never_counts_as_load(clock: FakeClock) -> None:
 def test_a_pinned_count_is_left_alone(clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OMP_NUM_THREADS", "2")
     torch.set_num_threads(2)
-    fitter = ThreadFitter()
+    fitter = ThreadFitter("auto")
     clock.advance(wall=10.0, own=10.0, others=20.0)
     assert fitter.fit() == 2
 
@@ -73,3 +73,11 @@ def test_an_explicit_count_is_set_once_and_kept(clock: FakeClock) -> None:
     fitter = ThreadFitter(threads=1)
     clock.advance(wall=10.0, own=0.0, others=0.0)
     assert fitter.fit() == 1
+
+
+def test_by_default_the_count_follows_no_load(clock: FakeClock) -> None:
+    # Same seed, same numbers: without "auto" the thread count never moves
+    torch.set_num_threads(2)
+    fitter = ThreadFitter()
+    clock.advance(wall=10.0, own=10.0, others=20.0)
+    assert fitter.fit() == 2
