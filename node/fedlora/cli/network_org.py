@@ -16,14 +16,9 @@ from fedlora.daemon.nodefiles import NodeInitRequest, init_node_folder
 from fedlora.errors import FedloraError
 from fedlora.fileio import write_atomic
 from fedlora.network import locate_fabric
-from fedlora.network.consortium import (
-    commit_chaincode,
-    create_genesis,
-    deploy_chaincode,
-    invoke,
-    join,
-    unpack_members,
-)
+from fedlora.network.consortium import commit_chaincode, deploy_chaincode, invoke, join
+from fedlora.network.genesis import create_genesis
+from fedlora.network.members import unpack_members
 from fedlora.network.membership import (
     join_through,
     propose_addition,

@@ -10,13 +10,16 @@ org join       (each host)   its orderer (osnadmin) and its peer join with the b
 org deploy     (each host)   install its own CCaaS package, start its chaincode server,
                              approve the chaincode definition on its own peer
 commit         (any member)  commit the definition, endorsed by a majority of the peers
+
+This module holds the steps run with the peer CLI and osnadmin (join, deploy, commit, invoke);
+the definitions are read by members.py, the genesis block is made by genesis.py, and members
+are added or removed by membership.py.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +27,11 @@ from fedlora.errors import FedloraError
 from fedlora.fileio import write_atomic
 from fedlora.network.env import base_environment
 from fedlora.network.install import FabricInstall
+from fedlora.network.members import Member, unpack_members
 from fedlora.network.org import (
     CHAINCODE,
-    DEFINITION_FORMAT,
     ORDERER,
     ORDERER_ADMIN,
-    PEER,
     OrgFolder,
     OrgSettings,
     load_settings,
@@ -39,7 +41,6 @@ from fedlora.network.package import ccaas_package
 from fedlora.network.tools import ToolError, ToolResult, retry_tool, run_tool
 from fedlora.network.topology import ChaincodeSettings, validate_channel_name
 
-PROFILE = "FedloraConsortium"
 _WARMUP = (
     "SERVICE_UNAVAILABLE",
     "no Raft leader",
@@ -50,221 +51,6 @@ _WARMUP = (
     "failed to endorse",
     "deadline",
 )
-_POLICY_MAJORITY = {"Type": "ImplicitMeta", "Rule": "MAJORITY Admins"}
-
-
-@dataclass(frozen=True)
-class Member:
-    """One member org as its definition file describes it."""
-
-    name: str
-    msp_id: str
-    orderer_msp_id: str
-    peer: str
-    orderer: str
-    definition: dict[str, Any]
-
-    def folder(self, org_folder: OrgFolder) -> Path:
-        """Where the definition is unpacked in an org's folder."""
-        return org_folder.members_dir() / self.msp_id
-
-    def orderer_tls_ca(self, org_folder: OrgFolder) -> Path:
-        """The TLS root that verifies the member's orderer."""
-        return self.folder(org_folder) / "orderer-tls-ca.pem"
-
-    def peer_tls_ca(self, org_folder: OrgFolder) -> Path:
-        """The TLS root that verifies the member's peer."""
-        return self.folder(org_folder) / "peer-tls-ca.pem"
-
-
-def read_member(path: Path) -> Member:
-    """Read and check one definition file."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise FedloraError(f"cannot read org definition {path}: {error}", "") from None
-    if data.get("format") != DEFINITION_FORMAT:
-        raise FedloraError(
-            f"{path} is not a fedlora org definition", "make it with `fedlora network org export`"
-        )
-    try:
-        return Member(
-            name=str(data["name"]),
-            msp_id=str(data["msp_id"]),
-            orderer_msp_id=str(data["orderer_msp_id"]),
-            peer=str(data["peer"]),
-            orderer=str(data["orderer"]),
-            definition=data,
-        )
-    except KeyError as error:
-        raise FedloraError(f"org definition {path} lacks {error}", "export it again") from None
-
-
-def _write_msp(target: Path, files: dict[str, str]) -> None:
-    for relative, text in files.items():
-        write_atomic(target / relative, text)
-
-
-def unpack_members(folder: OrgFolder, paths: Sequence[Path]) -> list[Member]:
-    """Read the definitions and unpack each into ``members/<msp id>/`` of ``folder``."""
-    members = [read_member(path) for path in paths]
-    ids = [member.msp_id for member in members]
-    if len(set(ids)) != len(ids):
-        raise FedloraError(f"an org is given twice: {', '.join(ids)}", "pass each once")
-    for member in members:
-        target = member.folder(folder)
-        _write_msp(target / "msp", member.definition["msp"])
-        _write_msp(target / "orderer_msp", member.definition["orderer_msp"])
-        write_atomic(target / "orderer-tls.crt", member.definition["orderer_tls_cert"])
-        # One fixed name for the peer's TLS root, so callers need not know cryptogen's names.
-        roots = [t for r, t in member.definition["msp"].items() if r.startswith("tlscacerts/")]
-        write_atomic(member.peer_tls_ca(folder), roots[0])
-        # cryptogen's name for an org's TLS CA folder, where a node's trust list looks.
-        for relative, text in member.definition["msp"].items():
-            if relative.startswith("tlscacerts/"):
-                write_atomic(target / "tlsca" / Path(relative).name, text)
-        orderer_msp = member.definition["orderer_msp"].items()
-        roots = [t for r, t in orderer_msp if r.startswith("tlscacerts/")]
-        write_atomic(member.orderer_tls_ca(folder), roots[0])
-    return members
-
-
-def _split(address: str) -> tuple[str, int]:
-    host, port = address.rsplit(":", 1)
-    return host, int(port)
-
-
-def _member_policies(msp_id: str) -> dict[str, Any]:
-    def rule(roles: str) -> dict[str, str]:
-        return {"Type": "Signature", "Rule": roles}
-
-    return {
-        "Readers": rule(f"OR('{msp_id}.admin', '{msp_id}.peer', '{msp_id}.client')"),
-        "Writers": rule(f"OR('{msp_id}.admin', '{msp_id}.client')"),
-        "Admins": rule(f"OR('{msp_id}.admin')"),
-        "Endorsement": rule(f"OR('{msp_id}.peer')"),
-    }
-
-
-def orderer_org(folder: OrgFolder, member: Member) -> dict[str, Any]:
-    msp_id = member.orderer_msp_id
-    member_rule = {"Type": "Signature", "Rule": f"OR('{msp_id}.member')"}
-    return {
-        "Name": msp_id,
-        "ID": msp_id,
-        "MSPDir": str(member.folder(folder) / "orderer_msp"),
-        "Policies": {
-            "Readers": member_rule,
-            "Writers": member_rule,
-            "Admins": {"Type": "Signature", "Rule": f"OR('{msp_id}.admin')"},
-        },
-        "OrdererEndpoints": [member.orderer],
-    }
-
-
-def application_org(folder: OrgFolder, member: Member) -> dict[str, Any]:
-    host, port = _split(member.peer)
-    return {
-        "Name": member.msp_id,
-        "ID": member.msp_id,
-        "MSPDir": str(member.folder(folder) / "msp"),
-        "Policies": _member_policies(member.msp_id),
-        "AnchorPeers": [{"Host": host, "Port": port}],
-    }
-
-
-def _implicit(rule: str) -> dict[str, str]:
-    return {"Type": "ImplicitMeta", "Rule": rule}
-
-
-def render_consortium_configtx(folder: OrgFolder, members: Sequence[Member]) -> str:
-    """configtxgen input (JSON, which YAML reads): every member in the application group, every
-    member's orderer org in the orderer group, one Raft consenter per member orderer."""
-    consenters = []
-    for member in members:
-        host, port = _split(member.orderer)
-        cert = str(member.folder(folder) / "orderer-tls.crt")
-        consenters.append(
-            {"Host": host, "Port": port, "ClientTLSCert": cert, "ServerTLSCert": cert}
-        )
-    readers_writers = {"Readers": _implicit("ANY Readers"), "Writers": _implicit("ANY Writers")}
-    orderer = {
-        "OrdererType": "etcdraft",
-        "BatchTimeout": "250ms",
-        "BatchSize": {
-            "MaxMessageCount": 10,
-            "AbsoluteMaxBytes": "99 MB",
-            "PreferredMaxBytes": "512 KB",
-        },
-        "EtcdRaft": {
-            "Consenters": consenters,
-            "Options": {
-                "TickInterval": "100ms",
-                "ElectionTick": 10,
-                "HeartbeatTick": 1,
-                "MaxInflightBlocks": 5,
-                "SnapshotIntervalSize": "16 MB",
-            },
-        },
-        "Organizations": [orderer_org(folder, m) for m in members],
-        "Policies": {
-            **readers_writers,
-            "Admins": _POLICY_MAJORITY,
-            "BlockValidation": _implicit("ANY Writers"),
-        },
-        "Capabilities": {"V2_0": True},
-    }
-    application = {
-        "Organizations": [application_org(folder, m) for m in members],
-        "Policies": {
-            **readers_writers,
-            "Admins": _POLICY_MAJORITY,
-            "LifecycleEndorsement": _implicit("MAJORITY Endorsement"),
-            "Endorsement": _implicit("MAJORITY Endorsement"),
-        },
-        "Capabilities": {"V2_5": True},
-    }
-    profile = {
-        "Policies": {**readers_writers, "Admins": _POLICY_MAJORITY},
-        "Capabilities": {"V2_0": True},
-        "Orderer": orderer,
-        "Application": application,
-    }
-    return json.dumps({"Profiles": {PROFILE: profile}}, indent=2) + "\n"
-
-
-def create_genesis(
-    folder: OrgFolder,
-    definitions: Sequence[Path],
-    channel: str,
-    out: Path,
-    install: FabricInstall,
-) -> Path:
-    """The channel's genesis block from the members' definitions (configtxgen).
-
-    Raises
-    ------
-    FedloraError
-        When fewer than 3 definitions are given (Raft must survive losing one orderer).
-    """
-    validate_channel_name(channel)
-    if len(definitions) < 3:
-        raise FedloraError(
-            f"a consortium needs at least 3 member orgs, got {len(definitions)}",
-            "each runs one Raft orderer, so that losing any one host does not stop ordering",
-        )
-    members = unpack_members(folder, definitions)
-    config_dir = folder.root / "consortium" / channel
-    write_atomic(config_dir / "configtx.yaml", render_consortium_configtx(folder, members))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    args = ["-configPath", str(config_dir), "-profile", PROFILE, "-channelID", channel]
-    env = base_environment(install, folder.layout)
-    run_tool(
-        [str(install.binary("configtxgen")), *args, "-outputBlock", str(out)],
-        env,
-        "create the channel's genesis block",
-    )
-    return out
 
 
 def _as_admin(
@@ -350,22 +136,7 @@ def deploy_chaincode(
     and approve the definition for the org; return the package id."""
     org = load_settings(folder)
     settings = chaincode or ChaincodeSettings()
-    label = f"{settings.name}_{settings.version}"
-    package = folder.package_file()
-    tls = folder.peer_dir(org) / "tls"
-    pems = {"root_cert": "ca.crt", "client_cert": "server.crt", "client_key": "server.key"}
-    texts = {field: (tls / name).read_text(encoding="utf-8") for field, name in pems.items()}
-    write_atomic(package, ccaas_package(label, org.address(CHAINCODE), texts))
-    try:
-        _as_admin(
-            folder, org, install, ["lifecycle", "chaincode", "install", str(package)], "install"
-        )
-    except ToolError as error:
-        if "already successfully installed" not in error.output:
-            raise
-    args = ["lifecycle", "chaincode", "calculatepackageid", str(package)]
-    found = _as_admin(folder, org, install, args, "compute the package id")
-    package_id = found.stdout.strip().splitlines()[-1].strip()
+    package_id = install_package(folder, org, install, settings)
     launch(folder, chaincode_spec(folder, org, install, package_id))
     approve = [
         "lifecycle",
@@ -378,6 +149,29 @@ def deploy_chaincode(
     what = f"approve the chaincode for {org.msp_id}"
     _retry_warmup(lambda: _as_admin(folder, org, install, approve, what), deadline_s)
     return package_id
+
+
+def install_package(
+    folder: OrgFolder, org: OrgSettings, install: FabricInstall, settings: ChaincodeSettings
+) -> str:
+    """Write the org's CCaaS package (its own chaincode server's address and the peer's TLS
+    pair), install it on the org's peer (an identical earlier install is fine), return its id."""
+    package = folder.package_file()
+    tls = folder.peer_dir(org) / "tls"
+    pems = {"root_cert": "ca.crt", "client_cert": "server.crt", "client_key": "server.key"}
+    texts = {field: (tls / name).read_text(encoding="utf-8") for field, name in pems.items()}
+    label = f"{settings.name}_{settings.version}"
+    write_atomic(package, ccaas_package(label, org.address(CHAINCODE), texts))
+    try:
+        _as_admin(
+            folder, org, install, ["lifecycle", "chaincode", "install", str(package)], "install"
+        )
+    except ToolError as error:
+        if "already successfully installed" not in error.output:
+            raise
+    args = ["lifecycle", "chaincode", "calculatepackageid", str(package)]
+    found = _as_admin(folder, org, install, args, "compute the package id")
+    return found.stdout.strip().splitlines()[-1].strip()
 
 
 def _peer_flags(folder: OrgFolder, members: Sequence[Member]) -> list[str]:
@@ -459,13 +253,11 @@ def invoke(
 
 
 __all__ = [
-    "PEER",
-    "Member",
     "commit_chaincode",
-    "create_genesis",
     "deploy_chaincode",
     "invoke",
     "join",
-    "read_member",
-    "unpack_members",
+    "join_orderer",
+    "majority",
+    "orderer_flags",
 ]

@@ -26,17 +26,11 @@ from typing import Any
 
 from fedlora.errors import FedloraError
 from fedlora.fileio import write_atomic
-from fedlora.network.consortium import (
-    Member,
-    application_org,
-    join_orderer,
-    orderer_flags,
-    orderer_org,
-    read_member,
-    unpack_members,
-)
+from fedlora.network.consortium import join_orderer, orderer_flags
 from fedlora.network.env import base_environment
+from fedlora.network.genesis import application_org, orderer_org
 from fedlora.network.install import FabricInstall
+from fedlora.network.members import Member, read_member, unpack_members
 from fedlora.network.org import OrgFolder, OrgSettings, load_settings
 from fedlora.network.org_nodes import admin_env
 from fedlora.network.tools import ToolResult, retry_tool, run_tool

@@ -6,7 +6,7 @@ Everything here runs on the org's own host and reads or writes only the org's fo
 <dir>/config/           core.yaml, orderer.yaml, crypto-config.yaml, builders/ccaas/
 <dir>/crypto/           cryptogen output for this org only: peerOrganizations/<domain>/ (CA,
                         TLS CA, admin, user, peer) and ordererOrganizations/orderer.<domain>/
-<dir>/members/          the public definitions of the member orgs (see consortium.py)
+<dir>/members/          the public definitions of the member orgs (see members.py)
 <dir>/channel/          the channel's genesis block this org joined with
 <dir>/chaincode/        this org's CCaaS package (its own chaincode server's address)
 <dir>/data/, logs/      ledgers and logs

@@ -12,15 +12,10 @@ import pytest
 import yaml
 
 from fedlora.errors import FedloraError
-from fedlora.network.consortium import (
-    PROFILE,
-    create_genesis,
-    majority,
-    read_member,
-    render_consortium_configtx,
-    unpack_members,
-)
+from fedlora.network.consortium import majority
+from fedlora.network.genesis import PROFILE, create_genesis, render_consortium_configtx
 from fedlora.network.install import FabricInstall
+from fedlora.network.members import read_member, unpack_members
 from fedlora.network.org import (
     OrgFolder,
     OrgSettings,
