@@ -1,7 +1,9 @@
 """A consortium of three hospitals, each on a host of its own (a network namespace).
 
 Every step is a `fedlora network` command run inside the org's namespace with only the org's
-own folder: each org creates its own keys (`org init`) and exports its public definition; the
+own folder, and every command of the README's "Deploying across hosts" section is one of them:
+the test reads them from the README (tests/support/readme_deploy.py) and fails if one is left
+unrun. each org creates its own keys (`org init`) and exports its public definition; the
 definitions (and later the genesis block) are the only files that travel between hosts. Org1
 builds the genesis block from the three definitions; each org starts its own orderer and peer,
 joins both, installs the chaincode, runs its own chaincode server and approves on its own peer;
@@ -41,6 +43,7 @@ from tests.integration.test_reliability_live import (
     NodesInBackground,
     _check_completed_with_intact_lineage,
 )
+from tests.support.readme_deploy import Placeholders, ReadmeScript
 
 from fedlora.cli import demo_steps as demo
 from fedlora.cli.session import build_spec
@@ -67,6 +70,16 @@ class Consortium:
         self.hosts, self.root, self.base_port = hosts, root, base_port
         self.shared = root / "handed-over"
         self.shared.mkdir(parents=True)
+        everyone = [*HOSTS, NEW]
+        self.script = ReadmeScript(
+            Placeholders(
+                org_dir={host: self.folder(host) for host in everyone},
+                address={host: hosts.address(host) for host in everyone},
+                shared=self.shared,
+                base_port=base_port,
+                node_port=base_port + 50,
+            )
+        )
 
     def folder(self, host: str) -> Path:
         return self.root / host
@@ -102,6 +115,20 @@ class Consortium:
             env={**os.environ, "COLUMNS": "200"},
         )  # fmt: skip
         assert done.returncode == 0, f"{host}: {' '.join(args)}\n{done.stdout}\n{done.stderr}"
+        return done.stdout
+
+    def readme(
+        self, host: str, subcommand: str, *flags: str, text: str = "", extra: tuple[str, ...] = ()
+    ) -> str:
+        """Run the README's command ``subcommand`` (see :meth:`ReadmeScript.argv`) on ``host``,
+        plus ``extra`` arguments; it must succeed. Returns what it printed."""
+        argv = [FEDLORA, *self.script.argv(host, subcommand, *flags, text=text), *extra]
+        done = subprocess.run(
+            self.hosts.command(host, argv),
+            capture_output=True, text=True, timeout=120, check=False,
+            env={**os.environ, "COLUMNS": "200"},
+        )  # fmt: skip
+        assert done.returncode == 0, f"{host}: {' '.join(argv)}\n{done.stdout}\n{done.stderr}"
         return done.stdout
 
     def run(self, host: str, *args: str, timeout_s: float = 120.0) -> str:
@@ -148,29 +175,25 @@ def _private_keys(folder: Path) -> set[str]:
 
 def _form(consortium: Consortium, timings: dict[str, float]) -> None:
     """Three orgs, each on its own host: keys, definitions, genesis, processes, chaincode, a
-    first committed transaction."""
+    first committed transaction; the README's commands, in its order."""
     started = time.monotonic()
     # Each host: its own keys, then its public definition, handed to the others.
     for host in HOSTS:
-        consortium.run(host, "org", "init", "--name", consortium.name(host),
-                       "--ip", consortium.hosts.address(host),
-                       "--base-port", str(consortium.base_port))  # fmt: skip
-        out = consortium.shared / f"{host}.json"
-        consortium.run(host, "org", "export", "--out", str(out))
-        assert "PRIVATE KEY" not in out.read_text()
+        consortium.readme(host, "network org init")
+        consortium.readme(host, "network org export")
+        assert "PRIVATE KEY" not in (consortium.shared / f"{host}.json").read_text()
     timings["init+export (3 orgs)"] = time.monotonic() - started
 
     # Org1 builds the genesis block from the three definitions; the block is handed around.
     formed = time.monotonic()
-    block = consortium.shared / "fedlora.block"
-    consortium.run("org1", "consortium", "genesis", *consortium.definitions(), "--out", str(block))
+    consortium.readme("org1", "network consortium genesis")
     for host in HOSTS:
-        consortium.run(host, "org", "start")
-        consortium.run(host, "org", "join", "--block", str(block))
+        consortium.readme(host, "network org start")
+        consortium.readme(host, "network org join", "--block")
     for host in HOSTS:
-        consortium.run(host, "org", "deploy")
-    consortium.run("org1", "consortium", "commit", *consortium.definitions())
-    answer = consortium.run("org1", "org", "invoke", *consortium.definitions())
+        consortium.readme(host, "network org deploy")
+    consortium.readme("org1", "network consortium commit")
+    answer = consortium.readme("org1", "network org invoke")
     assert "status:200" in answer
     timings["genesis to first commit"] = time.monotonic() - formed
 
@@ -182,31 +205,22 @@ def _add_org4(consortium: Consortium, timings: dict[str, float]) -> None:
     # org1's and org2's admins sign on their own hosts (a majority of 3), the signatures travel
     # as files, org1 submits.
     added = time.monotonic()
-    consortium.run(NEW, "org", "init", "--name", "Org4", "--ip", consortium.hosts.address(NEW),
-                   "--base-port", str(consortium.base_port))  # fmt: skip
-    new_definition = consortium.shared / f"{NEW}.json"
-    consortium.run(NEW, "org", "export", "--out", str(new_definition))
-    update = consortium.shared / "add-org4.pb"
-    consortium.run("org1", "consortium", "propose-add", "--new", str(new_definition),
-                   "--out", str(update))  # fmt: skip
-    signatures: list[str] = []
+    consortium.readme(NEW, "network org init")
+    consortium.readme(NEW, "network org export")
+    consortium.readme("org1", "network consortium propose-add")
     for signer in ("org1", "org2"):
-        signature = consortium.shared / f"add-org4.{signer}.sig"
-        consortium.run(signer, "consortium", "sign", "--update", str(update),
-                       "--out", str(signature))  # fmt: skip
-        signatures += ["--signature", str(signature)]
+        consortium.readme(signer, "network consortium sign", text="add-org4")
     # One admin's signature (org2's; org1's own is added by org1's submit) is a minority.
-    alone = ["--signature", signatures[-1]]
+    update = consortium.shared / "add-org4.pb"
+    alone = ["--signature", str(consortium.shared / "org2.sig")]
     refused = consortium.attempt("org2", "consortium", "submit", "--update", str(update), *alone)
     assert refused.returncode != 0 and "policy" in refused.stderr.lower(), refused.stderr
-    consortium.run("org1", "consortium", "submit", "--update", str(update), *signatures)
-    via = ["--via", str(consortium.shared / "org1.json")]
-    consortium.run(NEW, "org", "start")
-    consortium.run(NEW, "org", "join", *via)
-    consortium.run(NEW, "org", "deploy", *via)
-    everyone = consortium.definitions([*HOSTS, NEW])
-    answer = consortium.run(NEW, "org", "invoke", *everyone, *via, "--endorser", "Org4MSP",
-                            "--endorser", "Org1MSP", "--endorser", "Org2MSP")  # fmt: skip
+    consortium.readme("org1", "network consortium submit", text="add-org4")
+    consortium.readme(NEW, "network org start")
+    consortium.readme(NEW, "network org join", "--via")
+    consortium.readme(NEW, "network org deploy", "--via")
+    # Endorsed by Org4 and the next members (Org1, Org2): a majority of 4.
+    answer = consortium.readme(NEW, "network org invoke", "--via")
     assert "status:200" in answer
     timings["org4: init to its first committed transaction"] = time.monotonic() - added
 
@@ -220,11 +234,8 @@ def test_three_hospitals_form_a_consortium_and_survive_losing_an_orderer(
     # Each org's node, its identity issued on its own host, registers through its own peer's
     # Gateway (which asks the other orgs' peers to endorse).
     for host in HOSTS:
-        node = consortium.folder(host) / "nodes" / "node1"
-        listen = f"{consortium.hosts.address(host)}:{consortium.base_port + 50}"
-        consortium.run(host, "org", "node-init", *consortium.definitions(), "--name", "node1",
-                       "--listen", listen, "--out", str(node), "--model", "tiny")  # fmt: skip
-        consortium.node(host, "node", "join", "--config", str(node / "node.toml"))
+        consortium.readme(host, "network org node-init", extra=("--model", "tiny"))
+        consortium.readme(host, "node join")
 
     # Org3's orderer dies: the other two keep ordering, through org2's orderer this time.
     os.kill(consortium.pid("org3", "orderer"), signal.SIGKILL)
@@ -239,7 +250,10 @@ def test_three_hospitals_form_a_consortium_and_survive_losing_an_orderer(
 
     _add_org4(consortium, timings)
     everyone = consortium.definitions([*HOSTS, NEW])
-    new_definition = consortium.shared / f"{NEW}.json"
+    # Each node trusts Org4's TLS CA from its next start on.
+    for host in HOSTS:
+        consortium.readme(host, "network org node-trust")
+        assert list((consortium.folder(host) / "nodes/node1/member-cas").glob("*org4*"))
     # Org4's own orderer is a consenter now: a transaction ordered through it commits.
     answer = consortium.run(NEW, "org", "invoke", *everyone, "--endorser", "Org4MSP",
                             "--endorser", "Org1MSP", "--endorser", "Org3MSP")  # fmt: skip
@@ -248,21 +262,18 @@ def test_three_hospitals_form_a_consortium_and_survive_losing_an_orderer(
     # Org4 leaves: org1 proposes, a majority of the 4 members (org1, org2, org3) sign, org1
     # submits. Then 2 endorsers of the 3 left are a majority again.
     removed = time.monotonic()
-    update = consortium.shared / "remove-org4.pb"
-    consortium.run("org1", "consortium", "propose-remove", "--org", str(new_definition),
-                   "--out", str(update))  # fmt: skip
-    signatures = []
+    consortium.readme("org1", "network consortium propose-remove")
     for signer in HOSTS:
-        signature = consortium.shared / f"remove-org4.{signer}.sig"
-        consortium.run(signer, "consortium", "sign", "--update", str(update),
-                       "--out", str(signature))  # fmt: skip
-        signatures += ["--signature", str(signature)]
-    consortium.run("org1", "consortium", "submit", "--update", str(update), *signatures)
-    consortium.run(NEW, "org", "stop")
+        consortium.readme(signer, "network consortium sign", text="remove-org4")
+    consortium.readme("org1", "network consortium submit", text="remove-org4")
+    consortium.readme(NEW, "network org stop")
     answer = consortium.run("org1", "org", "invoke", *consortium.definitions(),
                             "--endorser", "Org1MSP", "--endorser", "Org2MSP")  # fmt: skip
     assert "status:200" in answer
     timings["org4 removed, next commit"] = time.monotonic() - removed
+
+    # The README's deployment section was followed command by command.
+    assert consortium.script.not_run() == [], "README commands this test never ran"
 
     # No host's folder holds another org's private key.
     keys = {host: _private_keys(consortium.folder(host)) for host in [*HOSTS, NEW]}
