@@ -17,7 +17,10 @@ def _pct(value: float, as_percent: bool) -> str:
 
 
 def render_table(
-    summaries: Mapping[str, SiteSummary], title: str = "Accuracy by method", as_percent: bool = True
+    summaries: Mapping[str, SiteSummary],
+    title: str = "Accuracy by method",
+    as_percent: bool = True,
+    caption: str | None = None,
 ) -> Table:
     """Return a Rich table with one row per method: Avg, Min, worst site, H-mean, Std, sites.
 
@@ -29,9 +32,11 @@ def render_table(
         Table title.
     as_percent : bool
         Show fractions as percentages with one decimal.
+    caption : str, optional
+        Line under the table (e.g. what a reference row means).
     """
     sites = sorted({site for summary in summaries.values() for site in summary.per_site})
-    table = Table(title=title)
+    table = Table(title=title, caption=caption)
     table.add_column("method")
     for header in ("avg", "min", "worst site", "h-mean", "std", *sites):
         table.add_column(header, justify="left" if header == "worst site" else "right")

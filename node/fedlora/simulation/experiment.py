@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fedlora.data import FederatedData
 from fedlora.errors import FedloraError
+from fedlora.evaluation import majority_macro_f1, majority_rate, summarize, summary_to_dict
 from fedlora.fileio import write_json_atomic
 from fedlora.simulation.config import MethodSpec, SimulationConfig, load_federated_data
 from fedlora.simulation.keys import method_digest
@@ -90,8 +92,10 @@ def run_experiment(
         # Partition once per seed; every method of that seed sees the same sites.
         data = load_federated_data(config, seed)
         context = RunContext(config, seed, data, progress or SilentProgress())
+        partition_facts = describe_partition(data)
         for spec, path in pending:
             result = run_method(context, spec)
+            result.update(partition_facts)
             result["config"] = dataclasses.asdict(config)
             result["config_digest"] = config.digest()
             write_json_atomic(path, result)
@@ -100,6 +104,27 @@ def run_experiment(
     return sorted(
         outcomes, key=lambda o: order[(method_digest(o.result["method"]), o.result["seed"])]
     )
+
+
+def describe_partition(data: FederatedData) -> dict[str, Any]:
+    """What a run's numbers must be read against: each site's split sizes, how the split
+    departs from what was asked (a small site's shorter test split), and the scores of always
+    answering each site's commonest training label (accuracy and macro-F1 on its test split)."""
+    rate, f1, sizes = {}, {}, {}
+    for client in data.clients:
+        train = [example.label for example in client.train]
+        test = [example.label for example in client.test]
+        rate[client.name] = majority_rate(train, test)
+        f1[client.name] = majority_macro_f1(train, test)
+        sizes[client.name] = {"train": len(train), "test": len(test)}
+    return {
+        "split_sizes": sizes,
+        "partition_notes": list(data.notes),
+        "majority_class": {
+            "accuracy": summary_to_dict(summarize(rate)),
+            "macro_f1": summary_to_dict(summarize(f1)),
+        },
+    }
 
 
 def _json_round_trip(value: Any) -> Any:

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from fedlora.evaluation import (
+    SiteSummary,
     cross_generalization,
     format_bytes,
     render_cross_table,
@@ -23,11 +24,40 @@ from fedlora.simulation.spread import COLUMNS, present_columns, seed_spread
 
 PAIRED_BASELINES = ("local", "fedavg")
 PAIRED_METRICS = ("avg", "min")
+# The row of always answering each site's commonest training label, under the methods (short,
+# so a narrow terminal does not cut it; the tables' caption spells it out).
+MAJORITY_ROW = "majority"
+MAJORITY_CAPTION = "majority: always answer the site's commonest training label"
 
 
-def _mean_per_site(runs: list[dict[str, Any]]) -> dict[str, float]:
-    sites = runs[0]["final"]["per_site"]
-    return {site: sum(run["final"]["per_site"][site] for run in runs) / len(runs) for site in sites}
+def _mean_per_site(runs: list[dict[str, Any]], *path: str) -> dict[str, float] | None:
+    """Seed mean of each site's value in ``run[path...]["per_site"]``; None if a run lacks it."""
+    tables = []
+    for run in runs:
+        node: Any = run
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        if node is None:
+            return None
+        tables.append(node["per_site"])
+    return {site: sum(table[site] for table in tables) / len(tables) for site in tables[0]}
+
+
+def _summaries(grouped: dict[str, list[dict[str, Any]]], *path: str) -> dict[str, SiteSummary]:
+    """Each method's seed-mean summary of ``run[path...]``, then the majority-class baseline's
+    (the same for every method of a seed: it depends on the partition only). Methods whose runs
+    lack the numbers (written before they existed) are left out."""
+    means = {label: _mean_per_site(runs, *path) for label, runs in grouped.items()}
+    baseline = "macro_f1" if path == ("final_macro_f1",) else "accuracy"
+    per_seed: dict[int, dict[str, Any]] = {}
+    for runs in grouped.values():
+        for run in runs:
+            if "majority_class" in run:
+                per_seed.setdefault(run["seed"], run)
+    seeds = {run["seed"] for runs in grouped.values() for run in runs}
+    if per_seed and set(per_seed) == seeds:
+        means[MAJORITY_ROW] = _mean_per_site(list(per_seed.values()), "majority_class", baseline)
+    return {label: summarize(mean) for label, mean in means.items() if mean is not None}
 
 
 def _mean_matrix(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
@@ -40,11 +70,18 @@ def _mean_matrix(runs: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
 
 
 def print_tables(results: list[dict[str, Any]], console: Console) -> None:
-    """Per-method Avg/Min/H-mean table, the local cross-site matrix, and bytes per round."""
+    """Notes on the split, per-method Avg/Min/H-mean tables of accuracy and macro-F1 (each with
+    the majority-class row), the local cross-site matrix, and bytes per round."""
     grouped = group_by_method(results)
     seeds = sorted({run["seed"] for run in results})
-    summaries = {label: summarize(_mean_per_site(runs)) for label, runs in grouped.items()}
-    console.print(render_table(summaries, title=f"Final accuracy per site (seeds {seeds})"))
+    for note in dict.fromkeys(n for run in results for n in run.get("partition_notes", [])):
+        console.print(f"note: {note}", markup=False, highlight=False)
+    for metric, path in (("accuracy", "final"), ("macro-F1", "final_macro_f1")):
+        summaries = _summaries(grouped, path)
+        if set(summaries) - {MAJORITY_ROW}:
+            caption = MAJORITY_CAPTION if MAJORITY_ROW in summaries else None
+            title = f"Final {metric} per site (seeds {seeds})"
+            console.print(render_table(summaries, title=title, caption=caption))
     if len(seeds) > 1:
         console.print(_spread_table(results))
         for baseline in PAIRED_BASELINES:

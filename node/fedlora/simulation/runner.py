@@ -14,6 +14,7 @@ from fedlora.evaluation import (
     bytes_per_round,
     cross_generalization,
     cross_to_dict,
+    score_split,
     summarize,
     summary_to_dict,
     traffic_to_dict,
@@ -85,15 +86,27 @@ def make_trainer(context: RunContext, freeze_a: bool) -> LocalTrainer:
 
 def _evaluate_sites(
     trainer: LocalTrainer, clients: Sequence[ClientData]
-) -> tuple[dict[str, float], dict[str, float]]:
-    accuracy, loss = {}, {}
+) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """Accuracy, mean loss and macro-F1 of the trainer's adapter on each site's test split."""
+    accuracy, loss, macro_f1 = {}, {}, {}
     for client in clients:
-        accuracy[client.name], loss[client.name] = trainer.evaluate(client.test)
-    return accuracy, loss
+        predictions, losses = trainer.predict(client.test)
+        scores = score_split([e.label for e in client.test], predictions, losses)
+        accuracy[client.name], loss[client.name] = scores.accuracy, scores.loss
+        macro_f1[client.name] = scores.macro_f1
+    return accuracy, loss, macro_f1
 
 
-def _round_record(index: int, accuracy: dict[str, float], loss: dict[str, float]) -> dict[str, Any]:
-    return {"round": index, "accuracy": accuracy, "loss": loss, "summary": _summary(accuracy)}
+def _round_record(
+    index: int,
+    accuracy: dict[str, float],
+    loss: dict[str, float],
+    macro_f1: dict[str, float] | None = None,
+) -> dict[str, Any]:
+    record = {"round": index, "accuracy": accuracy, "loss": loss, "summary": _summary(accuracy)}
+    if macro_f1 is not None:
+        record["macro_f1"] = macro_f1
+    return record
 
 
 def _summary(accuracy: dict[str, float]) -> dict[str, Any]:
@@ -113,6 +126,7 @@ def run_local(context: RunContext, spec: MethodSpec) -> dict[str, Any]:
     context.progress.start(spec.label, config.rounds * len(clients))
     curves: dict[str, list[float]] = {client.name: [] for client in clients}
     matrix: dict[str, dict[str, float]] = {}
+    own_f1: dict[str, float] = {}
     for site_index, client in enumerate(clients):
         trainer.set_adapter(initial)
         for round_index in range(config.rounds):
@@ -126,14 +140,21 @@ def run_local(context: RunContext, spec: MethodSpec) -> dict[str, Any]:
             context.steps_taken += config.local_steps
             curves[client.name].append(trainer.evaluate(client.test)[0])
             context.progress.advance(f"{client.name} round {round_index + 1}")
-        matrix[client.name] = _evaluate_sites(trainer, clients)[0]
+        matrix[client.name], _, macro_f1 = _evaluate_sites(trainer, clients)
+        own_f1[client.name] = macro_f1[client.name]
     rounds = [
         _round_record(r + 1, {site: curves[site][r] for site in curves}, {})
         for r in range(config.rounds)
     ]
     final = {client.name: matrix[client.name][client.name] for client in clients}
     cross = cross_to_dict(cross_generalization(matrix))
-    return {"rounds": rounds, "final": _summary(final), "matrix": matrix, "cross": cross}
+    return {
+        "rounds": rounds,
+        "final": _summary(final),
+        "final_macro_f1": _summary(own_f1),
+        "matrix": matrix,
+        "cross": cross,
+    }
 
 
 def run_centralized(context: RunContext, spec: MethodSpec) -> dict[str, Any]:
@@ -155,6 +176,7 @@ def run_centralized(context: RunContext, spec: MethodSpec) -> dict[str, Any]:
         rounds.append(_round_record(round_index + 1, *_evaluate_sites(trainer, clients)))
         context.progress.advance(f"round {round_index + 1}")
     result = {"rounds": rounds, "final": rounds[-1]["summary"]}
+    result["final_macro_f1"] = _summary(rounds[-1]["macro_f1"])
     result["global_test_accuracy"] = _global_accuracy(trainer, context.data)
     return result
 
@@ -240,6 +262,7 @@ def run_federated(context: RunContext, spec: MethodSpec) -> dict[str, Any]:
         record["seconds"] = time.perf_counter() - started
         rounds.append(record)
     result_dict = {"rounds": rounds, "final": rounds[-1]["summary"]}
+    result_dict["final_macro_f1"] = _summary(rounds[-1]["macro_f1"])
     result_dict["global_test_accuracy"] = _global_accuracy(trainer, context.data)
     if config.personalize_steps:
         result_dict["personalized"] = _personalize(context, trainer, global_tensors)

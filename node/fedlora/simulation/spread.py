@@ -20,6 +20,10 @@ COLUMNS = {
     "avg": "Avg",
     "min": "Min (worst site)",
     "hmean": "H-mean",
+    "f1_avg": "Macro-F1 Avg",
+    "f1_min": "Macro-F1 Min",
+    "maj_avg": "Majority class Avg",
+    "maj_min": "Majority class Min",
     "off_site": "Off-site (cross-client gen.)",
     "global": "Global test",
     "last3_min": "Min, mean of last 3 rounds",
@@ -70,6 +74,7 @@ def run_metrics(run: Mapping[str, Any]) -> dict[str, float]:
         "hmean": 100.0 * final["hmean"],
         "off_site": off_site_accuracy(run),
     }
+    metrics.update(_skew_metrics(run))
     if run.get("global_test_accuracy") is not None:
         metrics["global"] = 100.0 * float(run["global_test_accuracy"])
     unseen = run.get("unseen_site")
@@ -84,6 +89,21 @@ def run_metrics(run: Mapping[str, Any]) -> dict[str, float]:
     last = [entry["summary"]["min"] for entry in run.get("rounds", [])[-3:]]
     if last:
         metrics["last3_min"] = 100.0 * sum(last) / len(last)
+    return metrics
+
+
+def _skew_metrics(run: Mapping[str, Any]) -> dict[str, float]:
+    """Macro-F1 and the majority-class rate, in percent, where the run recorded them (runs
+    written before they existed have neither)."""
+    metrics = {}
+    macro_f1 = run.get("final_macro_f1")
+    if macro_f1 is not None:
+        metrics["f1_avg"] = 100.0 * macro_f1["avg"]
+        metrics["f1_min"] = 100.0 * macro_f1["min"]
+    majority = run.get("majority_class")
+    if majority is not None:
+        metrics["maj_avg"] = 100.0 * majority["accuracy"]["avg"]
+        metrics["maj_min"] = 100.0 * majority["accuracy"]["min"]
     return metrics
 
 

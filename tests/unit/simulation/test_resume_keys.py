@@ -9,7 +9,16 @@ import pytest
 
 import fedlora.simulation.experiment as experiment
 from fedlora.aggregation import strategy_from_name
+from fedlora.data import ClientData, Example, FederatedData
 from fedlora.simulation.config import MethodSpec, SimulationConfig
+
+ONE_SITE = FederatedData(
+    corpus="c",
+    instruction="i",
+    label_names=("a",),
+    clients=(ClientData("s", train=(Example("x", 0),), test=(Example("y", 0),)),),
+    global_test=(),
+)
 
 
 def fake_run(calls: list[str]) -> Any:
@@ -25,7 +34,7 @@ def test_a_changed_preset_under_the_same_name_is_run_again(
 ) -> None:
     calls: list[str] = []
     monkeypatch.setattr(experiment, "run_method", fake_run(calls))
-    monkeypatch.setattr(experiment, "load_federated_data", lambda config, seed: None)
+    monkeypatch.setattr(experiment, "load_federated_data", lambda config, seed: ONE_SITE)
     config = SimulationConfig(model="tiny")
     old = MethodSpec("fedlora", strategy_from_name("fedlora", fairness_q=3.0))
     new = MethodSpec("fedlora", strategy_from_name("fedlora", fairness_q=1.0))
