@@ -4,7 +4,9 @@ Order of work, all driven by one seeded numpy Generator:
 1. hold out a global test split (whole groups, following the corpus' label mix);
 2. give every remaining group to one client (natural: every row to its site);
 3. per client, draw its own test split by whole groups from its own label mix; rows of a
-   group used for any test split never train anywhere;
+   group used for any test split never train anywhere. A client (natural: a site) holding
+   fewer than 2 x test_per_client rows is kept, with half its rows as test split, and a note
+   says so: a small hospital is never dropped, and never silently;
 4. optionally cap each client's training rows with a seeded sample.
 """
 
@@ -55,19 +57,29 @@ def _client_names(count: int) -> list[str]:
 def _natural_clients(
     examples: Sequence[Example], rows: Sequence[int], spec: PartitionSpec
 ) -> list[tuple[str, list[int]]]:
-    if any(not examples[row].site for row in rows):
+    """Each site's rows among ``rows`` (what the global test split left); the sites are those
+    of the whole corpus, so a site the global split emptied is named, not lost."""
+    if any(not example.site for example in examples):
         raise DataError(
             "a natural partition needs a site for every row, some rows have none",
             "load the corpus with site_column=... or use kind='dirichlet'",
         )
-    sites = sorted({examples[row].site for row in rows})
+    sites = sorted({example.site for example in examples})
     if len(sites) != spec.num_clients:
         raise DataError(
             f"the corpus has {len(sites)} sites ({', '.join(sites[:6])}), "
             f"but num_clients={spec.num_clients}",
             f"set num_clients={len(sites)} for a natural partition",
         )
-    return [(site, [row for row in rows if examples[row].site == site]) for site in sites]
+    clients = [(site, [row for row in rows if examples[row].site == site]) for site in sites]
+    for site, site_rows in clients:
+        if not site_rows:
+            raise DataError(
+                f"site {site} lost all its rows to the global test split (global_test="
+                f"{spec.global_test})",
+                "use a smaller global_test (0 keeps every row at its site)",
+            )
+    return clients
 
 
 def _proportions(spec: PartitionSpec, num_labels: int, rng: np.random.Generator) -> np.ndarray:
@@ -123,24 +135,36 @@ def _skewed_clients(
     )
 
 
+def _test_size(name: str, rows: Sequence[int], spec: PartitionSpec) -> int:
+    """``test_per_client``, or half the rows of a client holding fewer than twice that."""
+    size = min(spec.test_per_client, len(rows) // 2)
+    if size < 1:
+        raise DataError(
+            f"site {name} holds {len(rows)} row(s), too few for a test and a training split",
+            "add rows for it, or merge it with another site in the site column",
+        )
+    return size
+
+
 def _split_clients(
     examples: Sequence[Example],
     clients: list[tuple[str, list[int]]],
     spec: PartitionSpec,
     rng: np.random.Generator,
-) -> tuple[ClientData, ...]:
+) -> tuple[tuple[ClientData, ...], tuple[str, ...]]:
     tests: list[list[int]] = []
     test_groups: set[str] = set()
+    notes = []
     for name, rows in clients:
-        if len(rows) < spec.test_per_client:
-            raise DataError(
-                f"client {name} holds {len(rows)} rows, fewer than "
-                f"test_per_client={spec.test_per_client}",
-                _HINT,
-            )
-        test_rows, used = pick_test_rows(examples, rows, spec.test_per_client, rng)
+        size = _test_size(name, rows, spec)
+        test_rows, used = pick_test_rows(examples, rows, size, rng)
         tests.append(test_rows)
         test_groups |= used
+        if size < spec.test_per_client:
+            notes.append(
+                f"site {name} holds {len(rows)} rows, fewer than 2 x test_per_client="
+                f"{spec.test_per_client}: its test split has {len(test_rows)} rows, half of them"
+            )
     result = []
     for (name, rows), test_rows in zip(clients, tests, strict=True):
         train = [row for row in rows if group_key(examples, row) not in test_groups]
@@ -155,7 +179,7 @@ def _split_clients(
                 test=tuple(examples[row] for row in test_rows),
             )
         )
-    return tuple(result)
+    return tuple(result), tuple(notes)
 
 
 def partition(corpus: LabeledCorpus, spec: PartitionSpec) -> FederatedData:
@@ -171,9 +195,10 @@ def partition(corpus: LabeledCorpus, spec: PartitionSpec) -> FederatedData:
     Returns
     -------
     FederatedData
-        No row appears twice. Every client's test split has exactly ``test_per_client`` rows
-        drawn from its own label mix; the global test split has ``global_test`` rows (fewer
-        only if the corpus is smaller).
+        No row appears twice. Every client's test split has ``test_per_client`` rows drawn from
+        its own label mix (half its rows if it holds fewer than twice that, stated in
+        ``notes``); the global test split has ``global_test`` rows (fewer only if the corpus
+        is smaller).
 
     Raises
     ------
@@ -190,10 +215,12 @@ def partition(corpus: LabeledCorpus, spec: PartitionSpec) -> FederatedData:
         clients = _natural_clients(examples, remaining, spec)
     else:
         clients = _skewed_clients(examples, remaining, spec, rng)
+    split, notes = _split_clients(examples, clients, spec, rng)
     return FederatedData(
         corpus=corpus.name,
         instruction=corpus.instruction,
         label_names=corpus.label_names,
-        clients=_split_clients(examples, clients, spec, rng),
+        clients=split,
         global_test=tuple(examples[row] for row in global_rows),
+        notes=notes,
     )

@@ -108,13 +108,18 @@ class ClientData:
 
 @dataclass(frozen=True)
 class FederatedData:
-    """A corpus split across clients, plus a global test split no client trains on."""
+    """A corpus split across clients, plus a global test split no client trains on.
+
+    ``notes`` states every way the split departs from what was asked (a site too small for the
+    requested test split gets a smaller one), one sentence each, for the run's report.
+    """
 
     corpus: str
     instruction: str
     label_names: tuple[str, ...]
     clients: tuple[ClientData, ...]
     global_test: tuple[Example, ...]
+    notes: tuple[str, ...] = ()
 
 
 def answer_token(label: int) -> str:

@@ -127,12 +127,38 @@ def test_natural_partition_needs_the_right_number_of_sites() -> None:
         partition(_corpus(), PartitionSpec("natural", 1, test_per_client=5))
 
 
-def test_a_site_too_small_for_its_test_split_is_named() -> None:
+def test_a_small_site_is_kept_with_half_its_rows_as_test_split_and_a_note() -> None:
+    # Prepare: "tiny" holds 10 rows, fewer than 2 x test_per_client=20
     rows = [Example(f"a{i}", i % 2, site="big") for i in range(100)]
     rows += [Example(f"b{i}", i % 2, site="tiny") for i in range(10)]
     corpus = LabeledCorpus("sites", "Pick.", ("x", "y"), tuple(rows))
-    with pytest.raises(DataError, match=r"client tiny holds 10 rows.*smaller test_per_client"):
-        partition(corpus, PartitionSpec("natural", 2, test_per_client=20, global_test=0))
+    # Execute
+    data = partition(corpus, PartitionSpec("natural", 2, test_per_client=20, global_test=0))
+    # Assert: tiny is there, tests on 5 rows, trains on the other 5, and the note says so
+    big, tiny = data.clients
+    assert (len(big.test), len(big.train)) == (20, 80)
+    assert (tiny.name, len(tiny.test), len(tiny.train)) == ("tiny", 5, 5)
+    assert data.notes == (
+        "site tiny holds 10 rows, fewer than 2 x test_per_client=20: its test split has "
+        "5 rows, half of them",
+    )
+
+
+def test_a_site_of_one_row_is_refused_by_name() -> None:
+    rows = [Example(f"a{i}", i % 2, site="big") for i in range(40)]
+    rows.append(Example("lonely", 0, site="clinic-7"))
+    corpus = LabeledCorpus("sites", "Pick.", ("x", "y"), tuple(rows))
+    with pytest.raises(DataError, match=r"site clinic-7 holds 1 row\(s\).*merge it"):
+        partition(corpus, PartitionSpec("natural", 2, test_per_client=5, global_test=0))
+
+
+def test_a_site_emptied_by_the_global_test_split_is_named() -> None:
+    # "tiny"'s single group is the corpus' only group of label 1: the global split takes it
+    rows = [Example(f"a{i}", 0, site="big") for i in range(60)]
+    rows += [Example(f"b{i}", 1, group="g", site="tiny") for i in range(4)]
+    corpus = LabeledCorpus("sites", "Pick.", ("x", "y"), tuple(rows))
+    with pytest.raises(DataError, match=r"site tiny lost all its rows.*smaller global_test"):
+        partition(corpus, PartitionSpec("natural", 2, test_per_client=5, global_test=30))
 
 
 def test_too_many_clients_for_the_data_is_refused_with_advice() -> None:

@@ -59,7 +59,11 @@ def test_partitions_never_leak_and_are_reproducible(corpus: LabeledCorpus, spec:
         return
     rows = list(data.global_test)
     for client in data.clients:
-        assert len(client.test) == spec.test_per_client and client.train
+        assert client.train
+        # A client too small for the asked test split gets half its rows, with a note.
+        shortened = any(note.startswith(f"site {client.name} holds") for note in data.notes)
+        assert len(client.test) == spec.test_per_client or shortened
+        assert 0 < len(client.test) < spec.test_per_client or not shortened
         if spec.train_per_client is not None:
             assert len(client.train) <= spec.train_per_client
         rows += list(client.train) + list(client.test)
