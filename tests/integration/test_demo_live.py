@@ -48,3 +48,12 @@ def test_demo_runs_the_networked_session_and_says_where_everything_is(
     adapters = re.findall(r"final adapter of \S+: (\S+)", out)
     assert len(adapters) == 3
     assert all((Path(a) / "adapter_model.safetensors").is_file() for a in adapters)
+    # Each site's personal adapter: its accuracy in the table, its folder on the site only.
+    assert "personalized" in out
+    personal = re.findall(r"personal adapter of \S+ \(stays on its site\): (\S+)", out)
+    assert len(personal) == 3
+    for folder in map(Path, personal):
+        assert (folder / "adapter_model.safetensors").is_file()
+        assert (folder / "provenance.json").is_file()
+    worst = re.search(r"worst\W+[\d.]+%\W+[\d.]+%\W+[\d.]+%\W+[\d.]+%", out)
+    assert worst is not None, out[-3000:]

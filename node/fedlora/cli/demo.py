@@ -35,6 +35,9 @@ def demo(
     ),
     rounds: Annotated[int, typer.Option(min=1, help="Federated rounds.")] = 5,
     steps: Annotated[int, typer.Option(min=1, help="Local training steps per round.")] = 30,
+    personalize_steps: Annotated[
+        int, typer.Option(min=0, help="Steps of each site's personal fine-tune at the end.")
+    ] = 30,
     top_layers: Annotated[int, typer.Option(min=0, help="LoRA on the top N layers.")] = 4,
     lr: Annotated[float, typer.Option(help="Local learning rate (AdamW).")] = 2e-3,
     alpha: Annotated[float, typer.Option(help="Dirichlet label skew (smaller: stronger).")] = 0.1,
@@ -54,7 +57,8 @@ def demo(
             if require_network:
                 raise
             err_console.print(f"[yellow]network part skipped:[/] {missing}")
-            _learning_only(root, model, rounds, steps, top_layers, alpha, lr)
+            steps_of = (steps, personalize_steps)
+            _learning_only(root, model, rounds, steps_of, top_layers, alpha, lr)
             return
         from fedlora.cli.demo_steps import DemoSettings
 
@@ -64,6 +68,7 @@ def demo(
             model,
             rounds,
             steps,
+            personalize_steps=personalize_steps,
             top_layers=top_layers,
             alpha=alpha,
             lr=lr,
@@ -110,7 +115,7 @@ def _report_timing(rows: list[dict[str, Any]], session_s: float, total_s: float)
 
 
 def _report_where(settings: Any, nodes: list[Any], rows: list[dict[str, Any]]) -> None:
-    """Where the audit trail and the final adapters are, and how to check them."""
+    """Where the audit trail and the final and personal adapters are, and how to check them."""
     from fedlora.cli.audit import write_history_csv
 
     config = nodes[0].config_path
@@ -118,6 +123,11 @@ def _report_where(settings: Any, nodes: list[Any], rows: list[dict[str, Any]]) -
     count = write_history_csv(config, settings.session_id, trail)
     lines = [f"audit trail: {trail} ({count} committed records)"]
     lines += [f"final adapter of {row['node']}: {row['adapter_dir']}" for row in rows]
+    lines += [  # never shared: each stays in its node's folder
+        f"personal adapter of {row['node']} (stays on its site): {row['personal_dir']}"
+        for row in rows
+        if row["personal_dir"]
+    ]
     lines += [
         f"check one: fedlora audit verify {rows[0]['adapter_dir']} --config {config}",
         f"rounds as recorded: fedlora session status --id {settings.session_id} --config {config}",
@@ -127,23 +137,36 @@ def _report_where(settings: Any, nodes: list[Any], rows: list[dict[str, Any]]) -
 
 
 def results_table(rows: list[dict[str, Any]]) -> Table:
-    """Accuracy of the global adapter on each site's own test split, before and after."""
-    table = Table(title="per-site accuracy of the global model (own test split)")
-    for column in ("site", "node", "before", "after", "change"):
+    """Accuracy on each site's own test split: before, the global adapter, the personal one."""
+    table = Table(title="per-site accuracy on the site's own test split")
+    for column in ("site", "node", "before", "global", "change", "personalized"):
         table.add_column(column)
     for row in rows:
         change = row["after"] - row["before"]
         table.add_row(row["site"], row["node"], f"{row['before']:.1%}", f"{row['after']:.1%}",
-                      f"{change:+.1%}")  # fmt: skip
+                      f"{change:+.1%}", _percent(row.get("personal", math.nan)))  # fmt: skip
     for label, pick in (("average", statistics.fmean), ("worst", min)):
         before, after = pick(r["before"] for r in rows), pick(r["after"] for r in rows)
-        table.add_row(label, "", f"{before:.1%}", f"{after:.1%}", f"{after - before:+.1%}")
+        personal = pick(r.get("personal", math.nan) for r in rows)
+        table.add_row(label, "", f"{before:.1%}", f"{after:.1%}", f"{after - before:+.1%}",
+                      _percent(personal))  # fmt: skip
     return table
 
 
+def _percent(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.1%}"
+
+
 def _learning_only(
-    root: Path, model: str, rounds: int, steps: int, top_layers: int, alpha: float, lr: float
+    root: Path,
+    model: str,
+    rounds: int,
+    steps_of: tuple[int, int],
+    top_layers: int,
+    alpha: float,
+    lr: float,
 ) -> None:
+    """``steps_of``: local steps per round, then steps of each site's personal fine-tune."""
     from fedlora.cli.simulate import simulate
 
     console.print(
@@ -154,7 +177,8 @@ def _learning_only(
         methods="fedlora",
         model=model,
         rounds=rounds,
-        local_steps=steps,
+        local_steps=steps_of[0],
+        personalize_steps=steps_of[1],
         top_layers=top_layers,
         alpha=alpha,
         lr=lr,

@@ -43,6 +43,7 @@ class DemoSettings:
     model: str = "smollm2"
     rounds: int = 5
     steps: int = 30
+    personalize_steps: int = 30  # each node's personal fine-tune after the session (0: none)
     batch_size: int = 8
     top_layers: int = 4
     lr: float = 2e-3
@@ -100,7 +101,10 @@ def _set_training(path: Path, settings: DemoSettings) -> None:
     """The demo's training length and rate, written into the node's own configuration."""
     config = tomllib.loads(path.read_text(encoding="utf-8"))
     config.setdefault("training", {}).update(
-        steps=settings.steps, batch_size=settings.batch_size, lr=settings.lr
+        steps=settings.steps,
+        batch_size=settings.batch_size,
+        lr=settings.lr,
+        personalize_steps=settings.personalize_steps,
     )
     write_atomic(path, tomli_w.dumps(config))
 
@@ -184,7 +188,8 @@ def _watch(settings: DemoSettings, reader: DemoNode, processes: list[Any], repor
 
 
 def collect_results(settings: DemoSettings, nodes: list[DemoNode]) -> list[dict[str, Any]]:
-    """Per site: accuracy of the starting adapter and of the final one, on its own test split."""
+    """Per site, on its own test split: the starting adapter, the final global one and the
+    node's personal adapter (NaN where the node made none)."""
     config = load_node_config(nodes[0].config_path)
     gateway, contract, _ = open_contract(config)
     with gateway:
@@ -195,13 +200,16 @@ def collect_results(settings: DemoSettings, nodes: list[DemoNode]) -> list[dict[
         update = first.updates.get(node.node_id)
         before = update.metrics.get("global_accuracy", math.nan) if update else math.nan
         after = math.nan if outcome.accuracy is None else outcome.accuracy
+        personal = outcome.personal_accuracy
         rows.append(
             {
                 "site": node.site,
                 "node": node.node_id,
                 "before": before,
                 "after": after,
+                "personal": math.nan if personal is None else personal,
                 "adapter_dir": outcome.adapter_dir,
+                "personal_dir": outcome.personal_dir,
                 "compute_seconds": outcome.compute_seconds,
             }
         )
