@@ -90,6 +90,9 @@ def simulate(
     train_per_site: Annotated[int, typer.Option(help="Training rows per site (0: all).")] = 250,
     test_per_site: Annotated[int, typer.Option(help="Test rows per site.")] = 100,
     global_test: Annotated[int, typer.Option(help="Global test rows.")] = 200,
+    test_draw: Annotated[
+        str, typer.Option(help="groups (whole groups) or spread (few rows from many groups).")
+    ] = "groups",
     rounds: Annotated[int, typer.Option(help="Federated rounds.")] = 10,
     local_steps: Annotated[int, typer.Option(help="Local steps per site per round.")] = 20,
     batch: Annotated[int, typer.Option(help="Batch size.")] = 8,
@@ -126,6 +129,7 @@ def simulate(
             train_per_site=train_per_site or None,
             test_per_site=test_per_site,
             global_test=global_test,
+            test_draw=test_draw,
             rounds=rounds,
             local_steps=local_steps,
             batch_size=batch,

@@ -6,6 +6,7 @@ from fedlora.data.table import DEFAULT_INSTRUCTION, load_table
 from fedlora.data.types import (
     MAX_LABELS,
     PARTITION_KINDS,
+    TEST_DRAWS,
     ClientData,
     DataError,
     Example,
@@ -21,6 +22,7 @@ __all__ = [
     "ICD10_INSTRUCTION",
     "MAX_LABELS",
     "PARTITION_KINDS",
+    "TEST_DRAWS",
     "ClientData",
     "DataError",
     "Example",

@@ -91,3 +91,71 @@ def pick_test_rows(
             used.add(key)
             taken += len(group_rows)
     return sorted(chosen), used
+
+
+# A spread test split touches at most this share of a label's groups, so the label keeps the
+# other groups (whole) for training.
+SPREAD_GROUP_SHARE = 0.5
+
+
+def _spread_quotas(label_sizes: Sequence[int], group_counts: Sequence[int], size: int) -> list[int]:
+    """Quotas by label share, but at least one row for every label with two or more groups
+    (when ``size`` allows it): a label the site can both train and test on is tested."""
+    floors = [1 if groups >= 2 else 0 for groups in group_counts]
+    if sum(floors) > size:
+        floors = [0] * len(floors)
+    rest = largest_remainder(size - sum(floors), label_sizes)
+    return [low + extra for low, extra in zip(floors, rest, strict=True)]
+
+
+def _round_robin(groups: Sequence[list[int]], quota: int) -> list[int]:
+    """Take one row from each group in turn until ``quota`` rows are taken."""
+    taken: list[int] = []
+    depth, deepest = 0, max((len(rows) for rows in groups), default=0)
+    while len(taken) < quota and depth < deepest:
+        for rows in groups:
+            if depth < len(rows) and len(taken) < quota:
+                taken.append(rows[depth])
+        depth += 1
+    return taken
+
+
+def pick_spread_rows(
+    examples: Sequence[Example],
+    rows: Sequence[int],
+    size: int,
+    rng: np.random.Generator,
+) -> tuple[list[int], set[str]]:
+    """Draw ``size`` test rows from as many groups as the site can spare, few rows per group.
+
+    Rows of one group (ICD-10: one 3-character category) are near-duplicates, so a test split
+    of 300 rows from 70 groups holds about 70 independent observations. Here each label's
+    quota is spread over up to half of that label's groups (seeded order), one row from each
+    in turn, more groups only when those run out; the other groups stay whole for training.
+    The rows of a touched group that are not taken are used nowhere (the caller drops them).
+
+    Returns
+    -------
+    tuple
+        The chosen rows (ascending) and the keys of every group they came from.
+    """
+    grouped = rows_by_group(examples, rows)
+    by_label = groups_by_label(examples, grouped)
+    sizes = [sum(len(grouped[key]) for key in keys) for keys in by_label.values()]
+    counts = [len(keys) for keys in by_label.values()]
+    quotas = _spread_quotas(sizes, counts, min(size, len(rows)))
+    chosen: list[int] = []
+    used: set[str] = set()
+    for keys, quota in zip(by_label.values(), quotas, strict=True):
+        order = [keys[int(i)] for i in rng.permutation(len(keys))] if quota else []
+        width = max(1, min(quota, int(len(order) * SPREAD_GROUP_SHARE)))
+        while width < len(order) and sum(len(grouped[key]) for key in order[:width]) < quota:
+            width += 1
+        members = [
+            [grouped[key][int(i)] for i in rng.permutation(len(grouped[key]))]
+            for key in order[:width]
+        ]
+        taken = _round_robin(members, quota)
+        chosen.extend(taken)
+        used |= {group_key(examples, row) for row in taken}
+    return sorted(chosen), used

@@ -16,7 +16,13 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from fedlora.data.groups import group_key, groups_by_label, pick_test_rows, rows_by_group
+from fedlora.data.groups import (
+    group_key,
+    groups_by_label,
+    pick_spread_rows,
+    pick_test_rows,
+    rows_by_group,
+)
 from fedlora.data.types import (
     MAX_LABELS,
     ClientData,
@@ -157,7 +163,8 @@ def _split_clients(
     notes = []
     for name, rows in clients:
         size = _test_size(name, rows, spec)
-        test_rows, used = pick_test_rows(examples, rows, size, rng)
+        pick = pick_spread_rows if spec.test_draw == "spread" else pick_test_rows
+        test_rows, used = pick(examples, rows, size, rng)
         tests.append(test_rows)
         test_groups |= used
         if size < spec.test_per_client:

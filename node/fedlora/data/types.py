@@ -9,6 +9,9 @@ from fedlora.errors import FedloraError
 
 MAX_LABELS = 26
 PARTITION_KINDS = ("natural", "dirichlet", "quantity", "iid")
+# How a client's test split takes rows from its groups: "groups" takes whole groups (the
+# default), "spread" a few rows from each of many groups (see groups.pick_spread_rows).
+TEST_DRAWS = ("groups", "spread")
 
 
 class DataError(FedloraError):
@@ -68,6 +71,9 @@ class PartitionSpec:
         Rows in each client's own test split.
     global_test : int
         Rows in the global test split (held out before clients are formed).
+    test_draw : str
+        "groups" (whole groups until the quota is met) or "spread" (as many groups as a client
+        can spare, few rows each: more independent test rows, fewer training groups).
     """
 
     kind: str
@@ -77,8 +83,13 @@ class PartitionSpec:
     train_per_client: int | None = None
     test_per_client: int = 100
     global_test: int = 200
+    test_draw: str = "groups"
 
     def __post_init__(self) -> None:
+        if self.test_draw not in TEST_DRAWS:
+            raise DataError(
+                f"unknown test draw {self.test_draw!r}", f"use one of {', '.join(TEST_DRAWS)}"
+            )
         if self.kind not in PARTITION_KINDS:
             raise DataError(
                 f"unknown partition kind {self.kind!r}", f"use one of {', '.join(PARTITION_KINDS)}"

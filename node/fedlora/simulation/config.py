@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from fedlora.aggregation import STRATEGIES, StrategyConfig, strategy_from_name
-from fedlora.data import FederatedData, PartitionSpec, load_icd10, load_table, partition
+from fedlora.data import (
+    TEST_DRAWS,
+    FederatedData,
+    PartitionSpec,
+    load_icd10,
+    load_table,
+    partition,
+)
 from fedlora.errors import FedloraError
 from fedlora.simulation.keys import method_digest
 
@@ -36,6 +43,9 @@ class SimulationConfig:
     train_per_site: int | None = 250
     test_per_site: int = 100
     global_test: int = 200
+    # "spread": each site's test split takes a few codes from many categories (more
+    # independent test rows) instead of whole categories ("groups").
+    test_draw: str = "groups"
     rounds: int = 10
     local_steps: int = 20
     batch_size: int = 8
@@ -59,15 +69,18 @@ class SimulationConfig:
             raise FedloraError(f"personalize_steps must be >= 0, got {self.personalize_steps}")
         if not self.lr > 0:
             raise FedloraError(f"lr must be > 0, got {self.lr}", "use e.g. 5e-4")
+        if self.test_draw not in TEST_DRAWS:
+            raise FedloraError(f"unknown test draw {self.test_draw!r}", "use groups or spread")
 
     def digest(self) -> str:
         """Short stable hash of every field (the dataset path as given).
 
-        A field left at its default of "off" (personalize_steps, leave_one_out) is left out, so
+        A field left at its default (personalize_steps, leave_one_out, test_draw) is left out, so
         configs written before the field existed keep their digest and their result files.
         """
         fields = dataclasses.asdict(self)
-        for name, off in (("personalize_steps", 0), ("leave_one_out", False)):
+        defaults = (("personalize_steps", 0), ("leave_one_out", False), ("test_draw", "groups"))
+        for name, off in defaults:
             if fields[name] == off:
                 del fields[name]
         text = json.dumps(fields, sort_keys=True)
@@ -155,5 +168,6 @@ def load_federated_data(config: SimulationConfig, seed: int) -> FederatedData:
         train_per_client=config.train_per_site,
         test_per_client=config.test_per_site,
         global_test=config.global_test,
+        test_draw=config.test_draw,
     )
     return partition(corpus, spec)

@@ -184,6 +184,7 @@ def test_a_client_left_without_training_rows_is_refused() -> None:
         ({"kind": "iid", "num_clients": 2, "test_per_client": 0}, "test_per_client"),
         ({"kind": "iid", "num_clients": 2, "train_per_client": 0}, "train_per_client"),
         ({"kind": "iid", "num_clients": 2, "global_test": -1}, "global_test"),
+        ({"kind": "iid", "num_clients": 2, "test_draw": "some"}, "unknown test draw"),
     ],
 )
 def test_invalid_specs_are_refused(fields: dict[str, object], problem: str) -> None:
@@ -211,3 +212,51 @@ def test_groups_spread_over_sites_never_train_at_one_site_and_test_at_another() 
     test_groups = {e.group for client in data.clients for e in client.test + data.global_test}
     assert train_groups.isdisjoint(test_groups)
     assert all(client.train for client in data.clients)
+
+
+def test_a_spread_test_split_draws_from_many_groups_without_leaking() -> None:
+    # Prepare: 8 labels x 60 groups of 3 rows; 40 test rows per client
+    corpus = _corpus()
+    whole = PartitionSpec("iid", 2, seed=3, test_per_client=40, global_test=20)
+    spread = PartitionSpec("iid", 2, seed=3, test_per_client=40, global_test=20, test_draw="spread")
+    # Execute
+    by_groups, by_spread = partition(corpus, whole), partition(corpus, spread)
+    # Assert: same sizes, one row from each of 40 groups instead of whole groups of 3,
+    # and still no group on both sides of any split
+    for client in by_spread.clients:
+        assert len(client.test) == 40
+        assert len({e.group for e in client.test}) == 40
+    assert all(len({e.group for e in c.test}) <= 16 for c in by_groups.clients)  # 8 x (3 + 2)
+    train_groups = {e.group for client in by_spread.clients for e in client.train}
+    test_groups = {e.group for c in by_spread.clients for e in c.test + by_spread.global_test}
+    assert train_groups.isdisjoint(test_groups)
+
+
+def test_a_spread_test_split_leaves_half_of_each_labels_groups_to_training() -> None:
+    # One site, one label, 10 groups of 5 rows, 20 test rows: at most 5 groups may be touched,
+    # so the 20 rows come 4 from each of 5 groups and 5 groups (25 rows) train
+    rows = [Example(f"g{g} r{r}", 0, group=f"g{g}", site="s") for g in range(10) for r in range(5)]
+    rows.append(Example("other", 1, group="h", site="s"))
+    corpus = LabeledCorpus("g", "Pick.", ("x", "y"), tuple(rows))
+    spec = PartitionSpec("natural", 1, test_per_client=20, global_test=0, test_draw="spread")
+    client = partition(corpus, spec).clients[0]
+    assert set(Counter(e.group for e in client.test).values()) == {4}
+    assert len(_groups(client.test)) == 5
+    assert len({e.group for e in client.train} - {"h"}) == 5
+    assert len(client.train) == 25 + 1
+
+
+def test_a_spread_test_split_tests_every_label_the_site_can_also_train_on() -> None:
+    # label 1 is 4 of 204 rows (2 groups): its share of 20 test rows rounds to 0, the floor
+    # gives it one; label 2 has a single group, so it is not forced into the test split
+    rows = [Example(f"a{i}", 0, group=f"a{i}", site="s") for i in range(200)]
+    rows += [Example(f"b{i}", 1, group=f"b{i // 2}", site="s") for i in range(4)]
+    rows += [Example(f"c{i}", 2, group="c", site="s") for i in range(2)]
+    corpus = LabeledCorpus("g", "Pick.", ("x", "y", "z"), tuple(rows))
+    spec = PartitionSpec("natural", 1, test_per_client=20, global_test=0, test_draw="spread")
+    client = partition(corpus, spec).clients[0]
+    assert Counter(e.label for e in client.test) == {0: 19, 1: 1}
+
+
+def _groups(examples: tuple[Example, ...]) -> set[str]:
+    return {example.group for example in examples}

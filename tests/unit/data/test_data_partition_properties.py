@@ -41,6 +41,7 @@ def specs(draw: st.DrawFn) -> PartitionSpec:
         train_per_client=draw(st.sampled_from([None, 3])),
         test_per_client=draw(st.integers(min_value=1, max_value=8)),
         global_test=draw(st.integers(min_value=0, max_value=10)),
+        test_draw=draw(st.sampled_from(["groups", "spread"])),
     )
 
 

@@ -92,3 +92,15 @@ def test_the_tables_show_macro_f1_and_the_majority_row(table: Path, tmp_path: Pa
     assert "\n│ majority " in result.output
     assert result.output.count(MAJORITY_CAPTION) == 2  # under accuracy and under macro-F1
     assert "site clinic holds 8 rows" in result.output
+
+
+def test_the_spread_test_draw_is_an_option_recorded_in_the_run(table: Path, tmp_path: Path) -> None:
+    arguments = _arguments(table, tmp_path, "--json", "--test-draw", "spread")
+    arguments[arguments.index("--methods") + 1] = "fedavg"
+    result = CliRunner().invoke(app, arguments)
+    assert result.exit_code == 0, result.output
+    (run,) = json.loads(result.stdout)["results"]
+    assert run["config"]["test_draw"] == "spread"
+    assert run["split_sizes"]["north"]["test"] == 6
+    bad = CliRunner().invoke(app, [*arguments, "--test-draw", "few"])
+    assert bad.exit_code == 2 and "unknown test draw 'few'" in bad.output

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +13,7 @@ import pytest
 import fedlora.simulation.experiment as experiment
 from fedlora.aggregation import strategy_from_name
 from fedlora.data import ClientData, Example, FederatedData
+from fedlora.errors import FedloraError
 from fedlora.simulation.config import MethodSpec, SimulationConfig
 
 ONE_SITE = FederatedData(
@@ -44,3 +48,15 @@ def test_a_changed_preset_under_the_same_name_is_run_again(
     outcomes = experiment.run_experiment(config, [new], [0], tmp_path)
     assert calls == ["fedlora", "fedlora"]  # same name, other parameters: not reused
     assert outcomes[0].result["method"]["strategy"]["fairness_q"] == 1.0
+
+
+def test_the_test_draw_changes_the_digest_only_when_not_the_default() -> None:
+    # Result files written before the option existed keep their names (and are resumed).
+    fields = dataclasses.asdict(SimulationConfig())
+    for name in ("personalize_steps", "leave_one_out", "test_draw"):
+        del fields[name]
+    before = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:10]
+    assert SimulationConfig().digest() == before
+    assert SimulationConfig(test_draw="spread").digest() != before
+    with pytest.raises(FedloraError, match="unknown test draw 'few'"):
+        SimulationConfig(test_draw="few")
