@@ -110,7 +110,9 @@ def test_three_org_network_serves_restarts_on_its_ledger_and_purges(
     _check_the_contract_answers(fabric_install, layout, state)
 
     status = network_status(folder, install=fabric_install)
-    assert [p["state"] for p in status["processes"]] == ["healthy"] * 5
+    # Orderer, 3 peers, and each org's own chaincode server (mutual TLS with its peer).
+    assert [p["state"] for p in status["processes"]] == ["healthy"] * 7
+    assert len(set(state.package_ids.values())) == 3
     assert status["chaincode_version"] == "1.0"
     before = _heights(folder, fabric_install)
 

@@ -37,7 +37,7 @@ from fedlora.network.org import (
     load_settings,
 )
 from fedlora.network.org_nodes import admin_env, chaincode_spec, launch
-from fedlora.network.package import ccaas_package
+from fedlora.network.package import ccaas_package, peer_tls_pems
 from fedlora.network.tools import ToolError, ToolResult, retry_tool, run_tool
 from fedlora.network.topology import ChaincodeSettings, validate_channel_name
 
@@ -157,9 +157,7 @@ def install_package(
     """Write the org's CCaaS package (its own chaincode server's address and the peer's TLS
     pair), install it on the org's peer (an identical earlier install is fine), return its id."""
     package = folder.package_file()
-    tls = folder.peer_dir(org) / "tls"
-    pems = {"root_cert": "ca.crt", "client_cert": "server.crt", "client_key": "server.key"}
-    texts = {field: (tls / name).read_text(encoding="utf-8") for field, name in pems.items()}
+    texts = peer_tls_pems(folder.peer_dir(org) / "tls")
     label = f"{settings.name}_{settings.version}"
     write_atomic(package, ccaas_package(label, org.address(CHAINCODE), texts))
     try:

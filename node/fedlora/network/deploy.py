@@ -9,7 +9,7 @@ from fedlora.fileio import write_atomic
 from fedlora.network.env import base_environment
 from fedlora.network.install import FabricInstall
 from fedlora.network.layout import NetworkLayout
-from fedlora.network.package import build_ccaas_package
+from fedlora.network.package import org_package, package_id
 from fedlora.network.peer_cli import PeerCli, majority_with, orderer_flags, peer_flags
 from fedlora.network.render import PROFILE
 from fedlora.network.tools import ToolError, ToolResult, retry_tool, run_tool
@@ -62,25 +62,22 @@ class Deployer:
         block = str(self.layout.channel_block(self.plan))
         self._as_admin(org, ["channel", "join", "-b", block], f"join {org.name}'s peer")
 
-    def write_package(self) -> None:
-        """Write the deterministic CCaaS package into the network folder."""
-        write_atomic(self.layout.package_file(self.plan), build_ccaas_package(self.plan))
+    def write_package(self, org: OrgPlan) -> str:
+        """Write the org's deterministic CCaaS package (its own chaincode server, mutual TLS)
+        into the network folder; return the id its peer gives it (label:sha256, as the peer
+        CLI's calculatepackageid computes it, without a process per org)."""
+        package = org_package(self.plan, org, self.layout.peer_dir(org) / "tls")
+        write_atomic(self.layout.package_file(self.plan, org), package)
+        return package_id(self.plan, package)
 
     def install_chaincode(self, org: OrgPlan) -> None:
-        """Install the package on the org's peer; an identical earlier install is fine."""
-        package = str(self.layout.package_file(self.plan))
+        """Install the org's package on its peer; an identical earlier install is fine."""
+        package = str(self.layout.package_file(self.plan, org))
         try:
             self._as_admin(org, ["lifecycle", "chaincode", "install", package], "install")
         except ToolError as error:
             if "already successfully installed" not in error.output:
                 raise
-
-    def calculate_package_id(self) -> str:
-        """The id the peers gave the package, as the peer CLI computes it."""
-        package = str(self.layout.package_file(self.plan))
-        args = ["lifecycle", "chaincode", "calculatepackageid", package]
-        result = self._as_admin(self.plan.orgs[0], args, "compute the chaincode package id")
-        return result.stdout.strip().splitlines()[-1].strip()
 
     def _definition_flags(self) -> list[str]:
         settings = self.plan.chaincode

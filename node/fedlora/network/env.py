@@ -149,22 +149,24 @@ def admin_environment(
     return client_environment(org, layout.admin_msp(org), layout, install)
 
 
-def chaincode_environment(
-    plan: NetworkPlan, layout: NetworkLayout, install: FabricInstall, package_id: str
+def chaincode_server_environment(
+    base: dict[str, str], address: str, package_id: str, peer_tls: Path
 ) -> dict[str, str]:
-    """Environment of the chaincode server every peer dials (chaincode-as-a-service).
+    """Environment of one org's chaincode server (chaincode-as-a-service), dialled by that org's
+    peer only, over mutual TLS; ``base`` is :func:`base_environment`.
 
-    The contract API turns into a server when both CHAINCODE_SERVER_ADDRESS and
-    CORE_CHAINCODE_ID_NAME are set; the id must equal the installed package id.
+    It serves with the peer's TLS key pair in ``peer_tls`` (same org, same host) and accepts
+    only clients whose certificate the org's TLS CA issued (the fabric-contract-api names
+    below). The contract API turns into a server when both CHAINCODE_SERVER_ADDRESS and
+    CORE_CHAINCODE_ID_NAME are set; the id must equal the one the peer gave the org's package.
     """
-    env = base_environment(install, layout)
-    env.update(
-        {
-            "CHAINCODE_SERVER_ADDRESS": plan.chaincode_address,
-            "CORE_CHAINCODE_ID_NAME": package_id,
-            "CHAINCODE_ID": package_id,
-            # The package's connection.json says tls_required: false; the server must agree.
-            "CORE_PEER_TLS_ENABLED": "false",
-        }
-    )
-    return env
+    return {
+        **base,
+        "CHAINCODE_SERVER_ADDRESS": address,
+        "CORE_CHAINCODE_ID_NAME": package_id,
+        "CHAINCODE_ID": package_id,
+        "CORE_PEER_TLS_ENABLED": "true",
+        "CORE_TLS_CLIENT_KEY_FILE": str(peer_tls / "server.key"),
+        "CORE_TLS_CLIENT_CERT_FILE": str(peer_tls / "server.crt"),
+        "CORE_PEER_TLS_ROOTCERT_FILE": str(peer_tls / "ca.crt"),
+    }

@@ -5,7 +5,7 @@
                         builders/ccaas/ (the chaincode-as-a-service builder the peers run)
 <dir>/crypto/           cryptogen output (ordererOrganizations/, peerOrganizations/)
 <dir>/channel/          the channel's genesis block
-<dir>/chaincode/        the CCaaS package
+<dir>/chaincode/        the CCaaS package of each org
 <dir>/data/             ledgers, one folder per process (removed by `down --purge`)
 <dir>/logs/             one log per process, kept across restarts
 """
@@ -58,9 +58,10 @@ class NetworkLayout:
         """The channel's genesis block written by configtxgen."""
         return self.root / "channel" / f"{plan.channel}.block"
 
-    def package_file(self, plan: NetworkPlan) -> Path:
-        """The chaincode-as-a-service package installed on every peer."""
-        return self.root / "chaincode" / f"{plan.chaincode.name}.tgz"
+    def package_file(self, plan: NetworkPlan, org: OrgPlan) -> Path:
+        """The org's chaincode-as-a-service package (its own server's address, its peer's TLS
+        client key)."""
+        return self.root / "chaincode" / f"{plan.chaincode.name}.{org.name.lower()}.tgz"
 
     def log_file(self, process_name: str) -> Path:
         """Log of one process, e.g. ``logs/orderer.log``."""

@@ -13,7 +13,6 @@ from fedlora.network.deploy import Deployer
 from fedlora.network.install import FabricInstall, locate_fabric
 from fedlora.network.layout import NetworkLayout
 from fedlora.network.processes import (
-    CHAINCODE,
     chaincode_spec,
     launch,
     require_chaincode_binary,
@@ -206,20 +205,17 @@ def _deploy_chaincode(
     deployer: Deployer,
     report: StepReporter,
 ) -> None:
-    """Package, install, start the server, approve per org, commit, check."""
+    """Per org: package, install, start its own chaincode server, approve; then commit, check."""
     plan = state.plan
-    report("package the chaincode")
-    deployer.write_package()
     for org in plan.orgs:
         report(f"install the chaincode on {org.peer_name}")
+        state.package_ids[org.name] = deployer.write_package(org)
         deployer.install_chaincode(org)
-    state.package_id = deployer.calculate_package_id()
     save_state(layout.state_file, state)
-    report("start the chaincode server")
-    launch(state, chaincode_spec(plan, layout, install, state.package_id), layout)
+    _start_chaincode_servers(state, layout, install, report)
     for org in plan.orgs:
         report(f"approve the chaincode for {org.msp_id}")
-        deployer.approve(org, state.package_id)
+        deployer.approve(org, state.package_ids[org.name])
     report("commit the chaincode definition")
     deployer.commit()
     version = deployer.committed_version()
@@ -232,19 +228,27 @@ def _deploy_chaincode(
     save_state(layout.state_file, state)
 
 
+def _start_chaincode_servers(
+    state: NetworkState, layout: NetworkLayout, install: FabricInstall, report: StepReporter
+) -> None:
+    for org in state.plan.orgs:
+        report(f"start {org.chaincode_name}")
+        spec = chaincode_spec(org, layout, install, state.package_ids[org.name])
+        launch(state, spec, layout)
+
+
 def _restart(
     state: NetworkState, layout: NetworkLayout, install: FabricInstall, report: StepReporter
 ) -> str:
     """Start the processes of a stopped network on its existing ledgers."""
-    if not state.chaincode_committed or state.package_id is None:
+    if not state.chaincode_committed or len(state.package_ids) != len(state.plan.orgs):
         raise FedloraError(
             f"the network in {layout.root} never finished deploying",
             "remove it with `fedlora network down --purge` and run `up` again",
         )
     save_state(layout.state_file, state)
     start_nodes(state, layout, install, lambda name: report(f"start {name}"))
-    report("start the chaincode server")
-    launch(state, chaincode_spec(state.plan, layout, install, state.package_id), layout)
+    _start_chaincode_servers(state, layout, install, report)
     return _prove_ready(Deployer(state.plan, layout, install), report)
 
 
@@ -313,4 +317,4 @@ def _remove_if_empty(folder: Path) -> None:
         folder.rmdir()
 
 
-__all__ = ["CHAINCODE", "DownResult", "UpResult", "down", "running_processes", "up"]
+__all__ = ["DownResult", "UpResult", "down", "running_processes", "up"]

@@ -11,7 +11,11 @@ from dataclasses import asdict
 from pathlib import Path
 
 from fedlora.fileio import write_atomic
-from fedlora.network.env import GOSSIP_RECONNECT_INTERVAL, base_environment
+from fedlora.network.env import (
+    GOSSIP_RECONNECT_INTERVAL,
+    base_environment,
+    chaincode_server_environment,
+)
 from fedlora.network.install import FabricInstall
 from fedlora.network.org import (
     CHAINCODE,
@@ -152,23 +156,13 @@ def peer_spec(folder: OrgFolder, org: OrgSettings, install: FabricInstall) -> Pr
 def chaincode_spec(
     folder: OrgFolder, org: OrgSettings, install: FabricInstall, package_id: str
 ) -> ProcessSpec:
-    """The org's own chaincode server, dialled by the org's own peer only, over mutual TLS.
-
-    It serves with the org peer's TLS key pair (same org, same host) and accepts only clients
-    whose certificate the org's TLS CA issued (the fabric-contract-api names below).
-    """
-    tls = folder.peer_dir(org) / "tls"
-    env = base_environment(install, folder.layout)
-    env.update(
-        {
-            "CHAINCODE_SERVER_ADDRESS": org.address(CHAINCODE),
-            "CORE_CHAINCODE_ID_NAME": package_id,
-            "CHAINCODE_ID": package_id,
-            "CORE_PEER_TLS_ENABLED": "true",
-            "CORE_TLS_CLIENT_KEY_FILE": str(tls / "server.key"),
-            "CORE_TLS_CLIENT_CERT_FILE": str(tls / "server.crt"),
-            "CORE_PEER_TLS_ROOTCERT_FILE": str(tls / "ca.crt"),
-        }
+    """The org's own chaincode server, dialled by the org's own peer only, over mutual TLS
+    (the same server environment as a single-host network's)."""
+    env = chaincode_server_environment(
+        base_environment(install, folder.layout),
+        org.address(CHAINCODE),
+        package_id,
+        folder.peer_dir(org) / "tls",
     )
     return ProcessSpec(
         name="chaincode",

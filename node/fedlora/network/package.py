@@ -13,8 +13,9 @@ import io
 import json
 import tarfile
 from collections.abc import Mapping
+from pathlib import Path
 
-from fedlora.network.topology import NetworkPlan
+from fedlora.network.topology import NetworkPlan, OrgPlan
 
 _FIXED_MTIME = 0
 _FILE_MODE = 0o644
@@ -47,13 +48,16 @@ def package_label(plan: NetworkPlan) -> str:
     return f"{plan.chaincode.name}_{plan.chaincode.version}"
 
 
-def build_ccaas_package(plan: NetworkPlan) -> bytes:
-    """The package: metadata.json (type ccaas) and code.tar.gz holding connection.json.
+def org_package(plan: NetworkPlan, org: OrgPlan, peer_tls: Path) -> bytes:
+    """Org ``org``'s package: its peer dials the org's own chaincode server over mutual TLS,
+    with the peer's TLS key pair from ``peer_tls`` (so the package stays on the org's host)."""
+    return ccaas_package(package_label(plan), org.chaincode_server_address, peer_tls_pems(peer_tls))
 
-    connection.json tells every peer where the chaincode server listens; the server runs
-    without TLS, on the loopback interface unless the plan places it elsewhere.
-    """
-    return ccaas_package(package_label(plan), plan.chaincode_address)
+
+def peer_tls_pems(peer_tls: Path) -> dict[str, str]:
+    """The PEM texts a package's connection.json needs, from a peer's tls/ folder."""
+    names = {"root_cert": "ca.crt", "client_cert": "server.crt", "client_key": "server.key"}
+    return {field: (peer_tls / name).read_text(encoding="utf-8") for field, name in names.items()}
 
 
 def ccaas_package(label: str, address: str, tls: Mapping[str, str] | None = None) -> bytes:

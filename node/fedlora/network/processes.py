@@ -1,6 +1,7 @@
-"""The network's long-running processes: orderer, one peer per org, the chaincode server.
+"""The network's long-running processes: orderer, and per org a peer and a chaincode server.
 
-A peer whose org the plan puts in a network namespace of its own is started there with
+A peer or chaincode server whose org the plan puts in a network namespace of its own is started
+there with
 ``ip netns exec``, which enters the namespace and then executes the peer: the recorded PID is
 the peer's own, so stopping it by PID works as for any other process.
 """
@@ -12,7 +13,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fedlora.errors import FedloraError
-from fedlora.network.env import chaincode_environment, orderer_environment, peer_environment
+from fedlora.network.env import (
+    base_environment,
+    chaincode_server_environment,
+    orderer_environment,
+    peer_environment,
+)
 from fedlora.network.install import FabricInstall
 from fedlora.network.layout import NetworkLayout
 from fedlora.network.state import NetworkState, save_state
@@ -21,7 +27,6 @@ from fedlora.network.topology import NetworkPlan, OrgPlan
 from fedlora.paths import source_checkout
 
 ORDERER = "orderer"
-CHAINCODE = "chaincode"
 HEALTH_TIMEOUT_S = 30.0
 
 
@@ -93,24 +98,37 @@ def in_namespace(netns: str | None, command: list[str]) -> list[str]:
 
 
 def chaincode_spec(
-    plan: NetworkPlan, layout: NetworkLayout, install: FabricInstall, package_id: str
+    org: OrgPlan, layout: NetworkLayout, install: FabricInstall, package_id: str
 ) -> ProcessSpec:
-    """The chaincode server all peers dial; healthy once its port accepts connections."""
-    return ProcessSpec(
-        name=CHAINCODE,
-        command=[str(require_chaincode_binary())],
-        env=chaincode_environment(plan, layout, install, package_id),
-        log=layout.log_file(CHAINCODE),
-        ports=(plan.chaincode_port,),
-        cwd=layout.root,
-        host=plan.orderer.ip,
+    """The org's own chaincode server, beside its peer; healthy once its port accepts
+    connections."""
+    env = chaincode_server_environment(
+        base_environment(install, layout),
+        org.chaincode_server_address,
+        package_id,
+        layout.peer_dir(org) / "tls",
     )
+    return ProcessSpec(
+        name=org.chaincode_name,
+        command=in_namespace(org.netns, [str(require_chaincode_binary())]),
+        env=env,
+        log=layout.log_file(org.chaincode_name),
+        ports=(org.chaincode_server_port,),
+        cwd=layout.root,
+        host=org.ip,
+    )
+
+
+def process_names(plan: NetworkPlan) -> list[str]:
+    """Every process of the network, in start order."""
+    return [ORDERER, *(org.peer_name for org in plan.orgs), *(o.chaincode_name for o in plan.orgs)]
 
 
 def spec_by_name(
     state: NetworkState, layout: NetworkLayout, install: FabricInstall, name: str
 ) -> ProcessSpec:
-    """The spec of the network's process called ``name`` (``orderer``, ``peer0.org2``, ...).
+    """The spec of the network's process called ``name`` (``orderer``, ``peer0.org2``,
+    ``chaincode.org1`` ...).
 
     Raises
     ------
@@ -119,13 +137,13 @@ def spec_by_name(
     """
     if name == ORDERER:
         return orderer_spec(state.plan, layout, install)
-    if name == CHAINCODE and state.package_id is not None:
-        return chaincode_spec(state.plan, layout, install, state.package_id)
     for org in state.plan.orgs:
         if org.peer_name == name:
             return peer_spec(org, layout, install)
-    known = [ORDERER, *(org.peer_name for org in state.plan.orgs), CHAINCODE]
-    raise FedloraError(f"the network has no process {name!r}", f"use one of {', '.join(known)}")
+        if org.chaincode_name == name and org.name in state.package_ids:
+            return chaincode_spec(org, layout, install, state.package_ids[org.name])
+    known = ", ".join(process_names(state.plan))
+    raise FedloraError(f"the network has no process {name!r}", f"use one of {known}")
 
 
 def launch(state: NetworkState, spec: ProcessSpec, layout: NetworkLayout) -> None:

@@ -11,7 +11,8 @@ from fedlora.errors import FedloraError
 from fedlora.fileio import write_atomic
 from fedlora.network.topology import LOOPBACK, NetworkPlan, plan_from_dict
 
-STATE_VERSION = 1
+# 2: one chaincode package (and server) per org, package_ids by org name.
+STATE_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ class NetworkState:
     """Everything `status` and `down` need, and what a restarting `up` reuses."""
 
     plan: NetworkPlan
-    package_id: str | None = None
+    # Org name -> the id its peer gave the org's own package (each names its own server).
+    package_ids: dict[str, str] = field(default_factory=dict)
     chaincode_committed: bool = False
     processes: dict[str, ProcessRecord] = field(default_factory=dict)
 
@@ -48,7 +50,7 @@ class NetworkState:
         return {
             "version": STATE_VERSION,
             "plan": self.plan.to_dict(),
-            "package_id": self.package_id,
+            "package_ids": self.package_ids,
             "chaincode_committed": self.chaincode_committed,
             "processes": {name: asdict(record) for name, record in self.processes.items()},
         }
@@ -78,7 +80,7 @@ def load_state(path: Path) -> NetworkState | None:
         }
         return NetworkState(
             plan=plan_from_dict(data["plan"]),
-            package_id=data["package_id"],
+            package_ids=dict(data["package_ids"]),
             chaincode_committed=bool(data["chaincode_committed"]),
             processes=processes,
         )

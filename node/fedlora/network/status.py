@@ -9,22 +9,16 @@ from fedlora.errors import FedloraError
 from fedlora.network.deploy import Deployer
 from fedlora.network.install import FabricInstall, locate_fabric
 from fedlora.network.layout import NetworkLayout
-from fedlora.network.processes import CHAINCODE, ORDERER
+from fedlora.network.processes import process_names
 from fedlora.network.state import NetworkState, load_state
 from fedlora.network.supervisor import is_running, probe_health
 from fedlora.network.tools import ToolError
-from fedlora.network.topology import NetworkPlan
-
-
-def expected_processes(plan: NetworkPlan) -> list[str]:
-    """Names of the processes a running network has, in start order."""
-    return [ORDERER, *(org.peer_name for org in plan.orgs), CHAINCODE]
 
 
 def process_report(state: NetworkState, layout: NetworkLayout) -> list[dict[str, Any]]:
     """One entry per expected process: state (running/healthy/stopped/unhealthy), PID, log."""
     entries = []
-    for name in expected_processes(state.plan):
+    for name in process_names(state.plan):
         record = state.processes.get(name)
         alive = record is not None and is_running(record)
         healthy = alive and record is not None and probe_health(record)
@@ -106,7 +100,7 @@ def network_status(directory: Path, install: FabricInstall | None = None) -> dic
         "running": bool(healthy),
         "processes": processes,
         "organizations": endpoints(state, layout),
-        "chaincode": {"name": state.plan.chaincode.name, "package_id": state.package_id},
+        "chaincode": {"name": state.plan.chaincode.name, "package_ids": state.package_ids},
         "channel_heights": {org.peer_name: None for org in state.plan.orgs},
         "chaincode_version": None,
     }

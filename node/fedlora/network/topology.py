@@ -2,9 +2,9 @@
 
 The plan is pure data: built from a few numbers, checked against the ports this machine already
 uses, stored in the network's state file and read back by `status` and `down`. By default every
-process listens on the loopback interface; a :class:`Placement` puts each org's peer on a host
-address of its own (a network namespace on one machine, in the tests) and the orderer and the
-chaincode server on an address those hosts reach.
+process listens on the loopback interface; a :class:`Placement` puts each org's peer and
+chaincode server on a host address of its own (a network namespace on one machine, in the tests)
+and the orderer on an address those hosts reach.
 """
 
 from __future__ import annotations
@@ -25,8 +25,9 @@ from fedlora.errors import FedloraError
 MIN_ORGS = 1
 MAX_ORGS = 9
 LOWEST_BASE_PORT = 1024
-# Org k's peer sits at base + 10k, so the highest port in use is base + 10 * MAX_ORGS + 2.
-PORT_SPAN = 10 * MAX_ORGS + 3
+# Org k's peer sits at base + 10k and its chaincode server at base + 10k + 3, so the highest
+# port in use is base + 10 * MAX_ORGS + 3.
+PORT_SPAN = 10 * MAX_ORGS + 4
 HIGHEST_BASE_PORT = 65535 - PORT_SPAN
 
 ORDERER_MSP_ID = "OrdererMSP"
@@ -95,8 +96,8 @@ class OrgHost:
 class Placement:
     """Where the network's processes run.
 
-    ``shared_ip`` is the address of the orderer and the chaincode server, which every peer
-    dials; ``orgs`` places org 1, 2, ... in order (orgs beyond it stay on the loopback).
+    ``shared_ip`` is the address of the orderer, which every peer dials; ``orgs`` places org
+    1, 2, ... (its peer and its chaincode server) in order; orgs beyond it stay on the loopback.
     """
 
     shared_ip: str = LOOPBACK
@@ -148,6 +149,21 @@ class OrgPlan:
         """The peer's operations endpoint (/healthz)."""
         return f"{self.ip}:{self.operations_port}"
 
+    @property
+    def chaincode_server_port(self) -> int:
+        """The org's own chaincode server, beside its peer (the only process that dials it)."""
+        return self.peer_port + 3
+
+    @property
+    def chaincode_server_address(self) -> str:
+        """Where the org's chaincode server listens, on the peer's own address."""
+        return f"{self.ip}:{self.chaincode_server_port}"
+
+    @property
+    def chaincode_name(self) -> str:
+        """Process name of the org's chaincode server, e.g. ``chaincode.org1``."""
+        return f"chaincode.{self.name.lower()}"
+
 
 @dataclass(frozen=True)
 class OrdererPlan:
@@ -186,14 +202,7 @@ class NetworkPlan:
     domain: str
     orderer: OrdererPlan
     orgs: tuple[OrgPlan, ...]
-    chaincode_port: int
     chaincode: ChaincodeSettings
-
-    @property
-    def chaincode_address(self) -> str:
-        """Where the chaincode server listens: beside the orderer, on the address every peer
-        reaches."""
-        return f"{self.orderer.ip}:{self.chaincode_port}"
 
     def listeners(self) -> dict[str, tuple[str, int]]:
         """Every (IP, port) the network listens on, keyed by a readable role name."""
@@ -202,12 +211,12 @@ class NetworkPlan:
             "orderer": (orderer.ip, orderer.port),
             "orderer admin": (orderer.ip, orderer.admin_port),
             "orderer operations": (orderer.ip, orderer.operations_port),
-            "chaincode server": (orderer.ip, self.chaincode_port),
         }
         for org in self.orgs:
             listeners[f"{org.peer_name}"] = (org.ip, org.peer_port)
             listeners[f"{org.peer_name} chaincode"] = (org.ip, org.chaincode_listen_port)
             listeners[f"{org.peer_name} operations"] = (org.ip, org.operations_port)
+            listeners[org.chaincode_name] = (org.ip, org.chaincode_server_port)
         return listeners
 
     def ports(self) -> dict[str, int]:
@@ -227,7 +236,6 @@ def plan_from_dict(data: dict[str, Any]) -> NetworkPlan:
         domain=data["domain"],
         orderer=OrdererPlan(**data["orderer"]),
         orgs=tuple(OrgPlan(**org) for org in data["orgs"]),
-        chaincode_port=data["chaincode_port"],
         chaincode=ChaincodeSettings(**data["chaincode"]),
     )
 
@@ -304,7 +312,6 @@ def plan_network(
         domain=settings.domain,
         orderer=orderer,
         orgs=members,
-        chaincode_port=base_port + 3,
         chaincode=settings.chaincode,
     )
 

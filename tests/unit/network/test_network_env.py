@@ -9,7 +9,8 @@ import pytest
 
 from fedlora.network.env import (
     admin_environment,
-    chaincode_environment,
+    base_environment,
+    chaincode_server_environment,
     orderer_environment,
     peer_environment,
 )
@@ -79,7 +80,12 @@ def test_no_process_inherits_the_callers_fabric_settings_or_points_at_var() -> N
     envs = [
         orderer_environment(plan, layout, INSTALL),
         admin_environment(plan.orgs[0], layout, INSTALL),
-        chaincode_environment(plan, layout, INSTALL, "fedlora_1.0:ab"),
+        chaincode_server_environment(
+            base_environment(INSTALL, layout),
+            plan.orgs[0].chaincode_server_address,
+            "fedlora_1.0:ab",
+            layout.peer_dir(plan.orgs[0]) / "tls",
+        ),
         *(peer_environment(org, layout, INSTALL) for org in plan.orgs),
     ]
 
@@ -92,13 +98,21 @@ def test_no_process_inherits_the_callers_fabric_settings_or_points_at_var() -> N
 def test_admin_calls_use_the_org_admin_and_the_chaincode_announces_the_package_id() -> None:
     plan = _plan()
     layout = NetworkLayout(ROOT)
+    org = plan.orgs[1]
+    tls = layout.peer_dir(org) / "tls"
 
-    admin = admin_environment(plan.orgs[1], layout, INSTALL)
-    chaincode = chaincode_environment(plan, layout, INSTALL, "fedlora_1.0:ab")
+    admin = admin_environment(org, layout, INSTALL)
+    base = base_environment(INSTALL, layout)
+    chaincode = chaincode_server_environment(
+        base, org.chaincode_server_address, "fedlora_1.0:ab", tls
+    )
 
     assert admin["CORE_PEER_MSPCONFIGPATH"].endswith("users/Admin@org2.fedlora.local/msp")
     assert admin["CORE_PEER_ADDRESS"] == plan.orgs[1].peer_address
     assert admin["FABRIC_LOGGING_SPEC"] == "INFO"  # the CLI prints invoke results at INFO
     assert chaincode["CORE_CHAINCODE_ID_NAME"] == "fedlora_1.0:ab"
-    assert chaincode["CHAINCODE_SERVER_ADDRESS"] == f"127.0.0.1:{plan.chaincode_port}"
-    assert chaincode["CORE_PEER_TLS_ENABLED"] == "false"
+    assert chaincode["CHAINCODE_SERVER_ADDRESS"] == f"127.0.0.1:{org.peer_port + 3}"
+    # The org's peer dials its own server over mutual TLS; the server uses the peer's key pair.
+    assert chaincode["CORE_PEER_TLS_ENABLED"] == "true"
+    assert chaincode["CORE_TLS_CLIENT_KEY_FILE"] == str(tls / "server.key")
+    assert chaincode["CORE_PEER_TLS_ROOTCERT_FILE"] == str(tls / "ca.crt")

@@ -37,7 +37,8 @@ def test_up_deploys_in_order_and_returns_once_a_transaction_committed(
     assert not result.restarted
     assert result.ready_answer.startswith("status:200")
     assert sorted(running_processes(result.state)) == [
-        "chaincode",
+        "chaincode.org1",
+        "chaincode.org2",
         "orderer",
         "peer0.org1",
         "peer0.org2",
@@ -55,7 +56,11 @@ def test_up_deploys_in_order_and_returns_once_a_transaction_committed(
     assert positions == sorted(positions)
     approvals = [call for call in _calls(network_dir) if "approveformyorg" in call]
     assert len(approvals) == 2
-    assert all(f"--package-id {result.state.package_id}" in call for call in approvals)
+    # Each org approves its own package (its own chaincode server's address and TLS pair).
+    ids = result.state.package_ids
+    assert len(set(ids.values())) == 2
+    orgs = result.state.plan.orgs
+    assert all(f"--package-id {ids[o.name]}" in c for o, c in zip(orgs, approvals, strict=True))
     assert steps[0] == "write configuration" and steps[-1] == "wait for a transaction to commit"
     # The definition is committed with every org's peer; the readiness invoke needs a majority.
     plan = result.state.plan
@@ -68,7 +73,7 @@ def test_up_deploys_in_order_and_returns_once_a_transaction_committed(
 
     # status: every process healthy, both peers at the same height, the chaincode committed.
     report = network_status(network_dir, install=fake_install)
-    assert [p["state"] for p in report["processes"]] == ["healthy"] * 4
+    assert [p["state"] for p in report["processes"]] == ["healthy"] * 5
     assert report["chaincode_version"] == "1.0"
     assert report["channel_heights"] == {"peer0.org1": 2, "peer0.org2": 2}
     assert report["organizations"][1]["admin_msp"].endswith("users/Admin@org1.fedlora.local/msp")
@@ -85,16 +90,18 @@ def test_down_then_up_restarts_on_the_existing_ledgers_and_purge_removes_all(
     ports = list(first.state.plan.ports().values())
 
     stopped = down(network_dir)
-    assert sorted(stopped.stopped) == ["chaincode", "orderer", "peer0.org1", "peer0.org2"]
+    assert sorted(stopped.stopped) == [
+        "chaincode.org1", "chaincode.org2", "orderer", "peer0.org1", "peer0.org2",
+    ]  # fmt: skip
     assert _all_ports_free(network_dir)
-    assert [p["state"] for p in network_status(network_dir)["processes"]] == ["stopped"] * 4
+    assert [p["state"] for p in network_status(network_dir)["processes"]] == ["stopped"] * 5
     with pytest.raises(FedloraError, match="created with --orgs 2"):
         up(network_dir, orgs=3, install=fake_install)
 
     again = up(network_dir, install=fake_install)
 
     assert again.restarted
-    assert again.state.package_id == first.state.package_id
+    assert again.state.package_ids == first.state.package_ids
     calls = _calls(network_dir)
     assert sum("cryptogen" in call for call in calls) == 1
     assert sum("channel join" in call for call in calls) == 3  # orderer + 2 peers, once

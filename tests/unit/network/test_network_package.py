@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fedlora.network.package import build_ccaas_package, package_id
+from fedlora.network.package import org_package, package_id
 from fedlora.network.topology import NetworkDefaults, NetworkPlan, plan_network, templates_root
 
 BUILDER_BIN = templates_root() / "builders" / "ccaas" / "bin"
@@ -19,6 +19,15 @@ BUILDER_BIN = templates_root() / "builders" / "ccaas" / "bin"
 
 def _plan(base: int = 27050) -> NetworkPlan:
     return plan_network(3, base, "fedlora", NetworkDefaults())
+
+
+def build_ccaas_package(plan: NetworkPlan, org: int = 0) -> bytes:
+    """Org ``org``'s package, with the same stand-in TLS files every time."""
+    return org_package(plan, plan.orgs[org], TLS)
+
+
+# A peer's tls/ folder with stand-in PEM texts (the package only copies them).
+TLS = Path(__file__).parent / "samples" / "peer-tls"
 
 
 def _members(data: bytes) -> dict[str, tuple[tarfile.TarInfo, bytes]]:
@@ -39,6 +48,7 @@ def test_package_bytes_are_identical_on_every_build() -> None:
 
 def test_package_changes_when_the_chaincode_address_changes() -> None:
     assert build_ccaas_package(_plan(27050)) != build_ccaas_package(_plan(28050))
+    assert build_ccaas_package(_plan(), 0) != build_ccaas_package(_plan(), 1)
 
 
 def test_package_has_no_timestamps_or_owners() -> None:
@@ -51,7 +61,7 @@ def test_package_has_no_timestamps_or_owners() -> None:
         assert (info.mtime, info.uid, info.gid, info.uname, info.gname) == (0, 0, 0, "", "")
 
 
-def test_package_declares_ccaas_and_points_peers_at_the_chaincode_port() -> None:
+def test_package_declares_ccaas_and_points_a_peer_at_its_orgs_server_with_mutual_tls() -> None:
     plan = _plan()
     outer = _members(build_ccaas_package(plan))
 
@@ -60,8 +70,10 @@ def test_package_declares_ccaas_and_points_peers_at_the_chaincode_port() -> None
     assert metadata == {"type": "ccaas", "label": "fedlora_1.0"}
     inner = _members(outer["code.tar.gz"][1])
     connection = json.loads(inner["connection.json"][1])
-    assert connection["address"] == f"127.0.0.1:{plan.chaincode_port}"
-    assert connection["tls_required"] is False
+    assert connection["address"] == f"127.0.0.1:{plan.orgs[0].peer_port + 3}"
+    assert connection["tls_required"] is True and connection["client_auth_required"] is True
+    assert connection["client_key"] == (TLS / "server.key").read_text()
+    assert connection["root_cert"] == (TLS / "ca.crt").read_text()
 
 
 def test_package_id_is_the_label_and_the_sha256_of_the_bytes() -> None:
@@ -100,7 +112,7 @@ def test_builder_detects_release_and_serves_the_package_connection(tmp_path: Pat
     assert _run("release", build_dir, release_dir).returncode == 0
 
     served = json.loads((release_dir / "chaincode/server/connection.json").read_text())
-    assert served["address"] == f"127.0.0.1:{_plan().chaincode_port}"
+    assert served["address"] == _plan().orgs[0].chaincode_server_address
 
 
 @pytest.mark.parametrize("kind", ["golang", "external", ""])

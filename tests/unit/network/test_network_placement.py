@@ -1,7 +1,7 @@
 """Peers on hosts of their own: every endpoint rendered from the plan's addresses.
 
-A :class:`Placement` gives each org's peer an address (and a network namespace to start in) and
-the orderer and chaincode server a shared address. Each test checks one place an address ends up
+A :class:`Placement` gives each org's peer and chaincode server an address (and a network
+namespace to start in) and the orderer a shared address. Each test checks one place an address ends up
 in; the default placement must render exactly as before (127.0.0.1 everywhere).
 """
 
@@ -21,13 +21,12 @@ import yaml
 from fedlora.network.env import (
     LINK_LOSS_ORDERER_SETTINGS,
     LINK_LOSS_PEER_SETTINGS,
-    chaincode_environment,
     orderer_environment,
     peer_environment,
 )
 from fedlora.network.install import FabricInstall
 from fedlora.network.layout import NetworkLayout
-from fedlora.network.package import build_ccaas_package
+from fedlora.network.package import org_package
 from fedlora.network.processes import chaincode_spec, orderer_spec, peer_spec
 from fedlora.network.render import PROFILE, render_configtx, render_crypto_config
 from fedlora.network.state import NetworkState, ProcessRecord, load_state, save_state
@@ -74,7 +73,10 @@ def test_the_plan_puts_each_peer_on_its_host_and_the_orderer_on_the_shared_addre
     assert [org.netns for org in plan.orgs] == ["hosta", "hostb", None]
     assert plan.orderer.address == f"{SHARED}:41000"
     assert plan.orderer.admin_address == f"{SHARED}:41001"
-    assert plan.chaincode_address == f"{SHARED}:41003"
+    # Each org's chaincode server sits beside its peer, on the peer's host.
+    assert [org.chaincode_server_address for org in plan.orgs][:2] == [
+        "10.9.8.1:41013", "10.9.8.2:41023",
+    ]  # fmt: skip
     assert plan.listeners()["peer0.org2 operations"] == ("10.9.8.2", 41022)
     assert plan.ports() == plan_network(3, 41000, "fedlora", NetworkDefaults()).ports()
 
@@ -100,7 +102,7 @@ def test_ports_are_checked_on_the_address_each_process_listens_on() -> None:
     busy = busy_ports(_placed(), is_free=record)
 
     assert busy == [("peer0.org1 chaincode", 41011)]
-    assert (41000, SHARED) in asked and (41003, SHARED) in asked
+    assert (41000, SHARED) in asked and (41013, "10.9.8.1") in asked
     assert (41010, "10.9.8.1") in asked and (41030, "127.0.0.1") in asked
 
 
@@ -159,21 +161,26 @@ def test_only_peers_on_a_link_detect_a_silent_loss_sooner_and_the_orderer_allows
     assert not LINK_LOSS_ORDERER_SETTINGS.keys() & orderer_all_local.keys()
 
 
-def test_the_orderer_and_chaincode_server_listen_on_the_shared_address() -> None:
+def test_the_orderer_listens_on_the_shared_address_each_chaincode_server_on_its_orgs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FEDLORA_CHAINCODE_BIN", sys.executable)  # any program; it is not run
     plan, layout = _placed(), NetworkLayout(ROOT)
     orderer = orderer_environment(plan, layout, INSTALL)
 
     assert orderer["ORDERER_GENERAL_LISTENADDRESS"] == SHARED
     assert orderer["ORDERER_ADMIN_LISTENADDRESS"] == f"{SHARED}:41001"
     assert orderer["ORDERER_OPERATIONS_LISTENADDRESS"] == f"{SHARED}:41002"
-    server = chaincode_environment(plan, layout, INSTALL, "fedlora_1.0:ab")
-    assert server["CHAINCODE_SERVER_ADDRESS"] == f"{SHARED}:41003"
+    server = chaincode_spec(plan.orgs[0], layout, INSTALL, "fedlora_1.0:ab")
+    assert server.env["CHAINCODE_SERVER_ADDRESS"] == "10.9.8.1:41013"
+    assert server.command == ["ip", "netns", "exec", "hosta", sys.executable]
 
 
-def test_the_chaincode_package_sends_peers_to_the_shared_address() -> None:
-    code = _member(build_ccaas_package(_placed()), "code.tar.gz")
+def test_the_chaincode_package_sends_each_peer_to_its_orgs_server() -> None:
+    tls = Path(__file__).parent / "samples" / "peer-tls"
+    code = _member(org_package(_placed(), _placed().orgs[1], tls), "code.tar.gz")
 
-    assert json.loads(_member(code, "connection.json"))["address"] == f"{SHARED}:41003"
+    assert json.loads(_member(code, "connection.json"))["address"] == "10.9.8.2:41023"
 
 
 def test_a_placed_peer_starts_in_its_namespace_and_is_probed_on_its_address() -> None:
@@ -188,7 +195,7 @@ def test_a_placed_peer_starts_in_its_namespace_and_is_probed_on_its_address() ->
     assert orderer_spec(plan, layout, INSTALL).health_url == f"http://{SHARED}:41002/healthz"
 
 
-def test_the_chaincode_server_is_probed_on_the_shared_address(
+def test_the_chaincode_server_is_probed_on_its_orgs_address(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("FEDLORA_CHAINCODE_BIN", sys.executable)  # any program; it is not run
@@ -196,8 +203,9 @@ def test_the_chaincode_server_is_probed_on_the_shared_address(
         listener.bind(("127.0.0.2", 0))  # all of 127.0.0.0/8 is loopback on Linux
         listener.listen()
         port = listener.getsockname()[1]
-        plan = plan_network(3, port - 3, "fedlora", NetworkDefaults(), Placement("127.0.0.2"))
-        spec = chaincode_spec(plan, NetworkLayout(ROOT), INSTALL, "fedlora_1.0:ab")
+        placement = Placement(SHARED, (OrgHost("127.0.0.2"),))
+        plan = plan_network(3, port - 13, "fedlora", NetworkDefaults(), placement)
+        spec = chaincode_spec(plan.orgs[0], NetworkLayout(ROOT), INSTALL, "fedlora_1.0:ab")
         on_its_host = ProcessRecord("chaincode", 1, 0.0, spec.ports, "x", None, host=spec.host)
         on_loopback = ProcessRecord("chaincode", 1, 0.0, spec.ports, "x", None)
 

@@ -35,7 +35,12 @@ def test_one_peer_stops_and_comes_back_on_its_ports_while_the_rest_runs(
     assert port_is_free(peer.peer_port)
     state = load_state(NetworkLayout(network_dir).state_file)
     assert state is not None
-    assert sorted(running_processes(state)) == ["chaincode", "orderer", "peer0.org1"]
+    assert sorted(running_processes(state)) == [
+        "chaincode.org1",
+        "chaincode.org2",
+        "orderer",
+        "peer0.org1",
+    ]
 
     again = start_one(network_dir, peer.peer_name, install=fake_install)
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
+import shutil
 import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tests.support.pki import make_ca
 
 from fedlora.errors import FedloraError
 from fedlora.network.install import FabricInstall
@@ -194,7 +195,10 @@ def test_state_file_round_trip_keeps_plan_processes_and_package(tmp_path: Path) 
     plan = plan_network(2, 31000, "fedlora", NetworkDefaults())
     record = ProcessRecord("orderer", 4242, 17.5, (31000, 31001), "/x/orderer.log", "http://h")
     state = NetworkState(
-        plan, package_id="fedlora_1.0:ab", chaincode_committed=True, processes={"orderer": record}
+        plan,
+        package_ids={"Org1": "fedlora_1.0:ab", "Org2": "fedlora_1.0:cd"},
+        chaincode_committed=True,
+        processes={"orderer": record},
     )
 
     save_state(tmp_path / "state.json", state)
@@ -215,9 +219,17 @@ def test_the_real_chaincode_server_starts_from_its_spec_and_stops(tmp_path: Path
     binary = chaincode_binary()
     if not binary.is_file():
         pytest.skip(f"{binary} not built (scripts/build_chaincode.sh)")
-    plan = plan_network(1, 31000, "fedlora", NetworkDefaults())
-    plan = dataclasses.replace(plan, chaincode_port=_free_port())
-    spec = chaincode_spec(plan, NetworkLayout(tmp_path), FabricInstall(tmp_path), "fedlora_1.0:00")
+    port = _free_port()
+    org = plan_network(1, port - 13, "fedlora", NetworkDefaults()).orgs[0]
+    layout = NetworkLayout(tmp_path)
+    # The server serves with its peer's TLS key pair: any pair will do to start it.
+    make_ca(tmp_path / "ca", "tls")
+    tls = layout.peer_dir(org) / "tls"
+    tls.mkdir(parents=True)
+    for name, source in (("ca.crt", "tls-cert.pem"), ("server.crt", "tls-cert.pem")):
+        shutil.copy(tmp_path / "ca" / source, tls / name)
+    shutil.copy(tmp_path / "ca" / "priv_sk", tls / "server.key")
+    spec = chaincode_spec(org, layout, FabricInstall(tmp_path), "fedlora_1.0:00")
 
     record = start_process(spec)
     try:
@@ -225,4 +237,4 @@ def test_the_real_chaincode_server_starts_from_its_spec_and_stops(tmp_path: Path
     finally:
         stop_process(record, grace_s=5)
 
-    assert port_is_free(plan.chaincode_port)
+    assert port_is_free(org.chaincode_server_port)

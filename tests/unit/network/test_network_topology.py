@@ -31,7 +31,7 @@ def test_three_org_plan_names_members_and_gives_each_peer_its_own_ports() -> Non
     assert plan.orderer.port == 27050
     assert plan.orgs[1].peer_address == "127.0.0.1:27070"
     assert plan.orgs[1].peer_host == "peer0.org2.fedlora.local"
-    assert len(set(plan.ports().values())) == len(plan.ports()) == 4 + 3 * 3
+    assert len(set(plan.ports().values())) == len(plan.ports()) == 3 + 3 * 4
 
 
 @pytest.mark.parametrize("orgs", range(1, 10))
