@@ -76,7 +76,9 @@ def simulate(
         list[str] | None,
         typer.Option("--set", help="Strategy override KEY=VALUE for all but fedavg (repeat)."),
     ] = None,
-    dataset: Annotated[str, typer.Option(help="'icd10' or a CSV/JSONL file.")] = "icd10",
+    dataset: Annotated[
+        str, typer.Option(help="'icd10', 'drugreview' (needs its package) or a CSV/JSONL file.")
+    ] = "icd10",
     text_column: Annotated[str, typer.Option(help="Text column of a table.")] = "text",
     label_column: Annotated[str, typer.Option(help="Label column of a table.")] = "label",
     site_column: Annotated[str | None, typer.Option(help="Site column (natural).")] = None,

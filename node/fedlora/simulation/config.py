@@ -14,6 +14,7 @@ from fedlora.data import (
     TEST_DRAWS,
     FederatedData,
     PartitionSpec,
+    load_drug_reviews,
     load_icd10,
     load_table,
     partition,
@@ -150,10 +151,14 @@ def load_federated_data(config: SimulationConfig, seed: int) -> FederatedData:
     """Load the corpus and partition it across sites with ``seed``."""
     if config.dataset == "icd10":
         corpus = load_icd10(max_per_label=config.max_per_label, seed=seed)
+    elif config.dataset == "drugreview":
+        corpus = load_drug_reviews()
     else:
         path = Path(config.dataset)
         if not path.is_file():
-            raise FedloraError(f"dataset {path} not found", "give 'icd10' or a CSV/JSONL file")
+            raise FedloraError(
+                f"dataset {path} not found", "give 'icd10', 'drugreview' or a CSV/JSONL file"
+            )
         corpus = load_table(
             path,
             text_column=config.text_column,
