@@ -26,10 +26,6 @@ pytestmark = [pytest.mark.fabric, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE_DATA = [
     "fedlora/network/defaults.toml",
-    "fedlora/network/templates/configtx.yaml.tmpl",
-    "fedlora/network/templates/configtx-org.yaml.tmpl",
-    "fedlora/network/templates/crypto-config.yaml.tmpl",
-    "fedlora/network/templates/crypto-config-org.yaml.tmpl",
     "fedlora/py.typed",
 ]
 BUILDER = ["fedlora/network/builders/ccaas/bin/" + name for name in ("detect", "build", "release")]

@@ -6,12 +6,12 @@ import json
 from dataclasses import dataclass
 
 from fedlora.fileio import write_atomic
+from fedlora.network.configtx import PROFILE
 from fedlora.network.env import base_environment
 from fedlora.network.install import FabricInstall
 from fedlora.network.layout import NetworkLayout
 from fedlora.network.package import org_package, package_id
 from fedlora.network.peer_cli import PeerCli, majority_with, orderer_flags, peer_flags
-from fedlora.network.render import PROFILE
 from fedlora.network.tools import ToolError, ToolResult, retry_tool, run_tool
 from fedlora.network.topology import NetworkPlan, OrgPlan
 

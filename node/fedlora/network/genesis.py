@@ -1,17 +1,24 @@
 """The channel's genesis block, made on any one host from the members' definitions: every
 member org in the application group, every member's orderer org in the orderer group, one Raft
-consenter per member orderer, MAJORITY admin, endorsement and lifecycle policies.
+consenter per member orderer, MAJORITY admin, endorsement and lifecycle policies (the document
+configtx.py renders, as for `network up`).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from fedlora.errors import FedloraError
 from fedlora.fileio import write_atomic
+from fedlora.network.configtx import (
+    PROFILE,
+    application_org_entry,
+    consenter,
+    orderer_org_entry,
+    render_configtx,
+)
 from fedlora.network.env import base_environment
 from fedlora.network.install import FabricInstall
 from fedlora.network.members import Member, unpack_members
@@ -19,120 +26,26 @@ from fedlora.network.org import OrgFolder
 from fedlora.network.tools import run_tool
 from fedlora.network.topology import validate_channel_name
 
-PROFILE = "FedloraConsortium"
-_POLICY_MAJORITY = {"Type": "ImplicitMeta", "Rule": "MAJORITY Admins"}
-
-
-def _split(address: str) -> tuple[str, int]:
-    host, port = address.rsplit(":", 1)
-    return host, int(port)
-
-
-def _member_policies(msp_id: str) -> dict[str, Any]:
-    def rule(roles: str) -> dict[str, str]:
-        return {"Type": "Signature", "Rule": roles}
-
-    return {
-        "Readers": rule(f"OR('{msp_id}.admin', '{msp_id}.peer', '{msp_id}.client')"),
-        "Writers": rule(f"OR('{msp_id}.admin', '{msp_id}.client')"),
-        "Admins": rule(f"OR('{msp_id}.admin')"),
-        "Endorsement": rule(f"OR('{msp_id}.peer')"),
-    }
-
 
 def orderer_org(folder: OrgFolder, member: Member) -> dict[str, Any]:
-    """The member's orderer org as configtxgen reads it: its MSP (unpacked in ``folder``),
-    member-only read/write, its admin, and its orderer's endpoint."""
-    msp_id = member.orderer_msp_id
-    member_rule = {"Type": "Signature", "Rule": f"OR('{msp_id}.member')"}
-    return {
-        "Name": msp_id,
-        "ID": msp_id,
-        "MSPDir": str(member.folder(folder) / "orderer_msp"),
-        "Policies": {
-            "Readers": member_rule,
-            "Writers": member_rule,
-            "Admins": {"Type": "Signature", "Rule": f"OR('{msp_id}.admin')"},
-        },
-        "OrdererEndpoints": [member.orderer],
-    }
+    """The member's orderer org, its MSP as unpacked in ``folder``."""
+    msp_dir = member.folder(folder) / "orderer_msp"
+    return orderer_org_entry(member.orderer_msp_id, msp_dir, member.orderer)
 
 
 def application_org(folder: OrgFolder, member: Member) -> dict[str, Any]:
-    """The member org as configtxgen reads it: its MSP, its role policies, its peer as the
-    anchor peer."""
-    host, port = _split(member.peer)
-    return {
-        "Name": member.msp_id,
-        "ID": member.msp_id,
-        "MSPDir": str(member.folder(folder) / "msp"),
-        "Policies": _member_policies(member.msp_id),
-        "AnchorPeers": [{"Host": host, "Port": port}],
-    }
-
-
-def _implicit(rule: str) -> dict[str, str]:
-    return {"Type": "ImplicitMeta", "Rule": rule}
-
-
-_READERS_WRITERS = {"Readers": _implicit("ANY Readers"), "Writers": _implicit("ANY Writers")}
-
-
-def _orderer_group(folder: OrgFolder, members: Sequence[Member]) -> dict[str, Any]:
-    """Raft with one consenter per member orderer (its TLS certificate is its identity)."""
-    consenters = []
-    for member in members:
-        host, port = _split(member.orderer)
-        cert = str(member.folder(folder) / "orderer-tls.crt")
-        consenters.append(
-            {"Host": host, "Port": port, "ClientTLSCert": cert, "ServerTLSCert": cert}
-        )
-    options = {
-        "TickInterval": "100ms",
-        "ElectionTick": 10,
-        "HeartbeatTick": 1,
-        "MaxInflightBlocks": 5,
-        "SnapshotIntervalSize": "16 MB",
-    }
-    return {
-        "OrdererType": "etcdraft",
-        "BatchTimeout": "250ms",
-        "BatchSize": {
-            "MaxMessageCount": 10,
-            "AbsoluteMaxBytes": "99 MB",
-            "PreferredMaxBytes": "512 KB",
-        },
-        "EtcdRaft": {"Consenters": consenters, "Options": options},
-        "Organizations": [orderer_org(folder, m) for m in members],
-        "Policies": {
-            **_READERS_WRITERS,
-            "Admins": _POLICY_MAJORITY,
-            "BlockValidation": _implicit("ANY Writers"),
-        },
-        "Capabilities": {"V2_0": True},
-    }
+    """The member org, its MSP as unpacked in ``folder``, its peer as the anchor peer."""
+    return application_org_entry(member.msp_id, member.folder(folder) / "msp", member.peer)
 
 
 def render_consortium_configtx(folder: OrgFolder, members: Sequence[Member]) -> str:
-    """configtxgen input (JSON, which YAML reads): every member in the application group, every
-    member's orderer org in the orderer group, one Raft consenter per member orderer."""
-    application = {
-        "Organizations": [application_org(folder, m) for m in members],
-        "Policies": {
-            **_READERS_WRITERS,
-            "Admins": _POLICY_MAJORITY,
-            "LifecycleEndorsement": _implicit("MAJORITY Endorsement"),
-            "Endorsement": _implicit("MAJORITY Endorsement"),
-        },
-        "Capabilities": {"V2_5": True},
-    }
-    profile = {
-        "Policies": {**_READERS_WRITERS, "Admins": _POLICY_MAJORITY},
-        "Capabilities": {"V2_0": True},
-        "Orderer": _orderer_group(folder, members),
-        "Application": application,
-    }
-    return json.dumps({"Profiles": {PROFILE: profile}}, indent=2) + "\n"
+    """configtxgen input: every member in the application group, every member's orderer org in
+    the orderer group, one Raft consenter per member orderer."""
+    return render_configtx(
+        [orderer_org(folder, m) for m in members],
+        [consenter(m.orderer, m.folder(folder) / "orderer-tls.crt") for m in members],
+        [application_org(folder, m) for m in members],
+    )
 
 
 def create_genesis(

@@ -35,7 +35,7 @@ LOOPBACK = "127.0.0.1"
 
 
 def templates_root() -> Traversable:
-    """The network definition shipped in this package: defaults.toml, templates/, builders/.
+    """The network definition shipped in this package: defaults.toml and builders/.
 
     Read through importlib.resources, so an installed wheel finds it as a checkout does.
     """

@@ -1,8 +1,8 @@
 """Peers on hosts of their own: every endpoint rendered from the plan's addresses.
 
 A :class:`Placement` gives each org's peer and chaincode server an address (and a network
-namespace to start in) and the orderer a shared address. Each test checks one place an address ends up
-in; the default placement must render exactly as before (127.0.0.1 everywhere).
+namespace to start in) and the orderer a shared address. Each test checks one place an address
+ends up in; the default placement must render exactly as before (127.0.0.1 everywhere).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+from fedlora.network.configtx import PROFILE
 from fedlora.network.env import (
     LINK_LOSS_ORDERER_SETTINGS,
     LINK_LOSS_PEER_SETTINGS,
@@ -28,7 +29,7 @@ from fedlora.network.install import FabricInstall
 from fedlora.network.layout import NetworkLayout
 from fedlora.network.package import org_package
 from fedlora.network.processes import chaincode_spec, orderer_spec, peer_spec
-from fedlora.network.render import PROFILE, render_configtx, render_crypto_config
+from fedlora.network.render import render_channel_configtx, render_crypto_config
 from fedlora.network.state import NetworkState, ProcessRecord, load_state, save_state
 from fedlora.network.supervisor import probe_health
 from fedlora.network.topology import (
@@ -124,7 +125,7 @@ def test_tls_certificates_cover_each_node_address_besides_loopback() -> None:
 
 
 def test_channel_config_names_the_placed_anchor_peers_orderer_and_consenter() -> None:
-    configtx = render_configtx(_placed(), NetworkLayout(ROOT))
+    configtx = render_channel_configtx(_placed(), NetworkLayout(ROOT))
     profile = yaml.safe_load(configtx)["Profiles"][PROFILE]
 
     anchors = [org["AnchorPeers"][0] for org in _members(configtx)]

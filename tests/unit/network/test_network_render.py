@@ -10,13 +10,13 @@ import yaml
 
 from fedlora.errors import FedloraError
 from fedlora.fileio import write_atomic
+from fedlora.network.configtx import PROFILE
 from fedlora.network.install import FabricInstall
 from fedlora.network.layout import NetworkLayout
 from fedlora.network.render import (
-    PROFILE,
     patch_core_yaml,
     patch_orderer_yaml,
-    render_configtx,
+    render_channel_configtx,
     render_crypto_config,
     write_configs,
 )
@@ -31,7 +31,7 @@ def _plan(orgs: int = 3) -> NetworkPlan:
 
 
 def _configtx(plan: NetworkPlan, root: Path) -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load(render_configtx(plan, NetworkLayout(root)))
+    loaded: dict[str, Any] = yaml.safe_load(render_channel_configtx(plan, NetworkLayout(root)))
     return loaded
 
 
