@@ -80,3 +80,27 @@ def test_markdown_has_a_row_per_method_and_dashes_for_missing_metrics() -> None:
     fedavg_cells = [cell.strip() for cell in table[3].strip("|").split("|")]
     assert local_cells[:4] == ["local", "1", "60.0", "50.0"] and local_cells.count("-") == 2
     assert fedavg_cells[:4] == ["fedavg", "1", "60.0", "50.0"] and "-" not in fedavg_cells
+
+
+def test_macro_f1_and_the_majority_class_rate_are_columns_when_recorded() -> None:
+    # Prepare: two seeds of one method, each with its macro-F1 and majority-class summaries
+    runs = [
+        _run(
+            "fedavg",
+            seed,
+            {"a": 0.8, "b": 0.6},
+            final_macro_f1={"avg": f1_avg, "min": f1_min},
+            majority_class={"accuracy": {"avg": 0.7, "min": maj_min}},
+        )
+        for seed, f1_avg, f1_min, maj_min in ((0, 0.5, 0.2, 0.6), (1, 0.3, 0.2, 0.4))
+    ]
+    # Execute
+    spread = seed_spread(runs)["fedavg"]
+    table = render_markdown(seed_spread(runs)).splitlines()
+    # Assert: in percent, worst site per seed; old runs without them get no such columns
+    assert spread["f1_avg"].mean == pytest.approx(40.0)
+    assert spread["f1_min"].mean == pytest.approx(20.0)
+    assert spread["maj_avg"].mean == pytest.approx(70.0)
+    assert spread["maj_min"].mean == pytest.approx(50.0)
+    assert "| Macro-F1 Avg | Macro-F1 Min | Majority class Avg | Majority class Min |" in table[0]
+    assert "Macro-F1" not in render_markdown(seed_spread([_run("old", 0, {"a": 0.5, "b": 0.5})]))
