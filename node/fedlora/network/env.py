@@ -7,6 +7,7 @@ peer's operations port is the orderer's admin port), so every one is overridden 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 from fedlora.network.install import FabricInstall
@@ -51,77 +52,144 @@ def base_environment(install: FabricInstall, layout: NetworkLayout) -> dict[str,
     return env
 
 
+@dataclass(frozen=True)
+class NodeFiles:
+    """Where one orderer or peer finds its MSP and TLS material (cryptogen's node folder, with
+    msp/ and tls/) and keeps its ledgers."""
+
+    node_dir: Path
+    data_dir: Path
+
+    @property
+    def tls(self) -> Path:
+        """The node's tls/ folder: server.crt, server.key, ca.crt."""
+        return self.node_dir / "tls"
+
+
+def orderer_node_environment(
+    base: dict[str, str],
+    msp_id: str,
+    files: NodeFiles,
+    listen: tuple[str, int],
+    admin_address: str,
+    operations_address: str,
+    over_links: bool,
+) -> dict[str, str]:
+    """An orderer: TLS on ``listen`` (ip, port), no system channel, joined by osnadmin on
+    ``admin_address``; with :data:`LINK_LOSS_ORDERER_SETTINGS` when peers reach it over links.
+
+    The cluster's TLS roots of the other consenters come from the channel configuration.
+    """
+    tls, data = files.tls, files.data_dir
+    env = {
+        **base,
+        "ORDERER_GENERAL_LISTENADDRESS": listen[0],
+        "ORDERER_GENERAL_LISTENPORT": str(listen[1]),
+        "ORDERER_GENERAL_LOCALMSPID": msp_id,
+        "ORDERER_GENERAL_LOCALMSPDIR": str(files.node_dir / "msp"),
+        "ORDERER_GENERAL_TLS_ENABLED": "true",
+        "ORDERER_GENERAL_TLS_PRIVATEKEY": str(tls / "server.key"),
+        "ORDERER_GENERAL_TLS_CERTIFICATE": str(tls / "server.crt"),
+        "ORDERER_GENERAL_TLS_ROOTCAS": f"[{tls / 'ca.crt'}]",
+        "ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE": str(tls / "server.crt"),
+        "ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY": str(tls / "server.key"),
+        "ORDERER_GENERAL_CLUSTER_ROOTCAS": f"[{tls / 'ca.crt'}]",
+        "ORDERER_GENERAL_BOOTSTRAPMETHOD": "none",
+        "ORDERER_CHANNELPARTICIPATION_ENABLED": "true",
+        "ORDERER_FILELEDGER_LOCATION": str(data / "ledger"),
+        "ORDERER_CONSENSUS_WALDIR": str(data / "etcdraft" / "wal"),
+        "ORDERER_CONSENSUS_SNAPDIR": str(data / "etcdraft" / "snapshot"),
+        "ORDERER_OPERATIONS_LISTENADDRESS": operations_address,
+        # The admin endpoint is for this host's admin only: keep it off the firewall.
+        "ORDERER_ADMIN_LISTENADDRESS": admin_address,
+        "ORDERER_ADMIN_TLS_ENABLED": "false",
+        "ORDERER_METRICS_PROVIDER": "disabled",
+    }
+    return {**env, **LINK_LOSS_ORDERER_SETTINGS} if over_links else env
+
+
+def peer_node_environment(
+    base: dict[str, str],
+    msp_id: str,
+    files: NodeFiles,
+    peer_id: str,
+    addresses: tuple[str, str, str],
+    over_links: bool,
+) -> dict[str, str]:
+    """A peer: TLS, ``addresses`` = (its own, its chaincode listener's, its operations
+    endpoint's); with :data:`LINK_LOSS_PEER_SETTINGS` when it is reached over a link.
+
+    One peer per org: it bootstraps gossip from itself and is reached by the others through its
+    anchor-peer entry in the channel configuration.
+    """
+    address, chaincode, operations = addresses
+    tls, data = files.tls, files.data_dir
+    env = {
+        **base,
+        "CORE_PEER_ID": peer_id,
+        "CORE_PEER_ADDRESS": address,
+        "CORE_PEER_LISTENADDRESS": address,
+        "CORE_PEER_CHAINCODEADDRESS": chaincode,
+        "CORE_PEER_CHAINCODELISTENADDRESS": chaincode,
+        "CORE_PEER_GOSSIP_BOOTSTRAP": address,
+        "CORE_PEER_GOSSIP_EXTERNALENDPOINT": address,
+        "CORE_PEER_GOSSIP_RECONNECTINTERVAL": GOSSIP_RECONNECT_INTERVAL,
+        "CORE_PEER_LOCALMSPID": msp_id,
+        "CORE_PEER_MSPCONFIGPATH": str(files.node_dir / "msp"),
+        "CORE_PEER_TLS_ENABLED": "true",
+        "CORE_PEER_TLS_CERT_FILE": str(tls / "server.crt"),
+        "CORE_PEER_TLS_KEY_FILE": str(tls / "server.key"),
+        "CORE_PEER_TLS_ROOTCERT_FILE": str(tls / "ca.crt"),
+        "CORE_PEER_FILESYSTEMPATH": str(data),
+        "CORE_LEDGER_SNAPSHOTS_ROOTDIR": str(data / "snapshots"),
+        "CORE_OPERATIONS_LISTENADDRESS": operations,
+        "CORE_METRICS_PROVIDER": "disabled",
+        "CORE_PEER_PROFILE_ENABLED": "false",
+    }
+    return {**env, **LINK_LOSS_PEER_SETTINGS} if over_links else env
+
+
+def peer_client_environment(
+    base: dict[str, str], msp_id: str, msp_dir: Path, peer: str, peer_tls_ca: Path
+) -> dict[str, str]:
+    """A ``peer`` CLI call signed by the MSP in ``msp_dir`` and answered by the peer at
+    ``peer`` (verified with ``peer_tls_ca``)."""
+    return {
+        **base,
+        "CORE_PEER_LOCALMSPID": msp_id,
+        "CORE_PEER_MSPCONFIGPATH": str(msp_dir),
+        "CORE_PEER_ADDRESS": peer,
+        "CORE_PEER_TLS_ENABLED": "true",
+        "CORE_PEER_TLS_ROOTCERT_FILE": str(peer_tls_ca),
+    }
+
+
 def orderer_environment(
     plan: NetworkPlan, layout: NetworkLayout, install: FabricInstall
 ) -> dict[str, str]:
-    """Environment of the orderer process."""
-    node = layout.orderer_node_dir(plan)
-    tls = node / "tls"
-    data = layout.orderer_data_dir()
-    env = base_environment(install, layout)
-    env.update(
-        {
-            "ORDERER_GENERAL_LISTENADDRESS": plan.orderer.ip,
-            "ORDERER_GENERAL_LISTENPORT": str(plan.orderer.port),
-            "ORDERER_GENERAL_LOCALMSPID": plan.orderer.msp_id,
-            "ORDERER_GENERAL_LOCALMSPDIR": str(node / "msp"),
-            "ORDERER_GENERAL_TLS_ENABLED": "true",
-            "ORDERER_GENERAL_TLS_PRIVATEKEY": str(tls / "server.key"),
-            "ORDERER_GENERAL_TLS_CERTIFICATE": str(tls / "server.crt"),
-            "ORDERER_GENERAL_TLS_ROOTCAS": f"[{tls / 'ca.crt'}]",
-            "ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE": str(tls / "server.crt"),
-            "ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY": str(tls / "server.key"),
-            "ORDERER_GENERAL_CLUSTER_ROOTCAS": f"[{tls / 'ca.crt'}]",
-            "ORDERER_GENERAL_BOOTSTRAPMETHOD": "none",
-            "ORDERER_CHANNELPARTICIPATION_ENABLED": "true",
-            "ORDERER_FILELEDGER_LOCATION": str(data / "ledger"),
-            "ORDERER_CONSENSUS_WALDIR": str(data / "etcdraft" / "wal"),
-            "ORDERER_CONSENSUS_SNAPDIR": str(data / "etcdraft" / "snapshot"),
-            "ORDERER_OPERATIONS_LISTENADDRESS": plan.orderer.operations_address,
-            "ORDERER_ADMIN_LISTENADDRESS": plan.orderer.admin_address,
-            "ORDERER_ADMIN_TLS_ENABLED": "false",
-            "ORDERER_METRICS_PROVIDER": "disabled",
-        }
+    """Environment of the network's orderer process."""
+    orderer = plan.orderer
+    return orderer_node_environment(
+        base_environment(install, layout),
+        orderer.msp_id,
+        NodeFiles(layout.orderer_node_dir(plan), layout.orderer_data_dir()),
+        (orderer.ip, orderer.port),
+        orderer.admin_address,
+        orderer.operations_address,
+        over_links=any(org.on_own_host for org in plan.orgs),
     )
-    if any(org.on_own_host for org in plan.orgs):
-        env.update(LINK_LOSS_ORDERER_SETTINGS)
-    return env
 
 
 def peer_environment(org: OrgPlan, layout: NetworkLayout, install: FabricInstall) -> dict[str, str]:
     """Environment of one org's peer process (``peer node start``)."""
-    node = layout.peer_dir(org)
-    tls = node / "tls"
-    data = layout.peer_data_dir(org)
-    env = base_environment(install, layout)
-    env.update(
-        {
-            "CORE_PEER_ID": org.peer_host,
-            "CORE_PEER_ADDRESS": org.peer_address,
-            "CORE_PEER_LISTENADDRESS": org.peer_address,
-            "CORE_PEER_CHAINCODEADDRESS": org.chaincode_listen_address,
-            "CORE_PEER_CHAINCODELISTENADDRESS": org.chaincode_listen_address,
-            # One peer per org: it bootstraps gossip from itself and is reached by the others
-            # through its anchor-peer entry in the channel configuration.
-            "CORE_PEER_GOSSIP_BOOTSTRAP": org.peer_address,
-            "CORE_PEER_GOSSIP_EXTERNALENDPOINT": org.peer_address,
-            "CORE_PEER_GOSSIP_RECONNECTINTERVAL": GOSSIP_RECONNECT_INTERVAL,
-            "CORE_PEER_LOCALMSPID": org.msp_id,
-            "CORE_PEER_MSPCONFIGPATH": str(node / "msp"),
-            "CORE_PEER_TLS_ENABLED": "true",
-            "CORE_PEER_TLS_CERT_FILE": str(tls / "server.crt"),
-            "CORE_PEER_TLS_KEY_FILE": str(tls / "server.key"),
-            "CORE_PEER_TLS_ROOTCERT_FILE": str(tls / "ca.crt"),
-            "CORE_PEER_FILESYSTEMPATH": str(data),
-            "CORE_LEDGER_SNAPSHOTS_ROOTDIR": str(data / "snapshots"),
-            "CORE_OPERATIONS_LISTENADDRESS": org.operations_address,
-            "CORE_METRICS_PROVIDER": "disabled",
-            "CORE_PEER_PROFILE_ENABLED": "false",
-        }
+    return peer_node_environment(
+        base_environment(install, layout),
+        org.msp_id,
+        NodeFiles(layout.peer_dir(org), layout.peer_data_dir(org)),
+        org.peer_host,
+        (org.peer_address, org.chaincode_listen_address, org.operations_address),
+        over_links=org.on_own_host,
     )
-    if org.on_own_host:
-        env.update(LINK_LOSS_PEER_SETTINGS)
-    return env
 
 
 def client_environment(
@@ -129,17 +197,9 @@ def client_environment(
 ) -> dict[str, str]:
     """Environment of a ``peer`` CLI call signed by the MSP in ``msp_dir`` (one of ``org``'s
     identities) and answered by ``org``'s peer."""
-    env = base_environment(install, layout)
-    env.update(
-        {
-            "CORE_PEER_LOCALMSPID": org.msp_id,
-            "CORE_PEER_MSPCONFIGPATH": str(msp_dir),
-            "CORE_PEER_ADDRESS": org.peer_address,
-            "CORE_PEER_TLS_ENABLED": "true",
-            "CORE_PEER_TLS_ROOTCERT_FILE": str(layout.peer_tls_ca(org)),
-        }
-    )
-    return env
+    base = base_environment(install, layout)
+    tls_ca = layout.peer_tls_ca(org)
+    return peer_client_environment(base, org.msp_id, msp_dir, org.peer_address, tls_ca)
 
 
 def admin_environment(

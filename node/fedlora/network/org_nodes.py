@@ -12,9 +12,12 @@ from pathlib import Path
 
 from fedlora.fileio import write_atomic
 from fedlora.network.env import (
-    GOSSIP_RECONNECT_INTERVAL,
+    NodeFiles,
     base_environment,
     chaincode_server_environment,
+    orderer_node_environment,
+    peer_client_environment,
+    peer_node_environment,
 )
 from fedlora.network.install import FabricInstall
 from fedlora.network.org import (
@@ -27,6 +30,7 @@ from fedlora.network.org import (
     PEER_OPS,
     OrgFolder,
     OrgSettings,
+    is_loopback,
 )
 from fedlora.network.processes import require_chaincode_binary
 from fedlora.network.state import ProcessRecord
@@ -42,87 +46,39 @@ HEALTH_TIMEOUT_S = 30.0
 
 
 def orderer_env(folder: OrgFolder, org: OrgSettings, install: FabricInstall) -> dict[str, str]:
-    """The org's orderer: TLS on its own address, no system channel, joined by osnadmin."""
-    node, data = folder.orderer_dir(org), folder.root / "data" / "orderer"
-    tls = node / "tls"
-    env = base_environment(install, folder.layout)
-    env.update(
-        {
-            "ORDERER_GENERAL_LISTENADDRESS": org.ip,
-            "ORDERER_GENERAL_LISTENPORT": str(org.port(ORDERER)),
-            "ORDERER_GENERAL_LOCALMSPID": org.orderer_msp_id,
-            "ORDERER_GENERAL_LOCALMSPDIR": str(node / "msp"),
-            "ORDERER_GENERAL_TLS_ENABLED": "true",
-            "ORDERER_GENERAL_TLS_PRIVATEKEY": str(tls / "server.key"),
-            "ORDERER_GENERAL_TLS_CERTIFICATE": str(tls / "server.crt"),
-            "ORDERER_GENERAL_TLS_ROOTCAS": f"[{tls / 'ca.crt'}]",
-            "ORDERER_GENERAL_CLUSTER_CLIENTCERTIFICATE": str(tls / "server.crt"),
-            "ORDERER_GENERAL_CLUSTER_CLIENTPRIVATEKEY": str(tls / "server.key"),
-            # The other consenters' TLS roots come from the channel configuration.
-            "ORDERER_GENERAL_CLUSTER_ROOTCAS": f"[{tls / 'ca.crt'}]",
-            "ORDERER_GENERAL_BOOTSTRAPMETHOD": "none",
-            "ORDERER_CHANNELPARTICIPATION_ENABLED": "true",
-            "ORDERER_FILELEDGER_LOCATION": str(data / "ledger"),
-            "ORDERER_CONSENSUS_WALDIR": str(data / "etcdraft" / "wal"),
-            "ORDERER_CONSENSUS_SNAPDIR": str(data / "etcdraft" / "snapshot"),
-            "ORDERER_OPERATIONS_LISTENADDRESS": org.address(ORDERER_OPS),
-            # The admin endpoint is for this host's admin only: keep it off the firewall.
-            "ORDERER_ADMIN_LISTENADDRESS": org.address(ORDERER_ADMIN),
-            "ORDERER_ADMIN_TLS_ENABLED": "false",
-            "ORDERER_METRICS_PROVIDER": "disabled",
-            "ORDERER_GENERAL_KEEPALIVE_SERVERMININTERVAL": "2s",
-        }
+    """The org's orderer, on the org's own address (the single-host orderer's environment)."""
+    return orderer_node_environment(
+        base_environment(install, folder.layout),
+        org.orderer_msp_id,
+        NodeFiles(folder.orderer_dir(org), folder.root / "data" / "orderer"),
+        (org.ip, org.port(ORDERER)),
+        org.address(ORDERER_ADMIN),
+        org.address(ORDERER_OPS),
+        over_links=not is_loopback(org),
     )
-    return env
 
 
 def peer_env(folder: OrgFolder, org: OrgSettings, install: FabricInstall) -> dict[str, str]:
-    """The org's peer: TLS, gossip reached through its anchor-peer entry."""
-    node, data = folder.peer_dir(org), folder.root / "data" / "peer"
-    tls = node / "tls"
-    env = base_environment(install, folder.layout)
-    env.update(
-        {
-            "CORE_PEER_ID": f"peer0.{org.domain}",
-            "CORE_PEER_ADDRESS": org.address(PEER),
-            "CORE_PEER_LISTENADDRESS": org.address(PEER),
-            "CORE_PEER_CHAINCODEADDRESS": org.address(PEER_CHAINCODE),
-            "CORE_PEER_CHAINCODELISTENADDRESS": org.address(PEER_CHAINCODE),
-            "CORE_PEER_GOSSIP_BOOTSTRAP": org.address(PEER),
-            "CORE_PEER_GOSSIP_EXTERNALENDPOINT": org.address(PEER),
-            "CORE_PEER_GOSSIP_RECONNECTINTERVAL": GOSSIP_RECONNECT_INTERVAL,
-            "CORE_PEER_LOCALMSPID": org.msp_id,
-            "CORE_PEER_MSPCONFIGPATH": str(node / "msp"),
-            "CORE_PEER_TLS_ENABLED": "true",
-            "CORE_PEER_TLS_CERT_FILE": str(tls / "server.crt"),
-            "CORE_PEER_TLS_KEY_FILE": str(tls / "server.key"),
-            "CORE_PEER_TLS_ROOTCERT_FILE": str(tls / "ca.crt"),
-            "CORE_PEER_FILESYSTEMPATH": str(data),
-            "CORE_LEDGER_SNAPSHOTS_ROOTDIR": str(data / "snapshots"),
-            "CORE_OPERATIONS_LISTENADDRESS": org.address(PEER_OPS),
-            "CORE_METRICS_PROVIDER": "disabled",
-            "CORE_PEER_PROFILE_ENABLED": "false",
-            "CORE_PEER_KEEPALIVE_DELIVERYCLIENT_INTERVAL": "5s",
-            "CORE_PEER_KEEPALIVE_DELIVERYCLIENT_TIMEOUT": "5s",
-            "CORE_PEER_DELIVERYCLIENT_RECONNECTBACKOFFTHRESHOLD": "5s",
-        }
+    """The org's peer, reached through its anchor-peer entry (the single-host peer's
+    environment)."""
+    addresses = (org.address(PEER), org.address(PEER_CHAINCODE), org.address(PEER_OPS))
+    return peer_node_environment(
+        base_environment(install, folder.layout),
+        org.msp_id,
+        NodeFiles(folder.peer_dir(org), folder.root / "data" / "peer"),
+        f"peer0.{org.domain}",
+        addresses,
+        over_links=not is_loopback(org),
     )
-    return env
 
 
 def admin_env(folder: OrgFolder, org: OrgSettings, install: FabricInstall) -> dict[str, str]:
     """A ``peer`` CLI call as the org's admin against the org's own peer."""
-    env = base_environment(install, folder.layout)
-    env.update(
-        {
-            "CORE_PEER_LOCALMSPID": org.msp_id,
-            "CORE_PEER_MSPCONFIGPATH": str(folder.admin_msp(org)),
-            "CORE_PEER_ADDRESS": org.address(PEER),
-            "CORE_PEER_TLS_ENABLED": "true",
-            "CORE_PEER_TLS_ROOTCERT_FILE": str(folder.peer_dir(org) / "tls" / "ca.crt"),
-        }
+    base = base_environment(install, folder.layout)
+    tls_ca = folder.peer_dir(org) / "tls" / "ca.crt"
+    return peer_client_environment(
+        base, org.msp_id, folder.admin_msp(org), org.address(PEER), tls_ca
     )
-    return env
 
 
 def orderer_spec(folder: OrgFolder, org: OrgSettings, install: FabricInstall) -> ProcessSpec:

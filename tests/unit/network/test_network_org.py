@@ -13,8 +13,10 @@ import yaml
 
 from fedlora.errors import FedloraError
 from fedlora.network.consortium import majority
+from fedlora.network.env import admin_environment, orderer_environment, peer_environment
 from fedlora.network.genesis import PROFILE, create_genesis, render_consortium_configtx
 from fedlora.network.install import FabricInstall
+from fedlora.network.layout import NetworkLayout
 from fedlora.network.members import read_member, unpack_members
 from fedlora.network.org import (
     OrgFolder,
@@ -23,7 +25,9 @@ from fedlora.network.org import (
     render_org_crypto_config,
     write_definition,
 )
+from fedlora.network.org_nodes import admin_env, orderer_env, peer_env
 from fedlora.network.package import ccaas_package
+from fedlora.network.topology import NetworkDefaults, OrgHost, Placement, plan_network
 
 CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 KEY = "-----BEGIN PRIVATE KEY-----\nMIGH\n-----END PRIVATE KEY-----\n"
@@ -150,3 +154,23 @@ def test_an_org_package_makes_its_peer_dial_the_chaincode_server_with_mutual_tls
     assert connection["tls_required"] is True
     assert connection["client_auth_required"] is True
     assert connection["root_cert"] == CERT
+
+
+def test_an_orgs_processes_get_the_settings_of_a_placed_single_host_network() -> None:
+    """One definition of each process's environment: only paths and addresses differ."""
+    org, folder = OrgSettings("Org1", "10.0.0.1", 27050), OrgFolder(Path("/srv/org1"))
+    install = FabricInstall(Path("/opt/fabric"))
+    plan = plan_network(3, 41000, "fedlora", NetworkDefaults(),
+                        Placement("10.0.0.9", (OrgHost("10.0.0.1"),)))  # fmt: skip
+    layout = NetworkLayout(Path("/srv/net"))
+
+    placed = plan.orgs[0]
+    assert (
+        orderer_env(folder, org, install).keys()
+        == orderer_environment(plan, layout, install).keys()
+    )
+    assert peer_env(folder, org, install).keys() == peer_environment(placed, layout, install).keys()
+    assert (
+        admin_env(folder, org, install).keys() == admin_environment(placed, layout, install).keys()
+    )
+    assert peer_env(folder, org, install)["CORE_PEER_GOSSIP_ALIVEEXPIRATIONTIMEOUT"] == "10s"
