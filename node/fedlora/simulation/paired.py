@@ -26,6 +26,10 @@ _T_975 = {
 }  # fmt: skip
 
 
+# Differences smaller than this, in points, are level.
+_LEVEL = 1e-9
+
+
 @dataclass(frozen=True)
 class PairedDifference:
     """``method`` minus ``baseline`` on one metric, in points, over the seeds both ran."""
@@ -51,8 +55,9 @@ class PairedDifference:
 
     @property
     def signs(self) -> str:
-        """One character per seed: + ahead, - behind, = level."""
-        return "".join("+" if d > 0 else "-" if d < 0 else "=" for d in self.differences)
+        """One character per seed: + ahead, - behind, = level (within float rounding: two
+        metrics summed in another order differ in the 15th digit)."""
+        return "".join("=" if abs(d) < _LEVEL else "+" if d > 0 else "-" for d in self.differences)
 
     def render(self) -> str:
         """``+4.2 [-1.0, +9.4], signs ++-++``."""

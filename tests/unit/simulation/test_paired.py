@@ -11,7 +11,12 @@ import pytest
 from fedlora.simulation import experiment
 from fedlora.simulation.config import SimulationConfig, method_specs
 from fedlora.simulation.keys import group_by_method
-from fedlora.simulation.paired import paired_differences, render_paired_markdown, t_975
+from fedlora.simulation.paired import (
+    PairedDifference,
+    paired_differences,
+    render_paired_markdown,
+    t_975,
+)
 from fedlora.simulation.spread import seed_spread
 
 
@@ -61,3 +66,8 @@ def test_result_files_are_keyed_by_every_strategy_parameter(tmp_path: Path) -> N
     relabelled = type(changed)(preset.label, changed.strategy)  # same label, other parameters
     paths = {experiment.result_path(tmp_path, config, spec, 0) for spec in (preset, relabelled)}
     assert len(paths) == 2
+
+
+def test_a_difference_of_float_rounding_is_level() -> None:
+    pair = PairedDifference("m", "b", "avg", (0, 1, 2), (1e-14, -1e-13, 0.5))
+    assert pair.signs == "==+"
