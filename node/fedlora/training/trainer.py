@@ -10,6 +10,7 @@ reused.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from torch.nn.utils.rnn import pad_sequence
 
 from fedlora.artifacts.codec import Tensors
 from fedlora.errors import FedloraError
+from fedlora.training.dp import DpSettings, DpSgd, sample_rate
 from fedlora.training.lora import (
     LoraSettings,
     adapter_parameters,
@@ -188,14 +190,21 @@ class LocalTrainer:
             heads[head] = self._lower_features(rows[:1])[0]
         return heads[head], [store[p] for p in prompts]
 
-    def answer_logits(self, prompts: Sequence[TokenIds]) -> torch.Tensor:
-        """Full-vocabulary logits at each prompt's last position, shape [batch, vocab]."""
+    def answer_logits(
+        self, prompts: Sequence[TokenIds], head_per_row: bool = False
+    ) -> torch.Tensor:
+        """Full-vocabulary logits at each prompt's last position, shape [batch, vocab].
+
+        ``head_per_row`` runs the shared prompt head once per row instead of once per batch,
+        so every adapted layer sees a batch axis (DP-SGD's per-example gradients need it).
+        """
         head, features = self._features(prompts)
         last = torch.tensor([len(f) - 1 for f in features], device=self.device)
         with self._autocast():
             *middle, top = self._decoder.layers[self._start :]
             rows = pad_sequence(features, batch_first=True)
-            head, rows = run_layers(self._decoder, head.unsqueeze(0), rows, middle)
+            head = head.expand(len(features), -1, -1) if head_per_row else head.unsqueeze(0)
+            head, rows = run_layers(self._decoder, head, rows, middle)
             final = run_last_layer(self._decoder, top, head, rows, last)
         # In fp32 even under bf16: autocast would convert the 28 M-weight output layer to bf16
         # on every call, which costs more than the few rows it multiplies.
@@ -216,6 +225,7 @@ class LocalTrainer:
         proximal_mu: float = 0.0,
         global_tensors: Tensors | None = None,
         seed: int = 0,
+        privacy: DpSettings | None = None,
     ) -> TrainResult:
         """Run ``steps`` AdamW steps on random batches; loss only on the answer token.
 
@@ -233,6 +243,9 @@ class LocalTrainer:
             as it is when training starts).
         seed
             Seeds batch order and dropout.
+        privacy
+            DP-SGD (``training.dp``): Poisson batches of ``batch_size`` examples on average,
+            each example's gradient clipped, Gaussian noise added. None: plain training.
 
         Returns
         -------
@@ -251,26 +264,52 @@ class LocalTrainer:
         labels = torch.tensor([example.label for example in examples], device=self.device)
         anchor = self._proximal_anchor(proximal_mu, global_tensors)
         optimizer = torch.optim.AdamW(self.trainable_parameters(), lr=lr, weight_decay=0.0)
+        private = self._private(privacy, batch_size, len(prompts))
+        batches = (
+            private.batches(steps) if private else _batches(len(prompts), batch_size, steps, seed)
+        )
         self.model.train()
-        total_loss, tokens = 0.0, 0
-        with torch.random.fork_rng(devices=[]):
+        losses: list[float] = []
+        tokens = 0
+        with torch.random.fork_rng(devices=[]), private or contextlib.nullcontext():
             torch.manual_seed(seed)  # dropout draws
-            for batch in _batches(len(prompts), batch_size, steps, seed):
-                batch_prompts = [prompts[i] for i in batch]
-                loss = self._answer_loss(self.answer_logits(batch_prompts), labels[batch])
-                objective = loss + self._proximal_term(proximal_mu, anchor)
+            for batch in batches:
                 optimizer.zero_grad(set_to_none=True)
-                torch.autograd.backward(objective)
+                losses += self._gradient([prompts[i] for i in batch], labels[batch], private)
+                if anchor:  # data-independent: added after DP-SGD's noise, at no privacy cost
+                    torch.autograd.backward(self._proximal_term(proximal_mu, anchor))
                 optimizer.step()
-                total_loss += float(loss.detach())
-                tokens += sum(len(p) for p in batch_prompts)
+                tokens += sum(len(prompts[i]) for i in batch)
         self.model.eval()
         return TrainResult(
-            loss=total_loss / steps,
+            loss=sum(losses) / max(len(losses), 1),
             num_examples=len(examples),
             tokens=tokens,
             seconds=time.perf_counter() - started,
         )
+
+    def _private(self, privacy: DpSettings | None, batch_size: int, count: int) -> DpSgd | None:
+        if privacy is None:
+            return None
+        rate = sample_rate(batch_size, count)
+        return DpSgd(self.model, self.trainable_parameters(), privacy, rate, count)
+
+    def _gradient(
+        self, prompts: Sequence[TokenIds], labels: torch.Tensor, private: DpSgd | None
+    ) -> list[float]:
+        """Set the trainable weights' gradients for one batch; its mean answer loss, if any."""
+        if private is None:
+            loss = self._answer_loss(self.answer_logits(prompts), labels)
+            torch.autograd.backward(loss)
+            return [float(loss.detach())]
+        if not prompts:  # an empty Poisson batch still takes its (noise-only) step
+            private.backward(None)
+            return []
+        logits = self.answer_logits(prompts, head_per_row=True)
+        targets = self._answer_ids.to(self.device)[labels]
+        per_example = functional.cross_entropy(logits, targets, reduction="none")
+        private.backward(per_example)
+        return [float(per_example.detach().mean())]
 
     def _proximal_anchor(
         self, mu: float, global_tensors: Tensors | None
