@@ -265,22 +265,25 @@ def run_federated(context: RunContext, spec: MethodSpec) -> dict[str, Any]:
     result_dict["final_macro_f1"] = _summary(rounds[-1]["macro_f1"])
     result_dict["global_test_accuracy"] = _global_accuracy(trainer, context.data)
     if config.personalize_steps:
-        result_dict["personalized"] = _personalize(context, trainer, global_tensors)
+        personalized = _personalize(context, trainer, global_tensors)
+        result_dict["personalized"], result_dict["personalized_macro_f1"] = personalized
     if config.leave_one_out:
-        result_dict["unseen_site"] = _leave_one_site_out(context, spec)
+        unseen = _leave_one_site_out(context, spec)
+        result_dict["unseen_site"], result_dict["unseen_site_macro_f1"] = unseen
     return result_dict
 
 
-def _leave_one_site_out(context: RunContext, spec: MethodSpec) -> Any:
+def _leave_one_site_out(context: RunContext, spec: MethodSpec) -> tuple[Any, Any]:
     """Federate without each site in turn; test that run's global adapter on the unseen site.
 
     A shared model's accuracy on the sites it trained on says nothing about a hospital that
     joins later; this does. Its steps are not counted in ``total_steps`` (the methods' equal
-    compute budget): it is a test, not training of the reported model.
+    compute budget): it is a test, not training of the reported model. Returns the summaries
+    of accuracy and macro-F1.
     """
     strategy, steps_before = spec.strategy, context.steps_taken
     assert strategy is not None
-    accuracy = {}
+    accuracy, macro_f1 = {}, {}
     for held_out in context.data.clients:
         trainer = make_trainer(context, freeze_a=strategy.lora_mode == "ffa")
         global_tensors, server_state = trainer.get_adapter(), None
@@ -289,18 +292,23 @@ def _leave_one_site_out(context: RunContext, spec: MethodSpec) -> Any:
             result = aggregate(global_tensors, updates, strategy, server_state)
             global_tensors, server_state = result.tensors, result.server_state
         trainer.set_adapter(global_tensors)
-        accuracy[held_out.name] = trainer.evaluate(held_out.test)[0]
+        site_accuracy, _, site_f1 = _evaluate_sites(trainer, [held_out])
+        accuracy.update(site_accuracy)
+        macro_f1.update(site_f1)
     context.steps_taken = steps_before
-    return _summary(accuracy)
+    return _summary(accuracy), _summary(macro_f1)
 
 
-def _personalize(context: RunContext, trainer: LocalTrainer, global_tensors: Tensors) -> Any:
-    """Each site fine-tunes the final global adapter on its own data, tested on its own split.
+def _personalize(
+    context: RunContext, trainer: LocalTrainer, global_tensors: Tensors
+) -> tuple[Any, Any]:
+    """Each site fine-tunes the final global adapter on its own data, tested on its own split
+    (summaries of accuracy and macro-F1).
 
     The personal adapter starts from the endorsed global one and never leaves the site; the
     global adapter stays what the consortium agreed on.
     """
-    config, accuracy = context.config, {}
+    config, accuracy, macro_f1 = context.config, {}, {}
     for site_index, client in enumerate(context.data.clients):
         trainer.set_adapter(global_tensors)
         trainer.train(
@@ -311,9 +319,11 @@ def _personalize(context: RunContext, trainer: LocalTrainer, global_tensors: Ten
             seed=_step_seed(context.seed, config.rounds, site_index),
         )
         context.steps_taken += config.personalize_steps
-        accuracy[client.name] = trainer.evaluate(client.test)[0]
+        site_accuracy, _, site_f1 = _evaluate_sites(trainer, [client])
+        accuracy.update(site_accuracy)
+        macro_f1.update(site_f1)
     trainer.set_adapter(global_tensors)
-    return _summary(accuracy)
+    return _summary(accuracy), _summary(macro_f1)
 
 
 def run_method(context: RunContext, spec: MethodSpec) -> dict[str, Any]:

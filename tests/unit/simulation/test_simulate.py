@@ -172,6 +172,7 @@ def test_personalization_fine_tunes_the_global_adapter_at_each_site(
     fedavg, local = json.loads(result.stdout)["results"]
     personalized = fedavg["personalized"]
     assert set(personalized["per_site"]) == set(fedavg["final"]["per_site"])
+    assert set(fedavg["personalized_macro_f1"]["per_site"]) == set(personalized["per_site"])
     assert fedavg["total_steps"] == local["total_steps"] + 2 * 3
     assert "personalized" not in local
     assert fedavg["final"] == fedavg["rounds"][-1]["summary"]
@@ -189,6 +190,7 @@ def test_leave_one_out_tests_each_site_on_a_model_trained_without_it(
     assert result.exit_code == 0, result.output
     fedavg, local = json.loads(result.stdout)["results"]
     assert set(fedavg["unseen_site"]["per_site"]) == set(fedavg["final"]["per_site"])
+    assert set(fedavg["unseen_site_macro_f1"]["per_site"]) == set(fedavg["final"]["per_site"])
     assert fedavg["total_steps"] == local["total_steps"]
     assert "Unseen site" not in result.stdout  # JSON only on stdout
     metrics = [run_metrics(run) for run in (fedavg, local)]
