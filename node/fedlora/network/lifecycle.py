@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from fedlora.network.state import NetworkState, load_state, save_state
 from fedlora.network.supervisor import crashed_error, is_running
 from fedlora.network.topology import (
     NetworkPlan,
+    OrgPlan,
     Placement,
     check_ports_free,
     load_defaults,
@@ -191,9 +193,8 @@ def _create(
     start_nodes(state, layout, install, lambda name: report(f"start {name}"))
     report("join the orderer to the channel (osnadmin)")
     deployer.join_orderer()
-    for org in plan.orgs:
-        report(f"join {org.peer_name} to {plan.channel}")
-        deployer.join_peer(org)
+    report(f"join every peer to {plan.channel}")
+    for_each_org(plan, deployer.join_peer)
     _deploy_chaincode(state, layout, install, deployer, report)
     return _prove_ready(deployer, report)
 
@@ -207,15 +208,14 @@ def _deploy_chaincode(
 ) -> None:
     """Per org: package, install, start its own chaincode server, approve; then commit, check."""
     plan = state.plan
+    report("package the chaincode for each org and install it on the org's peer")
     for org in plan.orgs:
-        report(f"install the chaincode on {org.peer_name}")
         state.package_ids[org.name] = deployer.write_package(org)
-        deployer.install_chaincode(org)
+    for_each_org(plan, deployer.install_chaincode)
     save_state(layout.state_file, state)
     _start_chaincode_servers(state, layout, install, report)
-    for org in plan.orgs:
-        report(f"approve the chaincode for {org.msp_id}")
-        deployer.approve(org, state.package_ids[org.name])
+    report("approve the chaincode for every org")
+    for_each_org(plan, lambda org: deployer.approve(org, state.package_ids[org.name]))
     report("commit the chaincode definition")
     deployer.commit()
     version = deployer.committed_version()
@@ -226,6 +226,18 @@ def _deploy_chaincode(
         )
     state.chaincode_committed = True
     save_state(layout.state_file, state)
+
+
+def for_each_org(plan: NetworkPlan, step: Callable[[OrgPlan], None]) -> None:
+    """Run ``step`` for every org at once and re-raise the first failure.
+
+    Each step is one peer CLI call as that org's admin against that org's peer (join, install,
+    approve), independent of the others'; run one after another they wait on each other's
+    process start and, for approvals, on one block each.
+    """
+    with ThreadPoolExecutor(max_workers=len(plan.orgs)) as pool:
+        for done in [pool.submit(step, org) for org in plan.orgs]:
+            done.result()
 
 
 def _start_chaincode_servers(
