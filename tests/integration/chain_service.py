@@ -48,10 +48,16 @@ class LockedView:
             self._chain.tls_fingerprints[self._node_id] = tls_fingerprint
 
     def submit_update(
-        self, session_id: str, number: int, sha: str, n: int, metrics: Mapping[str, float]
+        self,
+        session_id: str,
+        number: int,
+        sha: str,
+        n: int,
+        metrics: Mapping[str, float],
+        epsilon_spent: float | None = None,
     ) -> None:
         with self._lock:
-            self._view.submit_update(session_id, number, sha, n, metrics)
+            self._view.submit_update(session_id, number, sha, n, metrics, epsilon_spent)
 
     def propose_aggregate(self, session_id: str, number: int, draft: ProposalDraft) -> None:
         with self._lock:

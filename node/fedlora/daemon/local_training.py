@@ -17,6 +17,7 @@ from pathlib import Path
 from fedlora.artifacts import Tensors
 from fedlora.config import TrainingConfig
 from fedlora.daemon.ports import LocalUpdate
+from fedlora.daemon.privacy import PrivacySpend
 from fedlora.data import (
     ClientData,
     Example,
@@ -55,13 +56,19 @@ class NodeTrainer:
     """TrainerPort implementation: one LocalTrainer over the node's own shard.
 
     ``lora`` is the adapter shape the session fixed on chain; ``freeze_a`` is set under the
-    FFA rules, which train lora_B only.
+    FFA rules, which train lora_B only. With ``privacy`` (a session with a DP budget) every
+    round trains with DP-SGD and its update carries the epsilon spent so far.
     """
 
     def __init__(
-        self, settings: TrainingConfig, lora: LoraSpec, data: LocalData, freeze_a: bool = False
+        self,
+        settings: TrainingConfig,
+        lora: LoraSpec,
+        data: LocalData,
+        freeze_a: bool = False,
+        privacy: PrivacySpend | None = None,
     ) -> None:
-        self._settings, self._data = settings, data
+        self._settings, self._data, self._privacy = settings, data, privacy
         self._lora = LoraSettings(
             rank=lora.rank,
             alpha=lora.alpha,  # a float on chain; peft scales by lora_alpha / r
@@ -85,7 +92,16 @@ class NodeTrainer:
         return {name: tensor.clone() for name, tensor in self._initial.items()}
 
     def train(self, global_tensors: Tensors, round_number: int, proximal_mu: float) -> LocalUpdate:
-        """Evaluate the incoming global adapter, then train from it on the local split."""
+        """Evaluate the incoming global adapter, then train from it on the local split.
+
+        In a session with a DP budget, a round that would overspend is refused before anything
+        runs (``PrivacySpend.plan``); a trained one is recorded before its update is returned.
+        """
+        privacy, settings = self._privacy, self._settings
+        if privacy is not None:
+            spending = privacy.plan(
+                round_number, settings.steps, settings.batch_size, len(self._data.train)
+            )
         started = time.perf_counter()
         self._trainer.set_adapter(global_tensors)
         accuracy_before, _ = self._trainer.evaluate(self._data.test)
@@ -97,7 +113,9 @@ class NodeTrainer:
             proximal_mu=proximal_mu,
             global_tensors=global_tensors,
             seed=self._settings.seed * 1_009 + round_number,
+            privacy=None if privacy is None else privacy.settings,
         )
+        spent = None if privacy is None else privacy.record(spending)
         metrics = {"loss": result.loss, "global_accuracy": accuracy_before}
         _log.info(
             "round %d: trained %d steps of %d examples, loss %.4f",
@@ -107,7 +125,8 @@ class NodeTrainer:
             result.loss,
         )
         self.compute_seconds += time.perf_counter() - started
-        return LocalUpdate(self._trainer.get_adapter(), len(self._data.train), metrics)
+        tensors = self._trainer.get_adapter()
+        return LocalUpdate(tensors, len(self._data.train), metrics, epsilon_spent=spent)
 
     def personalize(self, global_tensors: Tensors, steps: int) -> Tensors:
         """Fine-tune ``global_tensors`` ``steps`` steps on the local split: a personal adapter."""

@@ -28,6 +28,7 @@ class PendingUpdate(msgspec.Struct, frozen=True):
     sha256: str
     num_examples: int
     metrics: dict[str, float]
+    epsilon_spent: float | None = None  # a DP session's spent epsilon (older records: none)
 
     def save(self, path: Path) -> None:
         """Write the record atomically."""

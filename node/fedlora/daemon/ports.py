@@ -38,8 +38,9 @@ class LedgerPort(Protocol):
         sha256: str,
         num_examples: int,
         metrics: Mapping[str, float],
+        epsilon_spent: float | None = None,
     ) -> None:
-        """Record this node's update for the round."""
+        """Record this node's update for the round (with its spent epsilon under a DP budget)."""
         ...
 
     def propose_aggregate(self, session_id: str, round_number: int, draft: ProposalDraft) -> None:
@@ -72,6 +73,7 @@ class LocalUpdate:
     tensors: Tensors
     num_examples: int
     metrics: Mapping[str, float]
+    epsilon_spent: float | None = None  # in a session with a DP budget: spent so far, this included
 
 
 class TrainerPort(Protocol):

@@ -89,6 +89,7 @@ class RoundExecutor:
             sha256=self._store.put(encode_adapter(update.tensors, self._provenance(key))),
             num_examples=update.num_examples,
             metrics={name: float(value) for name, value in update.metrics.items()},
+            epsilon_spent=update.epsilon_spent,
         )
         if record_to is not None:
             pending.save(record_to)
@@ -100,7 +101,12 @@ class RoundExecutor:
     def resubmit(self, key: RoundKey, pending: PendingUpdate) -> None:
         """Submit an update recorded by :meth:`train`."""
         self._ledger.submit_update(
-            key.session_id, key.round_number, pending.sha256, pending.num_examples, pending.metrics
+            key.session_id,
+            key.round_number,
+            pending.sha256,
+            pending.num_examples,
+            pending.metrics,
+            pending.epsilon_spent,
         )
         self._on_event("submitted", {"round": key.round_number, "sha256": pending.sha256})
 

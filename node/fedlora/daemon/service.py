@@ -23,6 +23,7 @@ from fedlora.daemon.linger import latecomers, serve_latecomers
 from fedlora.daemon.local_training import NodeTrainer, check_base_model, load_local_data
 from fedlora.daemon.model_card import render_model_card
 from fedlora.daemon.outcome import ActionTiming, NodeOutcome, PersonalProvenance, write_outcome
+from fedlora.daemon.privacy import PrivacySpend
 from fedlora.daemon.rounds import RoundExecutor, strategy_for
 from fedlora.daemon.wiring import (
     ChainAuthorizer,
@@ -58,10 +59,10 @@ def run_node(
     with gateway:
         ledger = ChainLedger(contract)
         session = ledger.get_session(session_id)
-        refuse_private_session(session)  # until DP training exists (issue 17)
         data = load_local_data(config.training, session.dataset_tag)
         freeze_a = strategy_for(session).lora_mode == "ffa"  # FFA rules train lora_B only
-        trainer = NodeTrainer(config.training, session.lora, data, freeze_a=freeze_a)
+        privacy = privacy_spend(config, session)
+        trainer = NodeTrainer(config.training, session.lora, data, freeze_a, privacy)
         check_base_model(trainer, config.training.model, session)
         store = ContentStore(config.data_dir / "artifacts")
         tls, traffic = node_tls(config), TrafficCounter()
@@ -88,19 +89,12 @@ def run_node(
         return _finish(config, session_id, coordinator, final, traffic, executor.timings)
 
 
-def refuse_private_session(session: Session) -> None:
-    """Refuse a session with a privacy budget: this node cannot train with DP yet (issue 17).
-
-    Its trainer adds no noise and clips nothing, so its updates would leak more than the budget
-    says and it could not account the epsilon the chain asks each update to record. It takes no
-    part rather than submit non-private updates. Remove once the trainer does DP-SGD.
-    """
-    if session.privacy is not None:
-        raise FedloraError(
-            "this node cannot train with differential privacy yet; session "
-            f"{session.session_id} has a privacy budget (epsilon {session.privacy.epsilon:g})",
-            "run it only in sessions created without the --dp-* options for now",
-        )
+def privacy_spend(config: NodeConfig, session: Session) -> PrivacySpend | None:
+    """This node's DP spending in ``session`` (None without a budget), kept in its data folder."""
+    if session.privacy is None:
+        return None
+    path = config.data_dir / "privacy" / f"{session.session_id}.json"
+    return PrivacySpend(session.privacy, path)
 
 
 def _follow_events(

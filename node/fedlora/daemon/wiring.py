@@ -46,10 +46,16 @@ class ChainLedger:
         return self.contract.get_node(node_id).tls_cert_sha256
 
     def submit_update(
-        self, session_id: str, round_number: int, sha256: str, n: int, metrics: Mapping[str, float]
+        self,
+        session_id: str,
+        round_number: int,
+        sha256: str,
+        n: int,
+        metrics: Mapping[str, float],
+        epsilon_spent: float | None = None,
     ) -> None:
-        """Record this node's update."""
-        self.contract.submit_update(session_id, round_number, sha256, n, metrics)
+        """Record this node's update (and, under a DP budget, the epsilon it has spent)."""
+        self.contract.submit_update(session_id, round_number, sha256, n, metrics, epsilon_spent)
 
     def propose_aggregate(self, session_id: str, round_number: int, draft: ProposalDraft) -> None:
         """Record the aggregate; its rule is the session's own (the chain requires the match)."""

@@ -166,7 +166,13 @@ class NodeView:
         return self.chain.tls_fingerprints[node_id]
 
     def submit_update(
-        self, session_id: str, number: int, sha: str, n: int, metrics: Mapping[str, float]
+        self,
+        session_id: str,
+        number: int,
+        sha: str,
+        n: int,
+        metrics: Mapping[str, float],
+        epsilon_spent: float | None = None,
     ) -> None:
         round_ = self.chain._round(number, "collecting")
         if self.node_id in round_.updates:
@@ -175,6 +181,7 @@ class NodeView:
             raise FedloraError(f"[DUPLICATE] adapter {sha} is already on the ledger")
         self.chain.known_updates.add(sha)
         update = Update(
+            epsilon_spent=epsilon_spent or 0.0,
             metrics=dict(metrics),
             num_examples=n,
             sha256=sha,

@@ -62,10 +62,19 @@ class OutageView:
         return f"{node_id}.example:7000"
 
     def submit_update(
-        self, session_id: str, number: int, sha: str, n: int, metrics: Mapping[str, float]
+        self,
+        session_id: str,
+        number: int,
+        sha: str,
+        n: int,
+        metrics: Mapping[str, float],
+        epsilon_spent: float | None = None,
     ) -> None:
         view = self.view
-        self._write("SubmitUpdate", lambda: view.submit_update(session_id, number, sha, n, metrics))
+        self._write(
+            "SubmitUpdate",
+            lambda: view.submit_update(session_id, number, sha, n, metrics, epsilon_spent),
+        )
 
     def propose_aggregate(self, session_id: str, number: int, draft: ProposalDraft) -> None:
         view = self.view
