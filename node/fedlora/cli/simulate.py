@@ -15,6 +15,7 @@ from fedlora.errors import FedloraError
 app = typer.Typer(help="Run federated-learning experiments in one process (same code as a node).")
 
 DEFAULT_METHODS = "local,fedavg,fedlora,centralized"
+_DP = "DP-SGD at every site (record-level DP per site): "
 
 
 class RichProgress:
@@ -110,6 +111,14 @@ def simulate(
     leave_one_out: Annotated[
         bool, typer.Option(help="Also federate without each site; test on the unseen site.")
     ] = False,
+    dp_epsilon: Annotated[
+        float | None, typer.Option(help=_DP + "target epsilon; the noise is derived for it.")
+    ] = None,
+    dp_noise_multiplier: Annotated[
+        float | None, typer.Option(help=_DP + "noise multiplier (instead of --dp-epsilon).")
+    ] = None,
+    dp_delta: Annotated[float, typer.Option(help=_DP + "delta.")] = 1e-5,
+    dp_clip_norm: Annotated[float, typer.Option(help=_DP + "per-example clipping norm.")] = 1.0,
     out: Annotated[Path, typer.Option(help="Result folder (reruns resume).")] = Path("runs/sim"),
     json_output: Annotated[bool, typer.Option("--json", help="Print results as JSON.")] = False,
     plot: Annotated[bool, typer.Option(help="Write convergence and per-site PNGs.")] = True,
@@ -143,6 +152,10 @@ def simulate(
             bf16=bf16,
             personalize_steps=personalize_steps,
             leave_one_out=leave_one_out,
+            dp_epsilon=dp_epsilon,
+            dp_noise_multiplier=dp_noise_multiplier,
+            dp_delta=dp_delta,
+            dp_clip_norm=dp_clip_norm,
         )
         specs = method_specs(_split(methods), parse_overrides(set_ or []))
         seed_list = _seeds(seeds)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,13 @@ class SimulationConfig:
     personalize_steps: int = 0
     # Also federate without each site in turn and test on the unseen site (N more runs).
     leave_one_out: bool = False
+    # DP-SGD at every site (simulation.privacy): a target epsilon, from which the noise
+    # multiplier is derived for the planned steps, or the noise multiplier itself; both None:
+    # no DP. Delta and the per-example clipping norm apply with either.
+    dp_epsilon: float | None = None
+    dp_noise_multiplier: float | None = None
+    dp_delta: float = 1e-5
+    dp_clip_norm: float = 1.0
 
     def __post_init__(self) -> None:
         for name in ("rounds", "local_steps", "batch_size", "num_sites", "rank"):
@@ -72,17 +80,35 @@ class SimulationConfig:
             raise FedloraError(f"lr must be > 0, got {self.lr}", "use e.g. 5e-4")
         if self.test_draw not in TEST_DRAWS:
             raise FedloraError(f"unknown test draw {self.test_draw!r}", "use groups or spread")
+        self._check_privacy()
+
+    def _check_privacy(self) -> None:
+        if self.dp_epsilon is not None and self.dp_noise_multiplier is not None:
+            raise FedloraError(
+                "give --dp-epsilon or --dp-noise-multiplier, not both",
+                "the noise multiplier is derived from the epsilon",
+            )
+        for name in ("dp_epsilon", "dp_noise_multiplier", "dp_clip_norm"):
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                raise FedloraError(f"{name} must be a finite number > 0, got {value}")
+        if not 0 < self.dp_delta < 1:
+            raise FedloraError(f"dp_delta must be in (0, 1), got {self.dp_delta}", "use 1e-5")
 
     def digest(self) -> str:
         """Short stable hash of every field (the dataset path as given).
 
-        A field left at its default (personalize_steps, leave_one_out, test_draw) is left out, so
-        configs written before the field existed keep their digest and their result files.
+        A field left at its default (personalize_steps, leave_one_out, test_draw, and the dp_
+        fields without DP) is left out, so configs written before the field existed keep their
+        digest and their result files.
         """
         fields = dataclasses.asdict(self)
         defaults = (("personalize_steps", 0), ("leave_one_out", False), ("test_draw", "groups"))
         for name, off in defaults:
             if fields[name] == off:
+                del fields[name]
+        if self.dp_epsilon is None and self.dp_noise_multiplier is None:
+            for name in ("dp_epsilon", "dp_noise_multiplier", "dp_delta", "dp_clip_norm"):
                 del fields[name]
         text = json.dumps(fields, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:10]

@@ -20,6 +20,7 @@ from fedlora.evaluation import (
     traffic_to_dict,
 )
 from fedlora.simulation.config import MethodSpec, SimulationConfig
+from fedlora.simulation.privacy import PrivacyPlan, plan_privacy
 from fedlora.training import (
     FeatureCache,
     LocalTrainer,
@@ -30,6 +31,7 @@ from fedlora.training import (
     load_model,
     prompt_format_for,
 )
+from fedlora.training.dp import DpSettings, sample_rate
 
 
 class Progress(Protocol):
@@ -62,6 +64,14 @@ class RunContext:
     progress: Progress = field(default_factory=SilentProgress)
     caches: dict[str, FeatureCache] = field(default_factory=dict)
     steps_taken: int = 0  # optimiser steps of the current method, over all sites
+    privacy: PrivacyPlan | None = field(init=False)  # DP-SGD at every site; None: no DP
+
+    def __post_init__(self) -> None:
+        self.privacy = plan_privacy(self.config, self.data)
+
+    def dp(self, noise_seed: int) -> DpSettings | None:
+        """DP-SGD settings for one training call (None without DP), seeded like its batches."""
+        return None if self.privacy is None else self.privacy.settings(noise_seed)
 
 
 def make_trainer(context: RunContext, freeze_a: bool) -> LocalTrainer:
@@ -136,6 +146,7 @@ def run_local(context: RunContext, spec: MethodSpec) -> dict[str, Any]:
                 config.batch_size,
                 config.lr,
                 seed=_step_seed(context.seed, round_index, site_index),
+                privacy=context.dp(_step_seed(context.seed, round_index, site_index)),
             )
             context.steps_taken += config.local_steps
             curves[client.name].append(trainer.evaluate(client.test)[0])
@@ -171,6 +182,7 @@ def run_centralized(context: RunContext, spec: MethodSpec) -> dict[str, Any]:
             config.batch_size,
             config.lr,
             seed=_step_seed(context.seed, round_index, 0),
+            privacy=context.dp(_step_seed(context.seed, round_index, 0)),
         )
         context.steps_taken += config.local_steps * len(clients)
         rounds.append(_round_record(round_index + 1, *_evaluate_sites(trainer, clients)))
@@ -230,6 +242,7 @@ def _train_sites(
             proximal_mu=spec.strategy.proximal_mu,
             global_tensors=global_tensors,
             seed=_step_seed(context.seed, r, site_index),
+            privacy=context.dp(_step_seed(context.seed, r, site_index)),
         )
         context.steps_taken += config.local_steps
         updates.append(
@@ -345,4 +358,18 @@ def run_method(context: RunContext, spec: MethodSpec) -> dict[str, Any]:
         # A GPU and a CPU sum floating-point numbers differently; say which produced this run.
         "device": default_device(),
         **body,
+        **_privacy_record(context, spec),
     }
+
+
+def _privacy_record(context: RunContext, spec: MethodSpec) -> dict[str, Any]:
+    """The run's DP parameters and each site's spent epsilon (nothing without DP)."""
+    plan, config = context.privacy, context.config
+    if plan is None:
+        return {}
+    pooled = None
+    if spec.label == "centralized":
+        count = sum(len(client.train) for client in context.data.clients)
+        steps = config.rounds * config.local_steps * config.num_sites
+        pooled = (sample_rate(config.batch_size, count), steps)
+    return {"privacy": plan.describe(pooled)}
