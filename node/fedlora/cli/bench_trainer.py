@@ -68,6 +68,7 @@ def throughput_report(
         "throughput": rows,
         "threads": measured.threads,
         "ratio_localtrainer_all_layers_vs_peft_loop": round(measured.ratio(), 3),
+        "ratio_dp_sgd_vs_nonprivate_s_per_step": round(measured.private_ratio(), 3),
         "others_cpu_share": None if share is None else round(share, 3),
         "peak_rss_mib_throughput_phase": round(peak_rss_mib(), 1),
     }
@@ -166,6 +167,8 @@ def print_report(report: dict[str, Any]) -> None:
     console.print(table)
     ratio = report["ratio_localtrainer_all_layers_vs_peft_loop"]
     console.print(f"LocalTrainer / bare peft loop (same layers, same batches): {ratio:.2f}x")
+    private = report["ratio_dp_sgd_vs_nonprivate_s_per_step"]
+    console.print(f"DP-SGD / non-private, s per step (top-K cached, same batches): {private:.2f}x")
     console.print(f"peak RSS, throughput phase: {report['peak_rss_mib_throughput_phase']:.0f} MiB")
     share = report["others_cpu_share"]
     if share is not None and share > BUSY_WARNING:

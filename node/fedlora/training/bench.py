@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as functional
 
+from fedlora.training.dp import DpSettings
 from fedlora.training.lora import LoraSettings, apply_lora
 from fedlora.training.model import load_model
 from fedlora.training.prompts import LabeledText, PromptEncoder, PromptFormat, answer_token_ids
@@ -26,6 +27,8 @@ from fedlora.training.trainer import LocalTrainer, TrainerOptions
 FIXED_LENGTH = 64
 BARE = "peft loop, padded to batch max"
 MINE = "LocalTrainer, LoRA on all layers"
+CACHED = "LocalTrainer, top {} layers, cached"
+PRIVATE = CACHED + ", DP-SGD"
 StepFunction = Callable[[Sequence[LabeledText]], object]
 
 
@@ -62,6 +65,12 @@ class Throughput:
         """LocalTrainer's tokens/s over the bare loop's, on the same batches and layers."""
         by_name = {row.variant: row for row in self.rows}
         return by_name[MINE].tokens_per_second / max(by_name[BARE].tokens_per_second, 1e-9)
+
+    def private_ratio(self) -> float:
+        """DP-SGD's seconds per step over the non-private cached trainer's, same batches."""
+        private = next(row for row in self.rows if row.variant.endswith(", DP-SGD"))
+        plain = next(row for row in self.rows if row.variant + ", DP-SGD" == private.variant)
+        return private.seconds_per_step / max(plain.seconds_per_step, 1e-9)
 
 
 def _precision(bf16: bool) -> contextlib.AbstractContextManager[object]:
@@ -116,9 +125,10 @@ class BarePeftLoop:
         return float(loss.detach())
 
 
-def _trainer_step(trainer: LocalTrainer) -> StepFunction:
+def _trainer_step(trainer: LocalTrainer, privacy: DpSettings | None = None) -> StepFunction:
+    # Under DP the sampling rate is batch_size / len(batch) = 1: Poisson keeps the whole batch.
     def step(batch: Sequence[LabeledText]) -> None:
-        trainer.train(batch, steps=1, batch_size=len(batch), lr=1e-3)
+        trainer.train(batch, steps=1, batch_size=len(batch), lr=1e-3, privacy=privacy)
 
     return step
 
@@ -154,7 +164,9 @@ def build_variants(
         BARE: bare.step,
         MINE: _trainer_step(everything),
         f"LocalTrainer, top {top_layers} layers, no cache": _trainer_step(top_plain),
-        f"LocalTrainer, top {top_layers} layers, cached": _trainer_step(top_cached),
+        CACHED.format(top_layers): _trainer_step(top_cached),
+        # The same trainer (model copy and feature cache): the adapter it trains is not timed.
+        PRIVATE.format(top_layers): _trainer_step(top_cached, DpSettings(1.0, 1.0, noise_seed=0)),
     }
     return Variants(steps, top_cached, bare.encoder)
 

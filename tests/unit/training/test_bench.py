@@ -33,11 +33,12 @@ def test_bare_loop_and_trainer_compute_the_same_answer_loss() -> None:
 def test_measure_throughput_times_every_variant_on_the_same_tokens() -> None:
     measured = measure_throughput("tiny", toy_examples(12), TOY_FORMAT, NUM_LABELS, 1, 4, 1)
     timed = [row for row in measured.rows if row.steps == 1]
-    assert len(timed) == 5
+    assert len(timed) == 6
+    assert timed[-1].variant == "LocalTrainer, top 1 layers, cached, DP-SGD"
     assert len({row.tokens for row in timed}) == 1
     assert all(row.seconds > 0 and row.tokens_per_second > 0 for row in timed)
     assert all(row.seconds_per_step == row.seconds for row in timed)
-    assert measured.ratio() > 0
+    assert measured.ratio() > 0 and measured.private_ratio() > 0
     assert measured.others_cpu_share is None or 0.0 <= measured.others_cpu_share <= 1.0
 
 
