@@ -3,7 +3,8 @@
 `history` lists every committed change of a session (its record, each round's record, each
 update and each verdict, with transaction id and timestamp). `verify` hashes an adapter (its
 bytes, then its canonical re-encoding) and shows its lineage: which round and node produced it,
-from which inputs, endorsed by whom. `report` writes the whole session as one HTML page.
+from which inputs, endorsed by whom, and in a session with a DP budget the epsilon each
+contributing node had spent. `report` writes the whole session as one HTML page.
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def verify(
         gateway, contract, _ = open_contract(load_node_config(config))
         with gateway:
             check, sha, lineage = _first_on_chain(contract, candidates)
+            privacy = lineage_privacy(contract, lineage)
         report = {
             "sha256": sha,
             "matched": check,
@@ -82,6 +84,7 @@ def verify(
             "rule": lineage.rule.name if lineage.rule else "",
             "endorsed_by": sorted(n for n, e in lineage.endorsements.items() if e.accept),
             "final": lineage.final,
+            "privacy": privacy,
         }
         if json_output:
             print_json(report)
@@ -102,6 +105,24 @@ def report(
     with user_errors():
         written = write_report(load_node_config(config), session, out)
     console.print(f"audit report of session {escape(session)}: {escape(str(written))}")
+
+
+def lineage_privacy(contract: Any, lineage: Lineage) -> dict[str, Any] | None:
+    """The session's DP budget and the epsilon spent by each node behind the adapter.
+
+    An update carries its producer's epsilon; an aggregate is post-processing of its inputs,
+    so each input node's records are protected at that node's epsilon. None without a budget.
+    """
+    budget = contract.get_session(lineage.session_id).privacy
+    if budget is None:
+        return None
+    updates = contract.get_round(lineage.session_id, lineage.round).updates
+    nodes = [lineage.producer] if lineage.kind == "update" else [i.node_id for i in lineage.inputs]
+    return {
+        "epsilon_budget": budget.epsilon,
+        "delta": budget.delta,
+        "epsilon_spent": {node: updates[node].epsilon_spent for node in nodes if node in updates},
+    }
 
 
 RAW_BYTES = "raw file bytes"
