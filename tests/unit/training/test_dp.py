@@ -106,9 +106,9 @@ def test_bad_dp_settings_raise_one_line_errors() -> None:
 
 def test_dp_training_at_large_epsilon_learns_well_above_chance(make_trainer: MakeTrainer) -> None:
     # Opacus issue 820: DP-LoRA that trains without error yet learns nothing. Small noise
-    # (large epsilon) must still learn the toy task: chance is 1/3; measured 2/3 (two of the
-    # three colours always right) with noise seeds 0 and 1. The random tiny model learns this
-    # task erratically even without DP, so the bar is twice chance, not perfection.
+    # (large epsilon) must still learn the toy task: chance is 1/3; measured 2/3 or 1 with
+    # noise seeds 0-5 (2/3: two of the three colours always right). The random tiny model learns
+    # this task erratically even without DP, so the bar is twice chance, not perfection.
     trainer = make_trainer(LoraSettings(rank=4, alpha=8, top_layers=1))
     train, test = toy_examples(30), toy_examples(60)[30:]
     accuracy_before, loss_before = trainer.evaluate(test)
