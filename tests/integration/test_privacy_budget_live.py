@@ -2,10 +2,10 @@
 
 An org admin creates a session whose spec fixes a differential-privacy budget; three nodes of
 three orgs submit their updates with the epsilon each has spent, through the project's own
-Gateway client, as their daemons will once DP training exists. The chain accepts updates within
-the budget, refuses one that would overspend (BUDGET_EXCEEDED) and one whose spent epsilon went
-down (BAD_ARGUMENT), and no transaction of the session changes the budget. A session without a
-budget keeps the five-argument SubmitUpdate and refuses a spent epsilon.
+Gateway client, as their daemons do (test_dp_training_live runs the daemons). The chain accepts
+updates within the budget, refuses one that would overspend (BUDGET_EXCEEDED) and one whose spent
+epsilon went down (BAD_ARGUMENT), and no transaction of the session changes the budget. A session
+without a budget keeps the five-argument SubmitUpdate and refuses a spent epsilon.
 """
 
 from __future__ import annotations
