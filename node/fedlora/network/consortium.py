@@ -21,10 +21,11 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from fedlora.errors import FedloraError
 from fedlora.fileio import write_atomic
+from fedlora.network import chaincode_lifecycle
+from fedlora.network.chaincode_lifecycle import AdminRun, approve, commit, is_warming_up
 from fedlora.network.env import base_environment
 from fedlora.network.install import FabricInstall
 from fedlora.network.members import Member, unpack_members
@@ -41,17 +42,6 @@ from fedlora.network.package import ccaas_package, peer_tls_pems
 from fedlora.network.tools import ToolError, ToolResult, retry_tool, run_tool
 from fedlora.network.topology import ChaincodeSettings, validate_channel_name
 
-_WARMUP = (
-    "SERVICE_UNAVAILABLE",
-    "no Raft leader",
-    "connection refused",
-    "failed to connect",
-    "context deadline exceeded",
-    "not agreed",
-    "failed to endorse",
-    "deadline",
-)
-
 
 def _as_admin(
     folder: OrgFolder, org: OrgSettings, install: FabricInstall, args: list[str], what: str
@@ -59,11 +49,9 @@ def _as_admin(
     return run_tool([str(install.binary("peer")), *args], admin_env(folder, org, install), what)
 
 
-def _retry_warmup(attempt: Any, deadline_s: float) -> ToolResult:
-    def transient(error: ToolError) -> bool:
-        return any(mark in error.output for mark in _WARMUP)
-
-    return retry_tool(attempt, transient, deadline_s, pause_s=1.0)
+def _admin(folder: OrgFolder, org: OrgSettings, install: FabricInstall) -> AdminRun:
+    """The peer CLI as the org's admin against its own peer."""
+    return lambda args, what: _as_admin(folder, org, install, args, f"{what} as {org.msp_id}")
 
 
 def join(folder: OrgFolder, block: Path, install: FabricInstall) -> None:
@@ -117,13 +105,6 @@ def _via(folder: OrgFolder, via: Path | None) -> Member | None:
     return None if via is None else unpack_members(folder, [via])[0]
 
 
-def _definition_flags(channel: str, chaincode: ChaincodeSettings) -> list[str]:
-    return [
-        *("--channelID", channel, "--name", chaincode.name),
-        *("--version", chaincode.version, "--sequence", str(chaincode.sequence)),
-    ]
-
-
 def deploy_chaincode(
     folder: OrgFolder,
     channel: str,
@@ -138,16 +119,8 @@ def deploy_chaincode(
     settings = chaincode or ChaincodeSettings()
     package_id = install_package(folder, org, install, settings)
     launch(folder, chaincode_spec(folder, org, install, package_id))
-    approve = [
-        "lifecycle",
-        "chaincode",
-        "approveformyorg",
-        *orderer_flags(folder, org, _via(folder, via)),
-    ]
-    approve += [*_definition_flags(channel, settings), "--package-id", package_id]
-    approve += ["--waitForEvent"]
-    what = f"approve the chaincode for {org.msp_id}"
-    _retry_warmup(lambda: _as_admin(folder, org, install, approve, what), deadline_s)
+    orderer = orderer_flags(folder, org, _via(folder, via))
+    approve(_admin(folder, org, install), channel, settings, package_id, orderer, deadline_s)
     return package_id
 
 
@@ -160,13 +133,7 @@ def install_package(
     texts = peer_tls_pems(folder.peer_dir(org) / "tls")
     label = f"{settings.name}_{settings.version}"
     write_atomic(package, ccaas_package(label, org.address(CHAINCODE), texts))
-    try:
-        _as_admin(
-            folder, org, install, ["lifecycle", "chaincode", "install", str(package)], "install"
-        )
-    except ToolError as error:
-        if "already successfully installed" not in error.output:
-            raise
+    chaincode_lifecycle.install(_admin(folder, org, install), package)
     args = ["lifecycle", "chaincode", "calculatepackageid", str(package)]
     found = _as_admin(folder, org, install, args, "compute the package id")
     return found.stdout.strip().splitlines()[-1].strip()
@@ -203,11 +170,9 @@ def commit_chaincode(
     org = load_settings(folder)
     members = _chosen(unpack_members(folder, definitions), org, endorsers)
     settings = chaincode or ChaincodeSettings()
-    args = ["lifecycle", "chaincode", "commit", *orderer_flags(folder, org, _via(folder, via))]
-    args += [*_definition_flags(channel, settings), *_peer_flags(folder, members)]
-    args += ["--waitForEvent"]
-    what = "commit the chaincode definition"
-    _retry_warmup(lambda: _as_admin(folder, org, install, args, what), deadline_s)
+    orderer = orderer_flags(folder, org, _via(folder, via))
+    endorsing = _peer_flags(folder, members)
+    commit(_admin(folder, org, install), channel, settings, orderer, endorsing, deadline_s)
 
 
 def _chosen(members: list[Member], org: OrgSettings, endorsers: Sequence[str]) -> list[Member]:
@@ -242,8 +207,9 @@ def invoke(
         *_peer_flags(folder, members),
     ]
     args += ["-C", channel, "-n", ChaincodeSettings().name, "-c", call, "--waitForEvent"]
-    what = f"invoke {function} as {org.msp_id}"
-    result = _retry_warmup(lambda: _as_admin(folder, org, install, args, what), deadline_s)
+    what = f"invoke {function}"
+    run = _admin(folder, org, install)
+    result = retry_tool(lambda: run(args, what), is_warming_up, deadline_s, pause_s=1.0)
     marks = [line for line in result.output.splitlines() if "result: status:" in line]
     if not marks:
         raise ToolError(f"cannot {what}: no invoke result printed", "", result.output)

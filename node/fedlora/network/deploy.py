@@ -6,17 +6,15 @@ import json
 from dataclasses import dataclass
 
 from fedlora.fileio import write_atomic
+from fedlora.network.chaincode_lifecycle import AdminRun, approve, commit, install
 from fedlora.network.configtx import PROFILE
 from fedlora.network.env import base_environment
 from fedlora.network.install import FabricInstall
 from fedlora.network.layout import NetworkLayout
 from fedlora.network.package import org_package, package_id
 from fedlora.network.peer_cli import PeerCli, majority_with, orderer_flags, peer_flags
-from fedlora.network.tools import ToolError, ToolResult, retry_tool, run_tool
+from fedlora.network.tools import ToolError, ToolResult, run_tool
 from fedlora.network.topology import NetworkPlan, OrgPlan
-
-# Retried while the orderer elects its Raft leader right after the channel join.
-_ORDERER_WARMUP = ("SERVICE_UNAVAILABLE", "no Raft leader", "connection refused")
 
 
 @dataclass(frozen=True)
@@ -32,6 +30,10 @@ class Deployer:
 
     def _as_admin(self, org: OrgPlan, args: list[str], what: str) -> ToolResult:
         return PeerCli.admin(self.plan, self.layout, self.install, org).run(args, what)
+
+    def _admin(self, org: OrgPlan) -> AdminRun:
+        """The peer CLI as ``org``'s admin against its own peer."""
+        return lambda args, what: self._as_admin(org, args, f"{what} as {org.msp_id}")
 
     def generate_crypto(self) -> None:
         """cryptogen: MSP and TLS material of every organisation, node and user."""
@@ -72,43 +74,25 @@ class Deployer:
 
     def install_chaincode(self, org: OrgPlan) -> None:
         """Install the org's package on its peer; an identical earlier install is fine."""
-        package = str(self.layout.package_file(self.plan, org))
-        try:
-            self._as_admin(org, ["lifecycle", "chaincode", "install", package], "install")
-        except ToolError as error:
-            if "already successfully installed" not in error.output:
-                raise
-
-    def _definition_flags(self) -> list[str]:
-        settings = self.plan.chaincode
-        return [
-            *("--channelID", self.plan.channel, "--name", settings.name),
-            *("--version", settings.version, "--sequence", str(settings.sequence)),
-        ]
+        install(self._admin(org), self.layout.package_file(self.plan, org))
 
     def approve(self, org: OrgPlan, package_id: str, deadline_s: float = 30.0) -> None:
         """The org approves the chaincode definition (retried until Raft has a leader)."""
-        args = ["lifecycle", "chaincode", "approveformyorg", *orderer_flags(self.plan, self.layout)]
-        args += [*self._definition_flags(), "--package-id", package_id, "--waitForEvent"]
-        what = f"approve the chaincode for {org.name}"
-        retry_tool(
-            lambda: self._as_admin(org, args, what),
-            lambda error: any(mark in error.output for mark in _ORDERER_WARMUP),
-            deadline_s,
+        flags = orderer_flags(self.plan, self.layout)
+        approve(
+            self._admin(org), self.plan.channel, self.plan.chaincode, package_id, flags, deadline_s
         )
 
     def commit(self) -> None:
         """Commit the chaincode definition, endorsed by every org's peer."""
-        args = ["lifecycle", "chaincode", "commit", *orderer_flags(self.plan, self.layout)]
-        args += [
-            *self._definition_flags(),
-            *peer_flags(self.layout, self.plan.orgs),
-            "--waitForEvent",
-        ]
-        what = "commit the chaincode definition"
-        retry_tool(
-            lambda: self._as_admin(self.plan.orgs[0], args, what),
-            lambda error: any(mark in error.output for mark in _ORDERER_WARMUP),
+        plan, layout = self.plan, self.layout
+        peers = peer_flags(layout, plan.orgs)
+        commit(
+            self._admin(plan.orgs[0]),
+            plan.channel,
+            plan.chaincode,
+            orderer_flags(plan, layout),
+            peers,
             30.0,
         )
 
