@@ -204,17 +204,21 @@ def session_rows(contract: Any, session_id: str) -> list[dict[str, Any]]:
                      aggregator=value.get("aggregator", ""),
                      final_sha256=value.get("finalSha256", ""))
             )  # fmt: skip
+    private = trail.session.privacy is not None
     for round_ in trail.rounds:
-        rows += _entry_rows(round_)
+        rows += _entry_rows(round_, private)
     return rows
 
 
-def _entry_rows(round_: Round) -> list[dict[str, Any]]:
-    """The round's updates and verdicts (current and retired proposals) as history rows."""
+def _entry_rows(round_: Round, private: bool = False) -> list[dict[str, Any]]:
+    """The round's updates and verdicts (current and retired proposals) as history rows.
+
+    In a session with a DP budget (``private``) an update's row carries its node's spent epsilon.
+    """
     where = f"{round_.session_id}/{round_.round}"
     rows = [
-        _row(update.submitted_at, update.tx_id, f"update:{where}/{node}",
-             status="submitted", sha256=update.sha256)
+        _row(update.submitted_at, update.tx_id, f"update:{where}/{node}", status="submitted",
+             sha256=update.sha256, epsilon_spent=update.epsilon_spent if private else "")
         for node, update in round_.updates.items()
     ]  # fmt: skip
     attempts = [(p.attempt, p.endorsements) for p in round_.rejected_proposals]
@@ -230,7 +234,7 @@ def _entry_rows(round_: Round) -> list[dict[str, Any]]:
 
 
 def _row(timestamp: str, tx_id: str, key: str, **fields: Any) -> dict[str, Any]:
-    empty = {"status": "", "aggregator": "", "sha256": "", "final_sha256": ""}
+    empty = {"status": "", "aggregator": "", "sha256": "", "final_sha256": "", "epsilon_spent": ""}
     return {"timestamp": timestamp, "tx_id": tx_id, "key": key, **empty, **fields}
 
 
@@ -259,7 +263,9 @@ def write_history_csv(config: Path, session_id: str, out: Path) -> int:
 
 
 def _write_csv(rows: list[dict[str, Any]], stream: TextIO) -> None:
+    # epsilon_spent last, added with DP training: readers of the earlier columns are unaffected
     fields = ["timestamp", "tx_id", "key", "status", "aggregator", "sha256", "final_sha256"]
+    fields += ["epsilon_spent"]
     writer = csv.DictWriter(stream, fieldnames=fields)
     writer.writeheader()
     writer.writerows(rows)
