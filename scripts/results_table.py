@@ -7,7 +7,8 @@ Each folder is one `fedlora simulate --out` folder; every result JSON in it beco
 of its method's row (methods told apart by all their parameters, not the label). Folders holding
 more than one config (different schedules) need --config to pick one, so rows never mix
 schedules. Each --baseline adds the paired differences of every method against it (average and
-worst site, in accuracy and macro-F1 where recorded; per seed, 95 % interval, per-seed sign).
+worst site, in accuracy and macro-F1 where recorded, and personalized adapters against the
+baseline's own-site numbers; per seed, 95 % interval, per-seed sign).
 """
 
 from __future__ import annotations
@@ -21,8 +22,16 @@ from typing import Any
 from fedlora.simulation.paired import paired_differences, render_paired_markdown
 from fedlora.simulation.spread import render_markdown, seed_spread
 
-# Average and worst site, in accuracy and (for runs that recorded it) macro-F1.
-PAIRED = ("avg", "min", "f1_avg", "f1_min")
+# Average and worst site, in accuracy and (for runs that recorded it) macro-F1; then each
+# method's personalized adapters against the baseline's models on the same sites' splits.
+PAIRED = (
+    ("avg", ""),
+    ("min", ""),
+    ("f1_avg", ""),
+    ("f1_min", ""),
+    ("pers_avg", "avg"),
+    ("pers_min", "min"),
+)
 
 
 def load_results(folder: Path, digest: str | None) -> list[dict[str, Any]]:
@@ -51,7 +60,11 @@ def main() -> int:
         print(f"\n### {folder} ({rounds} rounds, config {results[0]['config_digest']})\n")
         print(render_markdown(seed_spread(results)))
         for baseline in options.baseline:
-            pairs = [p for m in PAIRED for p in paired_differences(results, baseline, m)]
+            pairs = [
+                pair
+                for metric, theirs in PAIRED
+                for pair in paired_differences(results, baseline, metric, theirs)
+            ]
             print(f"\nPaired differences vs {baseline}:\n")
             print(render_paired_markdown(pairs))
     return 0

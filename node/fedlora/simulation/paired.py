@@ -39,6 +39,15 @@ class PairedDifference:
     metric: str
     seeds: tuple[int, ...]
     differences: tuple[float, ...]  # per seed, in the order of ``seeds``
+    baseline_metric: str = ""  # the baseline's metric when it is not ``metric``
+
+    @property
+    def label(self) -> str:
+        """The metric as the tables name it, with the baseline's when they differ."""
+        mine = COLUMNS.get(self.metric, self.metric)
+        if not self.baseline_metric or self.baseline_metric == self.metric:
+            return mine
+        return f"{mine} vs {COLUMNS.get(self.baseline_metric, self.baseline_metric)}"
 
     @property
     def mean(self) -> float:
@@ -75,13 +84,21 @@ def t_975(degrees: int) -> float:
 
 
 def paired_differences(
-    results: Iterable[Mapping[str, Any]], baseline: str, metric: str
+    results: Iterable[Mapping[str, Any]],
+    baseline: str,
+    metric: str,
+    baseline_metric: str = "",
 ) -> list[PairedDifference]:
-    """Every other method against ``baseline`` (a method name as the tables show it)."""
+    """Every other method against ``baseline`` (a method name as the tables show it).
+
+    ``baseline_metric`` compares ``metric`` with another of the baseline's metrics: a method's
+    personalized adapters (``pers_avg``) against local-only models on the same splits (``avg``).
+    """
     grouped = group_by_method(results)
     if baseline not in grouped:
         raise ValueError(f"no runs of {baseline!r}; methods: {', '.join(grouped)}")
-    base = {run["seed"]: run_metrics(run).get(metric) for run in grouped[baseline]}
+    theirs = baseline_metric or metric
+    base = {run["seed"]: run_metrics(run).get(theirs) for run in grouped[baseline]}
     pairs = []
     for name, runs in grouped.items():
         mine = {run["seed"]: run_metrics(run).get(metric) for run in runs}
@@ -89,7 +106,7 @@ def paired_differences(
         if name == baseline or not seeds:
             continue
         diffs = tuple(float(mine[s]) - float(base[s]) for s in seeds)  # type: ignore[arg-type]
-        pairs.append(PairedDifference(name, baseline, metric, tuple(seeds), diffs))
+        pairs.append(PairedDifference(name, baseline, metric, tuple(seeds), diffs, theirs))
     return pairs
 
 
@@ -101,7 +118,7 @@ def render_paired_markdown(pairs: list[PairedDifference]) -> str:
     ]
     for pair in pairs:
         lines.append(
-            f"| {pair.method} | {pair.baseline} | {COLUMNS.get(pair.metric, pair.metric)} | "
+            f"| {pair.method} | {pair.baseline} | {pair.label} | "
             f"{pair.mean:+.1f} [{pair.mean - pair.half_width:+.1f}, "
             f"{pair.mean + pair.half_width:+.1f}] | {pair.signs} | {len(pair.seeds)} |"
         )

@@ -39,6 +39,18 @@ def test_differences_are_taken_seed_by_seed_with_a_t_interval() -> None:
     assert "| fedlora | fedavg | Avg | +4.7 [" in render_paired_markdown([pair])
 
 
+def test_personalized_adapters_pair_with_the_baselines_own_site_numbers() -> None:
+    local = [_run("local", s, a) for s, a in enumerate((0.60, 0.70))]
+    federated = [_run("fedlora", s, 0.5) for s in range(2)]
+    for run, personal in zip(federated, (0.65, 0.68), strict=True):
+        run["personalized"] = {"avg": personal, "min": personal - 0.1}
+    (pair,) = paired_differences(local + federated, "local", "pers_avg", "avg")
+    assert pair.differences == pytest.approx((5.0, -2.0)) and pair.signs == "+-"
+    (worst,) = paired_differences(local + federated, "local", "pers_min", "min")
+    assert worst.differences == pytest.approx((-5.0, -12.0))
+    assert "| Personalized Avg vs Avg | +1.5 [" in render_paired_markdown([pair])
+
+
 def test_only_seeds_both_methods_ran_are_paired_and_one_seed_has_no_interval() -> None:
     runs = [_run("local", 0, 0.5), _run("local", 1, 0.5), _run("fedavg", 1, 0.4)]
     (pair,) = paired_differences(runs, "local", "min")
