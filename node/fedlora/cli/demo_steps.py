@@ -112,10 +112,22 @@ def _set_training(path: Path, settings: DemoSettings) -> None:
 def _register(config_path: Path, site: str, report: Report) -> DemoNode:
     config = load_node_config(config_path)
     gateway, contract, node_id = open_contract(config)
+    fingerprint = node_tls(config).fingerprint
     with gateway:
-        known = {node.node_id for node in contract.list_nodes()}
+        known = {node.node_id: node for node in contract.list_nodes()}
         if node_id not in known:
-            contract.register_node(config.exchange.endpoint, node_tls(config).fingerprint)
+            contract.register_node(config.exchange.endpoint, fingerprint)
+        elif (known[node_id].tls_cert_sha256, known[node_id].endpoint) != (
+            fingerprint,
+            config.exchange.endpoint,
+        ):
+            # Peers pin the chain's certificate: this folder's node could never be fetched from.
+            raise FedloraError(
+                f"node {node_id} is already registered on this network with another TLS "
+                "certificate or endpoint than the node folder in "
+                f"{config_path.parent}",
+                "use that node's original folder, or a new network (fedlora network down --purge)",
+            )
     report(f"node {node_id} registered ({site})")
     return DemoNode(node_id, site, config_path)
 
