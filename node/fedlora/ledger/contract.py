@@ -196,7 +196,7 @@ class ConsortiumContract:
         if not accept and not reason.strip():
             raise FedloraError("a rejection needs a reason", "say why the aggregate is wrong")
         verdict = "true" if accept else "false"
-        args = (str(round_number), sha256, verdict, reason)
+        args = (str(round_number), sha256, verdict, fit_reason(reason))
         return self._one("EndorseAggregate", Round, session_id, *args)
 
     def report_timeout(self, session_id: str, round_number: int) -> Round:
@@ -261,6 +261,23 @@ def _check_page_size(page_size: int) -> None:
 def _check_round(round_number: int) -> None:
     if isinstance(round_number, bool) or not isinstance(round_number, int) or round_number < 1:
         raise FedloraError(f"invalid round {round_number!r}", "rounds count from 1")
+
+
+# The contract refuses a verdict reason longer than this many bytes (maxTextLength in Go).
+MAX_REASON_BYTES = 256
+
+
+def fit_reason(reason: str) -> str:
+    """``reason`` cut to what the contract accepts, on a character boundary, marked with "...".
+
+    A rejection's reason often quotes what a peer sent or an exception; the verdict matters,
+    and a long reason must not make the endorsement itself fail (the node logs it whole).
+    """
+    encoded = reason.encode("utf-8")
+    if len(encoded) <= MAX_REASON_BYTES:
+        return reason
+    cut = encoded[: MAX_REASON_BYTES - 3].decode("utf-8", errors="ignore")
+    return cut + "..."
 
 
 def _epsilon_argument(value: float) -> str:

@@ -30,6 +30,7 @@ from fedlora.ledger import (
     parse_ledger_event,
 )
 from fedlora.ledger._json import argument, decode
+from fedlora.ledger.contract import MAX_REASON_BYTES, fit_reason
 
 H = {name: name[0] * 64 for name in ("a", "b", "c", "d", "e", "f")}
 TS = "2026-11-25T22:00:00Z"
@@ -450,3 +451,14 @@ def test_event_payload_parses_and_checks_its_name() -> None:
         parse_ledger_event("RoundFinalized", json.dumps(EVENT).encode())
     with pytest.raises(LedgerDataError, match="unknown contract event"):
         parse_ledger_event("Put", b"{}")
+
+
+def test_a_long_rejection_reason_is_cut_to_what_the_contract_accepts() -> None:
+    # A reason quoting a peer's error ran to 787 bytes live, and the contract refused the
+    # whole verdict (BAD_ARGUMENT): the endorsement failed instead of rejecting.
+    port = RecordingContract(ROUND)
+    reason = "é" + "x" * 300 + " end"
+    ConsortiumContract(port).endorse_aggregate("s1", 2, H["d"], accept=False, reason=reason)
+    sent = port.calls[0][2][4]
+    assert len(sent.encode("utf-8")) <= MAX_REASON_BYTES and sent.endswith("...")
+    assert sent.startswith("éxxx") and fit_reason("short") == "short"
