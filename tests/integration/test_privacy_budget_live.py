@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -103,6 +104,11 @@ def finish_round(session: Session, number: int, nodes: dict[str, ConsortiumContr
     )  # fmt: skip
     nodes[aggregator].propose_aggregate(session_id, number, draft)
     endorser = next(node for node in session.participants if node != aggregator)
+    # The proposal committed on the aggregator's peer; the endorser's peer may be a block behind.
+    deadline = time.monotonic() + 15
+    while nodes[endorser].get_round(session_id, number).phase != "endorsing":
+        assert time.monotonic() < deadline, "the endorser's peer never saw the proposal"
+        time.sleep(0.1)
     nodes[endorser].endorse_aggregate(session_id, number, draft.sha256, True)
     assert nodes[endorser].get_round(session_id, number).phase == "final"
 
