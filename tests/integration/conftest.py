@@ -70,6 +70,20 @@ def free_base_port() -> int:
     return free_port_block()
 
 
+@pytest.fixture
+def network(
+    fabric_install: FabricInstall, chaincode_server: Path, tmp_path: Path, free_base_port: int
+) -> Iterator[UpResult]:
+    """A fresh 3-org network of the test's own, purged at the end (tests that kill its
+    processes, or whose node names would clash with nodes on the shared ``live_network``)."""
+    folder = tmp_path / "network"
+    result = up(folder, orgs=3, base_port=free_base_port, install=fabric_install)
+    try:
+        yield result
+    finally:
+        down(folder, purge=True)
+
+
 @pytest.fixture(scope="session")
 def live_network(
     fabric_install: FabricInstall,

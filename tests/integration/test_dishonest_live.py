@@ -13,7 +13,6 @@ from __future__ import annotations
 import struct
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -25,7 +24,7 @@ from fedlora.config import load_node_config
 from fedlora.daemon.wiring import ChainAuthorizer, StoreSource, node_tls, open_contract
 from fedlora.ledger import LedgerError, proposal
 from fedlora.ledger.contract import ConsortiumContract, rejection_code
-from fedlora.network import FabricInstall, UpResult, down, up
+from fedlora.network import UpResult
 from fedlora.transport import ArtifactServer, TrafficCounter
 
 pytestmark = pytest.mark.fabric
@@ -33,18 +32,6 @@ pytestmark = pytest.mark.fabric
 ROUNDS = 2
 DEADLINE_S = 45  # the attacker's turn as aggregator costs one aggregate deadline
 DAY_NS = 86_400 * 10**9
-
-
-@pytest.fixture
-def network(
-    fabric_install: FabricInstall, chaincode_server: Path, tmp_path: Path, free_base_port: int
-) -> Iterator[UpResult]:
-    folder = tmp_path / "network"
-    result = up(folder, orgs=3, base_port=free_base_port, install=fabric_install)
-    try:
-        yield result
-    finally:
-        down(folder, purge=True)
 
 
 def crafted_update(round_number: int) -> bytes:

@@ -14,7 +14,6 @@ import json
 import re
 import secrets
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,7 +29,7 @@ from fedlora.daemon.wiring import open_contract
 from fedlora.ledger import Privacy
 from fedlora.ledger.contract import rejection_code
 from fedlora.ledger.errors import LedgerError
-from fedlora.network import FabricInstall, UpResult, down, up
+from fedlora.network import UpResult
 from fedlora.training.dp import epsilon_spent
 
 pytestmark = pytest.mark.fabric
@@ -39,19 +38,6 @@ BUDGET = Privacy(epsilon=3.0, delta=1e-5, noise_multiplier=1.0, clip_norm=1.0)
 # Below what one round spends at these sampling rates (about 0.5): the first round is refused.
 TIGHT = Privacy(epsilon=0.1, delta=1e-5, noise_multiplier=1.0, clip_norm=1.0)
 STEPS, BATCH = 2, 4
-
-
-@pytest.fixture
-def dp_network(
-    fabric_install: FabricInstall, chaincode_server: Path, free_base_port: int, tmp_path: Path
-) -> Iterator[UpResult]:
-    """A network of this test's own: the shared one already has nodes named node1, node2, ..."""
-    folder = tmp_path / "network"
-    result = up(folder, orgs=3, base_port=free_base_port, install=fabric_install)
-    try:
-        yield result
-    finally:
-        down(folder, purge=True)
 
 
 def _create(
@@ -72,15 +58,15 @@ def _create(
 
 
 def test_nodes_train_with_dp_and_one_that_would_overspend_is_refused(
-    dp_network: UpResult, tmp_path: Path
+    network: UpResult, tmp_path: Path
 ) -> None:
     token = secrets.token_hex(3)
     settings = demo.DemoSettings(
         tmp_path, model="tiny", rounds=2, steps=STEPS, batch_size=BATCH, top_layers=1,
         personalize_steps=0, session_id=f"dp-{token}",
     )  # fmt: skip
-    nodes = demo.create_nodes(settings, dp_network.state, dp_network.layout, print)
-    _create(settings, dp_network, nodes, BUDGET)
+    nodes = demo.create_nodes(settings, network.state, network.layout, print)
+    _create(settings, network, nodes, BUDGET)
     demo.run_nodes(settings, nodes, print)
 
     config = load_node_config(nodes[0].config_path)
@@ -99,7 +85,7 @@ def test_nodes_train_with_dp_and_one_that_would_overspend_is_refused(
         spending = node_config.data_dir / "privacy" / f"{settings.session_id}.json"
         assert json.loads(spending.read_text()) == [[1.0, BATCH / examples, STEPS]] * 2
     _check_audit_verify(nodes[0], settings.session_id, trail.rounds[-1].updates)
-    _check_refusal(dp_network, tmp_path, nodes, token)
+    _check_refusal(network, tmp_path, nodes, token)
 
 
 def _check_audit_verify(node: demo.DemoNode, session_id: str, updates: dict) -> None:  # type: ignore[type-arg]

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -27,7 +27,7 @@ from fedlora.daemon.outcome import read_outcome
 from fedlora.daemon.wiring import open_contract
 from fedlora.ledger import GatewayOptions
 from fedlora.ledger.contract import ConsortiumContract
-from fedlora.network import FabricInstall, UpResult, down, network_status, up
+from fedlora.network import UpResult, network_status
 from fedlora.network.restart import start_one, stop_one
 
 pytestmark = pytest.mark.fabric
@@ -40,19 +40,6 @@ POLL_S = 0.2
 # (A failed Submit is never retried by the client, so any orderer outage does that.)
 CLIENT_RETRY_S = sum(GatewayOptions().retry.delays())
 UNREACHABLE_LOGGED = "ledger unreachable, reading the chain again"  # fedlora.daemon.coordinator
-
-
-@pytest.fixture
-def network(
-    fabric_install: FabricInstall, chaincode_server: Path, tmp_path: Path, free_base_port: int
-) -> Iterator[UpResult]:
-    """A fresh 3-org network of the test's own, purged at the end."""
-    folder = tmp_path / "network"
-    result = up(folder, orgs=3, base_port=free_base_port, install=fabric_install)
-    try:
-        yield result
-    finally:
-        down(folder, purge=True)
 
 
 @dataclass
