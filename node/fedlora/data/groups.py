@@ -57,6 +57,16 @@ def largest_remainder(total: int, counts: Sequence[int]) -> list[int]:
     return quotas
 
 
+def _groups_of_each_label(
+    examples: Sequence[Example], rows: Sequence[int]
+) -> tuple[dict[str, list[int]], dict[int, list[str]], list[int]]:
+    """``rows`` by group, the group keys of each label, and each label's row count."""
+    grouped = rows_by_group(examples, rows)
+    by_label = groups_by_label(examples, grouped)
+    sizes = [sum(len(grouped[key]) for key in keys) for keys in by_label.values()]
+    return grouped, by_label, sizes
+
+
 def pick_test_rows(
     examples: Sequence[Example],
     rows: Sequence[int],
@@ -74,9 +84,7 @@ def pick_test_rows(
     tuple
         The chosen rows (ascending) and the keys of every group they came from.
     """
-    grouped = rows_by_group(examples, rows)
-    by_label = groups_by_label(examples, grouped)
-    label_sizes = [sum(len(grouped[key]) for key in keys) for keys in by_label.values()]
+    grouped, by_label, label_sizes = _groups_of_each_label(examples, rows)
     quotas = largest_remainder(min(size, len(rows)), label_sizes)
     chosen: list[int] = []
     used: set[str] = set()
@@ -139,9 +147,7 @@ def pick_spread_rows(
     tuple
         The chosen rows (ascending) and the keys of every group they came from.
     """
-    grouped = rows_by_group(examples, rows)
-    by_label = groups_by_label(examples, grouped)
-    sizes = [sum(len(grouped[key]) for key in keys) for keys in by_label.values()]
+    grouped, by_label, sizes = _groups_of_each_label(examples, rows)
     counts = [len(keys) for keys in by_label.values()]
     quotas = _spread_quotas(sizes, counts, min(size, len(rows)))
     chosen: list[int] = []
