@@ -211,8 +211,11 @@ class LocalTrainer:
         logits: torch.Tensor = self._lm_head(self._decoder.norm(final.float()))
         return logits
 
-    def _answer_loss(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        return functional.cross_entropy(logits, self._answer_ids.to(self.device)[labels])
+    def _answer_loss(
+        self, logits: torch.Tensor, labels: torch.Tensor, reduction: str = "mean"
+    ) -> torch.Tensor:
+        targets = self._answer_ids.to(self.device)[labels]
+        return functional.cross_entropy(logits, targets, reduction=reduction)
 
     # -- training ---------------------------------------------------------------------------
 
@@ -306,8 +309,7 @@ class LocalTrainer:
             private.backward(None)
             return []
         logits = self.answer_logits(prompts, head_per_row=True)
-        targets = self._answer_ids.to(self.device)[labels]
-        per_example = functional.cross_entropy(logits, targets, reduction="none")
+        per_example = self._answer_loss(logits, labels, reduction="none")
         private.backward(per_example)
         return [float(per_example.detach().mean())]
 
