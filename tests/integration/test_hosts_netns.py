@@ -202,7 +202,10 @@ def test_a_cut_off_host_misses_one_round_and_catches_up(cluster: Cluster) -> Non
     # Round 2 went on with the quorum, under the next aggregator in the rotation.
     assert chain.rounds[2].attempt == 1  # one failover: no churn through the rotation
     assert chain.rounds[2].aggregator != cut_node
-    assert _inputs(chain, 2) == set(NODES) - {cut_node}
+    # The cut node's own update is in only if it reached the chain before the cut (the test
+    # cannot time the cut that finely); then another holder must have served it.
+    submitted_2 = {node for kind, node, number in chain.log if (kind, number) == ("submit", 2)}
+    assert set(NODES) - {cut_node} <= _inputs(chain, 2) <= submitted_2
 
     cluster.hosts.restore(CUT)
     cluster.clock.collect_s = 60.0  # give the host time to come back before round 3 closes
