@@ -3,10 +3,11 @@
     python scripts/results_privacy.py runs/dp/eps1 runs/dp/eps3 runs/dp/eps8 runs/dp/epsnone
 
 Each folder is one `fedlora simulate --out` folder of one privacy setting (the same schedule
-and seeds, one method). Rows are named by the epsilon each run was calibrated to (from the
-`privacy` record the run wrote; `no DP` where it has none), so the shared method label does not
-merge them. Below the table: each private row's paired differences against the non-private
-row, per seed, with the 95 % interval and the per-seed signs, and the epsilon every site spent.
+and seeds, one method). Rows are named by the epsilon each run was calibrated to, or its noise
+multiplier where it was given one (from the `privacy` record the run wrote; `no DP` where it has
+none), so the shared method label does not merge them. Below the table: each private row's
+paired differences against the non-private row, per seed, with the 95 % interval and the
+per-seed signs, and the epsilon every site spent.
 """
 
 from __future__ import annotations
@@ -25,10 +26,13 @@ NO_DP = "no DP"
 
 
 def privacy_label(run: dict[str, Any]) -> str:
-    """The row a run belongs to: its method's label and the epsilon it was calibrated to."""
+    """The row a run belongs to: the epsilon it was calibrated to, or for a run given a noise
+    multiplier instead, that multiplier (its epsilon, spent, is in the summary below)."""
     privacy = run.get("privacy") or {}
+    if not privacy:
+        return NO_DP
     target = privacy.get("epsilon_target")
-    return NO_DP if target is None else f"epsilon {target:g}"
+    return f"noise {privacy['noise_multiplier']:g}" if target is None else f"epsilon {target:g}"
 
 
 def relabelled(run: dict[str, Any]) -> dict[str, Any]:

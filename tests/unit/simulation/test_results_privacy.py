@@ -21,7 +21,7 @@ def _run(seed: int, accuracy: float, epsilon: float | None) -> dict[str, Any]:
         "hmean": accuracy,
         "per_site": {"a": accuracy, "b": accuracy},
     }
-    privacy = {} if epsilon is None else {"epsilon_target": epsilon}
+    privacy = {} if epsilon is None else {"epsilon_target": epsilon, "noise_multiplier": 0.5}
     method = {"label": "fedlora", "strategy": None}
     return {"method": method, "seed": seed, "final": final, "rounds": [], "privacy": privacy}
 
@@ -33,3 +33,9 @@ def test_private_and_non_private_runs_of_one_method_become_separate_rows() -> No
     assert runs[2]["method"]["label"] == "fedlora"  # the loaded run itself is left as it was
     (pair,) = paired_differences(labelled, results_privacy.NO_DP, "avg")
     assert pair.method == "epsilon 8" and pair.differences == pytest.approx((-10.0, -10.0))
+
+
+def test_a_run_given_a_noise_multiplier_is_named_by_it() -> None:
+    run = _run(0, 0.5, 1.0)
+    run["privacy"]["epsilon_target"] = None
+    assert results_privacy.privacy_label(run) == "noise 0.5"
