@@ -96,6 +96,12 @@ def simulate(
     test_draw: Annotated[
         str, typer.Option(help="groups (whole groups) or spread (few rows from many groups).")
     ] = "groups",
+    validation: Annotated[
+        int,
+        typer.Option(
+            min=0, help="Score on N validation rows per site instead of the test split (tuning)."
+        ),
+    ] = 0,
     rounds: Annotated[int, typer.Option(help="Federated rounds.")] = 10,
     local_steps: Annotated[int, typer.Option(help="Local steps per site per round.")] = 20,
     batch: Annotated[int, typer.Option(help="Batch size.")] = 8,
@@ -141,6 +147,7 @@ def simulate(
             test_per_site=test_per_site,
             global_test=global_test,
             test_draw=test_draw,
+            validation_per_site=validation,
             rounds=rounds,
             local_steps=local_steps,
             batch_size=batch,

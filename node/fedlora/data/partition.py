@@ -7,7 +7,9 @@ Order of work, all driven by one seeded numpy Generator:
    group used for any test split never train anywhere. A client (natural: a site) holding
    fewer than 2 x test_per_client rows is kept, with half its rows as test split, and a note
    says so: a small hospital is never dropped, and never silently;
-4. optionally cap each client's training rows with a seeded sample.
+4. optionally cap each client's training rows with a seeded sample;
+5. optionally draw each client's validation split, from groups no split uses, with a generator
+   of its own (every other split stays as it was without one).
 """
 
 from __future__ import annotations
@@ -152,12 +154,13 @@ def _test_size(name: str, rows: Sequence[int], spec: PartitionSpec) -> int:
     return size
 
 
-def _split_clients(
+def _draw_tests(
     examples: Sequence[Example],
     clients: list[tuple[str, list[int]]],
     spec: PartitionSpec,
     rng: np.random.Generator,
-) -> tuple[tuple[ClientData, ...], tuple[str, ...]]:
+) -> tuple[list[list[int]], set[str], list[str]]:
+    """Each client's test rows, every group they touch, and a note per undersized client."""
     tests: list[list[int]] = []
     test_groups: set[str] = set()
     notes = []
@@ -172,21 +175,70 @@ def _split_clients(
                 f"site {name} holds {len(rows)} rows, fewer than 2 x test_per_client="
                 f"{spec.test_per_client}: its test split has {len(test_rows)} rows, half of them"
             )
-    result = []
-    for (name, rows), test_rows in zip(clients, tests, strict=True):
+    return tests, test_groups, notes
+
+
+def _split_clients(
+    examples: Sequence[Example],
+    clients: list[tuple[str, list[int]]],
+    spec: PartitionSpec,
+    rng: np.random.Generator,
+) -> tuple[tuple[ClientData, ...], tuple[str, ...]]:
+    tests, test_groups, notes = _draw_tests(examples, clients, spec, rng)
+    trains = []
+    for name, rows in clients:
         train = [row for row in rows if group_key(examples, row) not in test_groups]
         if not train:
             raise DataError(f"client {name} has no training rows left after its test split", _HINT)
         if spec.train_per_client is not None and len(train) > spec.train_per_client:
             train = sorted(int(row) for row in rng.choice(train, spec.train_per_client, False))
-        result.append(
-            ClientData(
-                name=name,
-                train=tuple(examples[row] for row in train),
-                test=tuple(examples[row] for row in test_rows),
-            )
+        trains.append(train)
+    validations = _validation_rows(examples, clients, trains, test_groups, spec)
+    return tuple(
+        ClientData(
+            name=name,
+            train=tuple(examples[row] for row in train),
+            test=tuple(examples[row] for row in test_rows),
+            validation=tuple(examples[row] for row in validation),
         )
-    return tuple(result), tuple(notes)
+        for (name, _), train, test_rows, validation in zip(
+            clients, trains, tests, validations, strict=True
+        )
+    ), tuple(notes)
+
+
+def _validation_rows(
+    examples: Sequence[Example],
+    clients: list[tuple[str, list[int]]],
+    trains: list[list[int]],
+    test_groups: set[str],
+    spec: PartitionSpec,
+) -> list[list[int]]:
+    """Each client's validation rows, drawn like its test split from its own rows in groups no
+    client trains or tests on (rows the training cap left unused).
+
+    Its own generator (seeded from ``spec.seed``), so asking for a validation split leaves
+    every training and test split exactly as without one: a setting chosen on validation
+    runs carries over to the test runs unchanged.
+    """
+    if not spec.validation_per_client:
+        return [[] for _ in clients]
+    rng = np.random.default_rng((spec.seed, 1))
+    taken = test_groups | {group_key(examples, row) for train in trains for row in train}
+    pick = pick_spread_rows if spec.test_draw == "spread" else pick_test_rows
+    validations = []
+    for name, rows in clients:
+        spare = [row for row in rows if group_key(examples, row) not in taken]
+        if len(spare) < spec.validation_per_client:
+            raise DataError(
+                f"site {name} has {len(spare)} rows outside its training and test groups, "
+                f"fewer than validation_per_client={spec.validation_per_client}",
+                "use a smaller validation split or training cap (train_per_client)",
+            )
+        validation, used = pick(examples, spare, spec.validation_per_client, rng)
+        taken |= used
+        validations.append(validation)
+    return validations
 
 
 def partition(corpus: LabeledCorpus, spec: PartitionSpec) -> FederatedData:

@@ -74,6 +74,9 @@ class PartitionSpec:
     test_draw : str
         "groups" (whole groups until the quota is met) or "spread" (as many groups as a client
         can spare, few rows each: more independent test rows, fewer training groups).
+    validation_per_client : int
+        Rows in each client's validation split (0: none), drawn like its test split from
+        groups that no split trains or tests on; for choosing settings without a test split.
     """
 
     kind: str
@@ -84,6 +87,7 @@ class PartitionSpec:
     test_per_client: int = 100
     global_test: int = 200
     test_draw: str = "groups"
+    validation_per_client: int = 0
 
     def __post_init__(self) -> None:
         if self.test_draw not in TEST_DRAWS:
@@ -106,15 +110,21 @@ class PartitionSpec:
             raise DataError(f"test_per_client={self.test_per_client} is invalid", "use >= 1")
         if self.global_test < 0:
             raise DataError(f"global_test={self.global_test} is invalid", "use >= 0")
+        if self.validation_per_client < 0:
+            raise DataError(
+                f"validation_per_client={self.validation_per_client} is invalid", "use >= 0"
+            )
 
 
 @dataclass(frozen=True)
 class ClientData:
-    """One client's private rows: its training split and its own test split."""
+    """One client's private rows: its training split, its own test split and, when asked
+    for, a validation split (disjoint groups from both)."""
 
     name: str
     train: tuple[Example, ...]
     test: tuple[Example, ...]
+    validation: tuple[Example, ...] = ()
 
 
 @dataclass(frozen=True)

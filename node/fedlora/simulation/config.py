@@ -48,6 +48,10 @@ class SimulationConfig:
     # "spread": each site's test split takes a few codes from many categories (more
     # independent test rows) instead of whole categories ("groups").
     test_draw: str = "groups"
+    # > 0: every site is scored on a validation split of this many rows (groups no split
+    # trains or tests on) instead of its test split, and there is no global test: for
+    # choosing settings without ever looking at a test split.
+    validation_per_site: int = 0
     rounds: int = 10
     local_steps: int = 20
     batch_size: int = 8
@@ -74,6 +78,8 @@ class SimulationConfig:
         for name in ("rounds", "local_steps", "batch_size", "num_sites", "rank"):
             if getattr(self, name) < 1:
                 raise FedloraError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.validation_per_site < 0:
+            raise FedloraError(f"validation_per_site must be >= 0, got {self.validation_per_site}")
         if self.personalize_steps < 0:
             raise FedloraError(f"personalize_steps must be >= 0, got {self.personalize_steps}")
         if not self.lr > 0:
@@ -98,12 +104,17 @@ class SimulationConfig:
     def digest(self) -> str:
         """Short stable hash of every field (the dataset path as given).
 
-        A field left at its default (personalize_steps, leave_one_out, test_draw, and the dp_
-        fields without DP) is left out, so configs written before the field existed keep their
-        digest and their result files.
+        A field left at its default (personalize_steps, leave_one_out, test_draw,
+        validation_per_site, and the dp_ fields without DP) is left out, so configs written
+        before the field existed keep their digest and their result files.
         """
         fields = dataclasses.asdict(self)
-        defaults = (("personalize_steps", 0), ("leave_one_out", False), ("test_draw", "groups"))
+        defaults = (
+            ("personalize_steps", 0),
+            ("leave_one_out", False),
+            ("test_draw", "groups"),
+            ("validation_per_site", 0),
+        )
         for name, off in defaults:
             if fields[name] == off:
                 del fields[name]
@@ -174,7 +185,8 @@ def method_specs(names: list[str], overrides: dict[str, Any]) -> list[MethodSpec
 
 
 def load_federated_data(config: SimulationConfig, seed: int) -> FederatedData:
-    """Load the corpus and partition it across sites with ``seed``."""
+    """Load the corpus and partition it across sites with ``seed`` (with a validation split
+    in place of each test split when the config asks for one)."""
     if config.dataset == "icd10":
         corpus = load_icd10(max_per_label=config.max_per_label, seed=seed)
     elif config.dataset == "drugreview":
@@ -200,5 +212,11 @@ def load_federated_data(config: SimulationConfig, seed: int) -> FederatedData:
         test_per_client=config.test_per_site,
         global_test=config.global_test,
         test_draw=config.test_draw,
+        validation_per_client=config.validation_per_site,
     )
-    return partition(corpus, spec)
+    data = partition(corpus, spec)
+    if not config.validation_per_site:
+        return data
+    # Tuning: the validation split stands in for the test split, which is never scored.
+    clients = tuple(dataclasses.replace(c, test=c.validation) for c in data.clients)
+    return dataclasses.replace(data, clients=clients, global_test=())
