@@ -152,9 +152,11 @@ def test_a_slow_consumer_is_cut_off_after_its_budget_and_its_slot_freed(
     big, small = artifacts.add(os.urandom(BIG)), artifacts.add(os.urandom(1000))
     limits = ServingLimits(streams_per_peer=1, stream_base_s=1.0, min_rate_bytes_per_s=1 << 40)
     server = start_server(limits=limits)
+    # The budget runs from when the stream opens: on a loaded machine the first chunk alone
+    # may take most of it, so the clock starts before the stream does.
+    started = time.monotonic()
     (slow,) = greedy_streams(server.port, big, 1)
     next(slow)  # one chunk read, then the reader stalls
-    started = time.monotonic()
     same_peer = make_client(server.port, greedy_tls)
 
     def served_again() -> bool:  # refused while the stalled stream still holds its one slot
