@@ -21,6 +21,7 @@ from typing import Any
 
 from results_table import load_results
 
+from fedlora.simulation.config import SimulationConfig
 from fedlora.simulation.keys import group_by_method
 from fedlora.simulation.paired import PairedDifference, render_paired_markdown
 from fedlora.simulation.spread import run_metrics
@@ -29,9 +30,11 @@ from fedlora.simulation.spread import run_metrics
 MEASUREMENT_ONLY = ("leave_one_out", "personalize_steps")
 
 
-def data_config(run: dict[str, Any]) -> dict[str, Any]:
-    """The config fields that decide a run's data and training."""
-    return {k: v for k, v in run["config"].items() if k not in MEASUREMENT_ONLY}
+def data_config(run: dict[str, Any]) -> str:
+    """The digest of the config fields that decide a run's data and training (the config's
+    own digest, so fields added since a file was written count at their defaults)."""
+    fields = {k: v for k, v in run["config"].items() if k not in MEASUREMENT_ONLY}
+    return SimulationConfig(**fields).digest()
 
 
 def by_seed(runs: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
