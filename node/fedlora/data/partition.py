@@ -14,7 +14,7 @@ Order of work, all driven by one seeded numpy Generator:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -154,6 +154,11 @@ def _test_size(name: str, rows: Sequence[int], spec: PartitionSpec) -> int:
     return size
 
 
+def _picker(spec: PartitionSpec) -> Callable[..., tuple[list[int], set[str]]]:
+    """The row picker of ``spec.test_draw``; test and validation splits are drawn alike."""
+    return pick_spread_rows if spec.test_draw == "spread" else pick_test_rows
+
+
 def _draw_tests(
     examples: Sequence[Example],
     clients: list[tuple[str, list[int]]],
@@ -166,8 +171,7 @@ def _draw_tests(
     notes = []
     for name, rows in clients:
         size = _test_size(name, rows, spec)
-        pick = pick_spread_rows if spec.test_draw == "spread" else pick_test_rows
-        test_rows, used = pick(examples, rows, size, rng)
+        test_rows, used = _picker(spec)(examples, rows, size, rng)
         tests.append(test_rows)
         test_groups |= used
         if size < spec.test_per_client:
@@ -225,7 +229,6 @@ def _validation_rows(
         return [[] for _ in clients]
     rng = np.random.default_rng((spec.seed, 1))
     taken = test_groups | {group_key(examples, row) for train in trains for row in train}
-    pick = pick_spread_rows if spec.test_draw == "spread" else pick_test_rows
     validations = []
     for name, rows in clients:
         spare = [row for row in rows if group_key(examples, row) not in taken]
@@ -235,7 +238,7 @@ def _validation_rows(
                 f"fewer than validation_per_client={spec.validation_per_client}",
                 "use a smaller validation split or training cap (train_per_client)",
             )
-        validation, used = pick(examples, spare, spec.validation_per_client, rng)
+        validation, used = _picker(spec)(examples, spare, spec.validation_per_client, rng)
         taken |= used
         validations.append(validation)
     return validations

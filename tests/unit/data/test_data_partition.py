@@ -260,3 +260,51 @@ def test_a_spread_test_split_tests_every_label_the_site_can_also_train_on() -> N
 
 def _groups(examples: tuple[Example, ...]) -> set[str]:
     return {example.group for example in examples}
+
+
+# -- validation splits: disjoint groups from every other split, other splits unchanged --
+
+
+@pytest.mark.parametrize("draw", ["groups", "spread"])
+def test_validation_uses_groups_no_split_trains_or_tests_on(draw: str) -> None:
+    spec = PartitionSpec(
+        "dirichlet",
+        3,
+        alpha=0.3,
+        seed=4,
+        train_per_client=60,
+        test_per_client=40,
+        global_test=30,
+        test_draw=draw,
+        validation_per_client=25,
+    )
+    data = partition(_corpus(labels=6, groups_per_label=80), spec)
+    used = {e.group for e in data.global_test}
+    for client in data.clients:
+        used |= {e.group for e in client.train} | {e.group for e in client.test}
+    for client in data.clients:
+        assert len(client.validation) == 25
+        groups = {e.group for e in client.validation}
+        assert groups.isdisjoint(used)
+        used |= groups  # two sites never share a validation group either
+
+
+def test_asking_for_validation_leaves_train_and_test_splits_as_they_were() -> None:
+    base = {"alpha": 0.3, "seed": 2, "train_per_client": 30, "test_per_client": 40}
+    without = partition(
+        _corpus(labels=6, groups_per_label=80), PartitionSpec("dirichlet", 3, **base)
+    )
+    with_validation = partition(
+        _corpus(labels=6, groups_per_label=80),
+        PartitionSpec("dirichlet", 3, **base, validation_per_client=15),
+    )
+    assert without.global_test == with_validation.global_test
+    for plain, other in zip(without.clients, with_validation.clients, strict=True):
+        assert (plain.train, plain.test) == (other.train, other.test)
+        assert not plain.validation and other.validation
+
+
+def test_a_site_without_enough_spare_rows_is_named() -> None:
+    spec = PartitionSpec("iid", 2, test_per_client=40, validation_per_client=500)
+    with pytest.raises(DataError, match=r"site client-\d has \d+ rows outside"):
+        partition(_corpus(labels=6, groups_per_label=80), spec)
